@@ -1,0 +1,90 @@
+"""Command-line interface: ``python -m rbmlib linear ...`` and ``python -m rbmlib unlearn ...``.
+
+Any ``ValueError`` raised by the library (bad sizes, ranks, ratios, datasets) becomes one line on
+stderr and exit status 2, with no traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Sequence
+
+from rbmlib.linear_model import BlockSizes
+from rbmlib.simulation import METRICS, SimulationConfig, simulate, summarise
+
+__all__ = ["main", "build_parser", "format_table"]
+
+
+def _add_linear_parser(subparsers: argparse._SubParsersAction) -> None:
+    p = subparsers.add_parser(
+        "linear",
+        help="Monte Carlo of the linear block model (Chapters 1-5)",
+        description="Draw instances of the block feature model, fit every model in closed form and "
+        "report mean ± standard error of each loss.",
+    )
+    p.add_argument("--d-forget", type=int, required=True, help="forget-only coordinates d_f")
+    p.add_argument("--d-shared", type=int, required=True, help="shared coordinates d_o")
+    p.add_argument("--d-retain", type=int, required=True, help="retain-only coordinates d_r")
+    p.add_argument("--n-forget", type=int, required=True, help="forgetting samples n_f")
+    p.add_argument("--n-retain", type=int, required=True, help="remaining samples n_r")
+    p.add_argument("--draws", type=int, default=300, help="independent instances (default 300)")
+    p.add_argument("--seed", type=int, default=0, help="root seed (default 0)")
+    p.add_argument("--noise", type=float, default=0.0, help="label-noise std sigma (default 0)")
+    p.add_argument("--json", action="store_true", help="print one JSON object instead of a table")
+    p.set_defaults(handler=_run_linear)
+
+
+def _run_linear(args: argparse.Namespace) -> int:
+    sizes = BlockSizes(args.d_forget, args.d_shared, args.d_retain, args.n_forget, args.n_retain)
+    cfg = SimulationConfig(sizes=sizes, draws=args.draws, seed=args.seed, noise=args.noise)
+    rows = summarise(simulate(cfg))
+    if args.json:
+        print(json.dumps({"settings": cfg.to_dict(), "rows": rows}))
+    else:
+        print(format_table(rows, settings=cfg.to_dict()))
+    return 0
+
+
+def format_table(rows: list[dict], *, settings: dict) -> str:
+    """A fixed-width table of ``mean ± se`` per model (rows) and metric (columns)."""
+    head = ", ".join(f"{k}={v}" for k, v in settings.items())
+    cells = [[row["model"]] + [f"{row[m]['mean']:.4g} ± {row[m]['se']:.2g}" for m in METRICS] for row in rows]
+    header = ["model", *METRICS]
+    widths = [max(len(str(r[i])) for r in [header, *cells]) for i in range(len(header))]
+    lines = [head, "  ".join(h.ljust(w) for h, w in zip(header, widths))]
+    lines.append("  ".join("-" * w for w in widths))
+    lines += ["  ".join(c.ljust(w) for c, w in zip(r, widths)) for r in cells]
+    return "\n".join(lines)
+
+
+def _add_unlearn_parser(subparsers: argparse._SubParsersAction) -> None:
+    # The deep engine needs torch; importing it only when asked keeps `linear` fast.
+    from rbmlib.deep.cli import add_unlearn_parser, run_unlearn
+
+    add_unlearn_parser(subparsers)
+    subparsers.choices["unlearn"].set_defaults(handler=run_unlearn)
+
+
+def build_parser(argv: Sequence[str]) -> argparse.ArgumentParser:
+    """The top-level parser; the ``unlearn`` subcommand is added only when it is requested."""
+    parser = argparse.ArgumentParser(prog="python -m rbmlib", description=__doc__.splitlines()[0])
+    subparsers = parser.add_subparsers(dest="command", required=True)
+    _add_linear_parser(subparsers)
+    if "unlearn" in argv:
+        _add_unlearn_parser(subparsers)
+    else:
+        subparsers.add_parser("unlearn", help="deep-unlearning experiments on real data (Chapter 6)")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point; returns the process exit status."""
+    argv = list(sys.argv[1:] if argv is None else argv)
+    args = build_parser(argv).parse_args(argv)
+    try:
+        return args.handler(args)
+    except ValueError as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2

@@ -1,0 +1,413 @@
+"""The linear model of unlearning: block features, interpolating fits and losses (Chapter 1).
+
+Coordinates are ordered ``[S_f | S_o | S_r]``: ``d_f`` forget-only, ``d_o`` shared and ``d_r``
+retain-only coordinates. Forgetting inputs live on ``S_f ∪ S_o``, remaining inputs on
+``S_o ∪ S_r``; entries on the support are i.i.d. :math:`N(0, 1)`, zero elsewhere, and labels are
+:math:`y = X w_* + \\varepsilon` with :math:`w_* \\sim N(0, I_d)` and
+:math:`\\varepsilon \\sim N(0, \\sigma^2 I)`.
+
+Every function accepts arrays with leading batch dimensions (``(..., n, d)`` for a design,
+``(..., d)`` for a weight vector), so a Monte Carlo batch and a single instance go through the
+same code.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+__all__ = [
+    "BlockSizes",
+    "LinearInstance",
+    "FittedModels",
+    "sample_instance",
+    "sample_instances",
+    "instances_from_generators",
+    "interpolate",
+    "row_space_projector",
+    "fit_models",
+    "mse",
+    "forgetting_loss",
+    "remaining_loss",
+    "fresh_remaining_loss",
+]
+
+# A Gram matrix whose Cholesky diagonal spans more than this squared ratio is treated as singular:
+# at that point the interpolator is dominated by round-off rather than by the data.
+_RANK_TOL = 1e-12
+
+
+@dataclass(frozen=True)
+class BlockSizes:
+    """Sizes of the block feature model.
+
+    Parameters
+    ----------
+    d_forget : int
+        ``d_f``, number of forget-only coordinates (``>= 0``).
+    d_shared : int
+        ``d_o``, number of shared ("overlapping") coordinates (``>= 0``).
+    d_retain : int
+        ``d_r``, number of retain-only coordinates (``>= 0``).
+    n_forget : int
+        ``n_f``, number of forgetting samples (``>= 1``).
+    n_retain : int
+        ``n_r``, number of remaining samples (``>= 1``).
+
+    Notes
+    -----
+    The model is over-parameterised when every design can be interpolated:
+    :math:`n_f \\le d_f + d_o`, :math:`n_r \\le d_o + d_r` and :math:`n_f + n_r \\le d`.
+    With Gaussian entries these conditions make every Gram matrix invertible almost surely.
+    """
+
+    d_forget: int
+    d_shared: int
+    d_retain: int
+    n_forget: int
+    n_retain: int
+
+    def __post_init__(self) -> None:
+        for name in ("d_forget", "d_shared", "d_retain", "n_forget", "n_retain"):
+            value = getattr(self, name)
+            if not isinstance(value, (int, np.integer)) or isinstance(value, bool):
+                raise ValueError(f"{name} must be an integer, got {value!r}")
+        for name in ("d_forget", "d_shared", "d_retain"):
+            if getattr(self, name) < 0:
+                raise ValueError(f"{name} must be >= 0, got {getattr(self, name)}")
+        for name in ("n_forget", "n_retain"):
+            if getattr(self, name) < 1:
+                raise ValueError(f"{name} must be >= 1, got {getattr(self, name)}")
+        if self.n_forget > self.d_forget + self.d_shared:
+            raise ValueError(
+                "not over-parameterised: n_forget > d_forget + d_shared "
+                f"({self.n_forget} > {self.d_forget} + {self.d_shared})"
+            )
+        if self.n_retain > self.d_shared + self.d_retain:
+            raise ValueError(
+                "not over-parameterised: n_retain > d_shared + d_retain "
+                f"({self.n_retain} > {self.d_shared} + {self.d_retain})"
+            )
+        if self.n_forget + self.n_retain > self.d:
+            raise ValueError(
+                "not over-parameterised: n_forget + n_retain > d "
+                f"({self.n_forget} + {self.n_retain} > {self.d})"
+            )
+
+    @property
+    def d(self) -> int:
+        """Total dimension :math:`d = d_f + d_o + d_r`."""
+        return self.d_forget + self.d_shared + self.d_retain
+
+    @property
+    def forget_support(self) -> slice:
+        """Coordinates a forgetting input can use, :math:`S_f \\cup S_o`."""
+        return slice(0, self.d_forget + self.d_shared)
+
+    @property
+    def retain_support(self) -> slice:
+        """Coordinates a remaining input can use, :math:`S_o \\cup S_r`."""
+        return slice(self.d_forget, self.d)
+
+    def block_mask(self, block: str) -> np.ndarray:
+        """Boolean indicator of one block: ``"forget"`` (S_f), ``"shared"`` (S_o), ``"retain"`` (S_r)."""
+        bounds = {
+            "forget": (0, self.d_forget),
+            "shared": (self.d_forget, self.d_forget + self.d_shared),
+            "retain": (self.d_forget + self.d_shared, self.d),
+        }
+        if block not in bounds:
+            raise ValueError(f"block must be one of {sorted(bounds)}, got {block!r}")
+        mask = np.zeros(self.d, dtype=bool)
+        lo, hi = bounds[block]
+        mask[lo:hi] = True
+        return mask
+
+
+@dataclass(frozen=True)
+class LinearInstance:
+    """One draw (or a batch of draws) of the block model.
+
+    Attributes
+    ----------
+    X_f : ndarray, shape (..., n_f, d)
+        Forgetting inputs, zero outside :math:`S_f \\cup S_o`.
+    y_f : ndarray, shape (..., n_f)
+        Forgetting labels.
+    X_r : ndarray, shape (..., n_r, d)
+        Remaining inputs, zero outside :math:`S_o \\cup S_r`.
+    y_r : ndarray, shape (..., n_r)
+        Remaining labels.
+    w_star : ndarray, shape (..., d)
+        The teacher :math:`w_*`.
+    sizes : BlockSizes
+        The block sizes the instance was drawn with.
+    noise : float
+        Label-noise standard deviation :math:`\\sigma`.
+    """
+
+    X_f: np.ndarray
+    y_f: np.ndarray
+    X_r: np.ndarray
+    y_r: np.ndarray
+    w_star: np.ndarray
+    sizes: BlockSizes
+    noise: float = 0.0
+
+    @property
+    def X(self) -> np.ndarray:
+        """Full design, remaining rows first: ``(..., n_r + n_f, d)``."""
+        return np.concatenate([self.X_r, self.X_f], axis=-2)
+
+    @property
+    def y(self) -> np.ndarray:
+        """Full labels in the order of :attr:`X`: ``(..., n_r + n_f)``."""
+        return np.concatenate([self.y_r, self.y_f], axis=-1)
+
+
+@dataclass(frozen=True)
+class FittedModels:
+    """The three models of the unlearning problem, as gradient-descent limits.
+
+    Attributes
+    ----------
+    w_o : ndarray, shape (..., d)
+        Original model, :math:`\\mathrm{fit}(0, X, y)`.
+    w_g : ndarray, shape (..., d)
+        Golden (retrained) model, :math:`\\mathrm{fit}(0, X_r, y_r)`.
+    w_t : ndarray, shape (..., d)
+        Fine-tuned model, :math:`\\mathrm{fit}(w_o, X_r, y_r)`.
+    """
+
+    w_o: np.ndarray
+    w_g: np.ndarray
+    w_t: np.ndarray
+
+
+def _check_finite(name: str, array: np.ndarray) -> None:
+    if not np.all(np.isfinite(array)):
+        bad = int(np.size(array) - np.count_nonzero(np.isfinite(array)))
+        raise ValueError(f"{name} has {bad} non-finite entries (shape {np.shape(array)})")
+
+
+def _draw_one(sizes: BlockSizes, noise: float, rng: np.random.Generator) -> tuple[np.ndarray, ...]:
+    d, n_f, n_r = sizes.d, sizes.n_forget, sizes.n_retain
+    fs, rs = sizes.forget_support, sizes.retain_support
+    w_star = rng.standard_normal(d)
+    X_f = np.zeros((n_f, d))
+    X_f[:, fs] = rng.standard_normal((n_f, fs.stop - fs.start))
+    X_r = np.zeros((n_r, d))
+    X_r[:, rs] = rng.standard_normal((n_r, rs.stop - rs.start))
+    y_f = X_f @ w_star
+    y_r = X_r @ w_star
+    if noise > 0:
+        y_f = y_f + noise * rng.standard_normal(n_f)
+        y_r = y_r + noise * rng.standard_normal(n_r)
+    return X_f, y_f, X_r, y_r, w_star
+
+
+def _check_noise(noise: float) -> float:
+    noise = float(noise)
+    if not np.isfinite(noise) or noise < 0:
+        raise ValueError(f"noise standard deviation must be finite and >= 0, got {noise}")
+    return noise
+
+
+def sample_instance(sizes: BlockSizes, *, rng: np.random.Generator, noise: float = 0.0) -> LinearInstance:
+    """Draw one instance of the block model.
+
+    Parameters
+    ----------
+    sizes : BlockSizes
+        Block sizes (validated on construction).
+    rng : numpy.random.Generator
+        Source of all randomness.
+    noise : float, default 0
+        Label-noise standard deviation :math:`\\sigma \\ge 0`.
+
+    Returns
+    -------
+    LinearInstance
+        Unbatched arrays: ``X_f (n_f, d)``, ``X_r (n_r, d)``, ``w_star (d,)``.
+    """
+    noise = _check_noise(noise)
+    X_f, y_f, X_r, y_r, w_star = _draw_one(sizes, noise, rng)
+    return LinearInstance(X_f, y_f, X_r, y_r, w_star, sizes, noise)
+
+
+def sample_instances(
+    sizes: BlockSizes, draws: int, *, rng: np.random.Generator, noise: float = 0.0
+) -> LinearInstance:
+    """Draw a batch of independent instances, one child generator per draw.
+
+    Draw ``i`` comes from ``rng.spawn(draws)[i]``, so it is the same whatever the batch size a
+    caller later splits the draws into (see :func:`instances_from_generators`).
+
+    Returns
+    -------
+    LinearInstance
+        Batched arrays with a leading axis of length ``draws``.
+    """
+    if draws < 1:
+        raise ValueError(f"draws must be >= 1, got {draws}")
+    return instances_from_generators(sizes, rng.spawn(draws), noise=noise)
+
+
+def instances_from_generators(
+    sizes: BlockSizes, generators: Sequence[np.random.Generator], *, noise: float = 0.0
+) -> LinearInstance:
+    """Draw one instance per generator and stack them along a leading batch axis."""
+    if len(generators) < 1:
+        raise ValueError("need at least one generator")
+    noise = _check_noise(noise)
+    parts = [_draw_one(sizes, noise, g) for g in generators]
+    X_f, y_f, X_r, y_r, w_star = (np.stack(arrays) for arrays in zip(*parts))
+    return LinearInstance(X_f, y_f, X_r, y_r, w_star, sizes, noise)
+
+
+def _cholesky_gram(X: np.ndarray) -> np.ndarray:
+    """Cholesky factor of :math:`X X^\\top`, refusing (numerically) rank-deficient designs."""
+    gram = X @ np.swapaxes(X, -1, -2)
+    try:
+        L = np.linalg.cholesky(gram)
+    except np.linalg.LinAlgError:
+        L = None
+    if L is not None:
+        diag = np.diagonal(L, axis1=-2, axis2=-1)
+        ratio = (diag.min(axis=-1) / diag.max(axis=-1)) ** 2
+        if np.all(ratio > _RANK_TOL):
+            return L
+    ranks = np.atleast_1d(np.linalg.matrix_rank(X))
+    n = X.shape[-2]
+    raise ValueError(
+        f"Gram matrix X X^T is rank-deficient: rank {int(ranks.min())} < n = {n} "
+        f"(design shape {X.shape}); the interpolating fit needs linearly independent rows"
+    )
+
+
+def _solve_chol(L: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Solve :math:`L L^\\top z = b` for a batch of right-hand sides ``b (..., n)``."""
+    z = np.linalg.solve(L, b[..., None])
+    return np.linalg.solve(np.swapaxes(L, -1, -2), z)[..., 0]
+
+
+def _check_design(w_init: np.ndarray, X: np.ndarray, y: np.ndarray) -> None:
+    if X.ndim < 2:
+        raise ValueError(f"X must have shape (..., n, d), got {X.shape}")
+    n, d = X.shape[-2:]
+    if w_init.shape[-1] != d:
+        raise ValueError(f"w_init has last dimension {w_init.shape[-1]}, X has d = {d}")
+    if y.shape[-1] != n:
+        raise ValueError(f"y has length {y.shape[-1]}, X has n = {n} rows")
+    if n > d:
+        raise ValueError(f"cannot interpolate: n = {n} rows > d = {d} columns (X shape {X.shape})")
+    for name, array in (("w_init", w_init), ("X", X), ("y", y)):
+        _check_finite(name, array)
+
+
+def interpolate(w_init: np.ndarray, X: np.ndarray, y: np.ndarray) -> np.ndarray:
+    """The gradient-descent limit of least squares started at ``w_init``.
+
+    Parameters
+    ----------
+    w_init : ndarray, shape (..., d)
+        Starting point.
+    X : ndarray, shape (..., n, d)
+        Design with linearly independent rows (``n <= d``).
+    y : ndarray, shape (..., n)
+        Targets.
+
+    Returns
+    -------
+    ndarray, shape (..., d)
+        :math:`\\mathrm{fit}(w_{init}, X, y) = w_{init} + X^+ (y - X w_{init})`, the interpolator
+        closest to ``w_init`` in Euclidean norm (Chapter 1, implicit-bias lemma).
+
+    Notes
+    -----
+    :math:`X^+ r = X^\\top (X X^\\top)^{-1} r`, computed with one Cholesky factor of the Gram matrix.
+    """
+    w_init, X, y = (np.asarray(a, dtype=float) for a in (w_init, X, y))
+    _check_design(w_init, X, y)
+    L = _cholesky_gram(X)
+    residual = y - np.einsum("...nd,...d->...n", X, w_init)
+    return w_init + np.einsum("...nd,...n->...d", X, _solve_chol(L, residual))
+
+
+def row_space_projector(X: np.ndarray) -> np.ndarray:
+    """Orthogonal projector onto the row space of ``X``.
+
+    Parameters
+    ----------
+    X : ndarray, shape (..., n, d)
+        Design with linearly independent rows.
+
+    Returns
+    -------
+    ndarray, shape (..., d, d)
+        :math:`P = X^+ X = X^\\top (X X^\\top)^{-1} X`.
+    """
+    X = np.asarray(X, dtype=float)
+    _check_design(np.zeros(X.shape[:-2] + X.shape[-1:]), X, np.zeros(X.shape[:-1]))
+    L = _cholesky_gram(X)
+    Z = np.linalg.solve(L, X)  # (..., n, d): L^{-1} X, so P = Z^T Z
+    return np.swapaxes(Z, -1, -2) @ Z
+
+
+def fit_models(instance: LinearInstance) -> FittedModels:
+    """Original, golden and fine-tuned models of an instance, in closed form.
+
+    One Cholesky factor of the full Gram matrix serves all three fits: with the remaining rows
+    first, its leading ``n_r x n_r`` block is the Cholesky factor of :math:`X_r X_r^\\top`.
+
+    Returns
+    -------
+    FittedModels
+        :math:`w_o = X^+ y`, :math:`w_g = X_r^+ y_r` and
+        :math:`w_t = w_o + X_r^+ (y_r - X_r w_o)`.
+    """
+    X, y, X_r, y_r = instance.X, instance.y, instance.X_r, instance.y_r
+    _check_design(np.zeros(X.shape[:-2] + X.shape[-1:]), X, y)
+    n_r = X_r.shape[-2]
+    L = _cholesky_gram(X)
+    L_r = L[..., :n_r, :n_r]
+    w_o = np.einsum("...nd,...n->...d", X, _solve_chol(L, y))
+    w_g = np.einsum("...nd,...n->...d", X_r, _solve_chol(L_r, y_r))
+    residual = y_r - np.einsum("...nd,...d->...n", X_r, w_o)
+    w_t = w_o + np.einsum("...nd,...n->...d", X_r, _solve_chol(L_r, residual))
+    return FittedModels(w_o=w_o, w_g=w_g, w_t=w_t)
+
+
+def mse(w: np.ndarray, X: np.ndarray, y: np.ndarray) -> np.ndarray:
+    """Mean squared error :math:`\\frac1n \\sum_i (x_i^\\top w - y_i)^2`, batched over leading axes."""
+    w, X, y = (np.asarray(a, dtype=float) for a in (w, X, y))
+    if X.shape[-1] != w.shape[-1] or X.shape[-2] != y.shape[-1]:
+        raise ValueError(f"shapes do not match: w {w.shape}, X {X.shape}, y {y.shape}")
+    residual = np.einsum("...nd,...d->...n", X, w) - y
+    return np.mean(residual**2, axis=-1)
+
+
+def forgetting_loss(w: np.ndarray, instance: LinearInstance) -> np.ndarray:
+    """Forgetting loss :math:`\\mathcal L(w, D_f) = \\frac1{n_f}\\|X_f w - y_f\\|^2`."""
+    return mse(w, instance.X_f, instance.y_f)
+
+
+def remaining_loss(w: np.ndarray, instance: LinearInstance) -> np.ndarray:
+    """Remaining loss :math:`\\mathcal L(w, D_r) = \\frac1{n_r}\\|X_r w - y_r\\|^2`."""
+    return mse(w, instance.X_r, instance.y_r)
+
+
+def fresh_remaining_loss(w: np.ndarray, instance: LinearInstance) -> np.ndarray:
+    """Excess loss on a fresh remaining-distribution sample.
+
+    Returns
+    -------
+    ndarray, shape (...)
+        :math:`\\mathbb E_x[(x^\\top w - x^\\top w_*)^2] = \\|(w - w_*)_{S_o \\cup S_r}\\|^2` for
+        :math:`x` with i.i.d. :math:`N(0,1)` entries on :math:`S_o \\cup S_r`. With label noise the
+        population loss is this plus :math:`\\sigma^2` for every model, so the excess is reported.
+    """
+    diff = (np.asarray(w, dtype=float) - instance.w_star)[..., instance.sizes.retain_support]
+    return np.sum(diff**2, axis=-1)

@@ -1,0 +1,30 @@
+"""Shared fixtures. Theorem tests take a ``seed``: one default value, widened on demand.
+
+``RBM_TEST_SEEDS=0-49 make test`` runs every seeded theorem test for seeds 0..49; the failing
+seed is part of the test id, so a failure names it.
+"""
+
+from __future__ import annotations
+
+import os
+
+import numpy as np
+import pytest
+
+
+def _seeds() -> list[int]:
+    spec = os.environ.get("RBM_TEST_SEEDS", "0")
+    if "-" in spec:
+        lo, hi = (int(part) for part in spec.split("-"))
+        return list(range(lo, hi + 1))
+    return [int(part) for part in spec.split(",")]
+
+
+@pytest.fixture(params=_seeds(), ids=lambda s: f"seed={s}")
+def seed(request) -> int:
+    return request.param
+
+
+@pytest.fixture
+def rng(seed: int) -> np.random.Generator:
+    return np.random.default_rng(seed)

@@ -1,0 +1,55 @@
+"""Tests of the command line: ``python -m rbmlib linear``."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import pytest
+
+from rbmlib.cli import main
+
+ARGS = ["linear", "--d-forget", "16", "--d-shared", "4", "--d-retain", "20", "--n-forget", "4", "--n-retain", "8", "--draws", "20", "--seed", "3"]
+
+
+def test_json_output_has_the_documented_shape(capsys):
+    assert main([*ARGS, "--json"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert out["settings"] == {"d_forget": 16, "d_shared": 4, "d_retain": 20, "n_forget": 4, "n_retain": 8, "draws": 20, "seed": 3, "noise": 0.0}
+    assert [row["model"] for row in out["rows"]] == ["original", "golden", "ft"]
+    for row in out["rows"]:
+        for metric in ("forgetting_loss", "remaining_loss", "fresh_remaining_loss"):
+            assert set(row[metric]) == {"mean", "se"}
+    golden = out["rows"][1]
+    assert golden["forgetting_loss"]["mean"] > 0 and out["rows"][2]["forgetting_loss"]["mean"] < 1e-20
+
+
+def test_table_output_lists_every_model(capsys):
+    assert main(ARGS) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0].startswith("d_forget=16, d_shared=4")
+    assert [line.split()[0] for line in lines[3:]] == ["original", "golden", "ft"]
+    assert "±" in lines[3]
+
+
+def test_same_seed_gives_identical_json(capsys):
+    main([*ARGS, "--json"])
+    first = capsys.readouterr().out
+    main([*ARGS, "--json"])
+    assert capsys.readouterr().out == first
+
+
+@pytest.mark.parametrize(
+    ("override", "message"),
+    [
+        (["--n-retain", "30"], "error: not over-parameterised: n_retain > d_shared + d_retain (30 > 4 + 20)"),
+        (["--noise", "-1"], "error: noise must be finite and >= 0, got -1.0"),
+        (["--draws", "1"], "error: draws must be >= 2 to estimate a standard error, got 1"),
+    ],
+)
+def test_bad_input_is_one_line_on_stderr_and_exit_2(override, message):
+    proc = subprocess.run([sys.executable, "-m", "rbmlib", *ARGS, *override], capture_output=True, text=True, check=False)
+    assert proc.returncode == 2
+    assert proc.stderr.strip() == message
+    assert proc.stdout == ""

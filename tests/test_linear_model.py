@@ -1,0 +1,187 @@
+"""Tests of rbmlib.linear_model: the block model, the interpolating fits, the losses (Chapter 1)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from rbmlib.linear_model import (
+    BlockSizes,
+    LinearInstance,
+    fit_models,
+    forgetting_loss,
+    fresh_remaining_loss,
+    interpolate,
+    mse,
+    remaining_loss,
+    row_space_projector,
+    sample_instance,
+    sample_instances,
+)
+
+SMALL = BlockSizes(d_forget=12, d_shared=5, d_retain=15, n_forget=6, n_retain=9)
+
+
+@st.composite
+def block_sizes(draw) -> BlockSizes:
+    """Random over-parameterised block sizes, small enough for fast exact checks."""
+    d_f, d_o, d_r = (draw(st.integers(0, 12)) for _ in range(3))
+    d_o += 1  # both supports non-empty and d >= 2 (a Hypothesis case may still take d_o = 1)
+    d_r += 1 if d_f + d_o + d_r < 2 else 0
+    n_f = draw(st.integers(1, min(d_f + d_o, d_f + d_o + d_r - 1)))
+    n_r = draw(st.integers(1, min(d_o + d_r, d_f + d_o + d_r - n_f)))
+    return BlockSizes(d_f, d_o, d_r, n_f, n_r)
+
+
+def test_inputs_live_on_their_supports(rng):
+    inst = sample_instance(SMALL, rng=rng)
+    retain_only = slice(SMALL.d_forget + SMALL.d_shared, SMALL.d)
+    assert np.all(inst.X_f[:, retain_only] == 0)
+    assert np.all(inst.X_r[:, : SMALL.d_forget] == 0)
+    assert np.all(inst.X_f[:, SMALL.forget_support] != 0)
+    assert np.all(inst.X_r[:, SMALL.retain_support] != 0)
+
+
+def test_noiseless_labels_are_linear_in_the_teacher(rng):
+    inst = sample_instance(SMALL, rng=rng)
+    np.testing.assert_allclose(inst.y_f, inst.X_f @ inst.w_star, rtol=1e-13)
+    np.testing.assert_allclose(inst.y_r, inst.X_r @ inst.w_star, rtol=1e-13)
+
+
+def test_block_masks_partition_the_coordinates():
+    masks = [SMALL.block_mask(b) for b in ("forget", "shared", "retain")]
+    np.testing.assert_array_equal(np.sum(masks, axis=0), np.ones(SMALL.d, dtype=int))
+    assert [m.sum() for m in masks] == [SMALL.d_forget, SMALL.d_shared, SMALL.d_retain]
+
+
+def test_same_seed_gives_the_same_instance():
+    a = sample_instance(SMALL, rng=np.random.default_rng(7), noise=0.3)
+    b = sample_instance(SMALL, rng=np.random.default_rng(7), noise=0.3)
+    for field in ("X_f", "y_f", "X_r", "y_r", "w_star"):
+        np.testing.assert_array_equal(getattr(a, field), getattr(b, field))
+
+
+@settings(max_examples=60, deadline=None)
+@given(sizes=block_sizes(), seed=st.integers(0, 2**32 - 1), noise=st.sampled_from([0.0, 0.5]))
+def test_finetuned_equals_original_when_original_interpolates(sizes, seed, noise):
+    inst = sample_instance(sizes, rng=np.random.default_rng(seed), noise=noise)
+    fits = fit_models(inst)
+    P_r = row_space_projector(inst.X_r)
+    scale = 1 + np.linalg.norm(fits.w_o)
+    np.testing.assert_allclose(fits.w_t, fits.w_g + (np.eye(sizes.d) - P_r) @ fits.w_o, atol=1e-9 * scale)
+    np.testing.assert_allclose(fits.w_t, fits.w_o, atol=1e-9 * scale)
+    y_scale = 1 + np.mean(inst.y**2)
+    assert remaining_loss(fits.w_t, inst) <= 1e-18 * y_scale
+    assert forgetting_loss(fits.w_o, inst) <= 1e-18 * y_scale
+
+
+@settings(max_examples=40, deadline=None)
+@given(sizes=block_sizes(), seed=st.integers(0, 2**32 - 1))
+def test_golden_is_the_projection_of_the_teacher(sizes, seed):
+    inst = sample_instance(sizes, rng=np.random.default_rng(seed))
+    fits = fit_models(inst)
+    np.testing.assert_allclose(fits.w_g, row_space_projector(inst.X_r) @ inst.w_star, atol=1e-9 * (1 + np.linalg.norm(inst.w_star)))
+    assert np.all(fits.w_g[: sizes.d_forget] == 0)  # X_r has exact zeros on S_f
+
+
+def test_interpolate_is_the_nearest_interpolator(rng):
+    X = rng.standard_normal((5, 11))
+    y = rng.standard_normal(5)
+    w0 = rng.standard_normal(11)
+    w = interpolate(w0, X, y)
+    np.testing.assert_allclose(X @ w, y, atol=1e-12)
+    # Any other interpolator w + k (k in ker X) is farther from w0.
+    k = (np.eye(11) - row_space_projector(X)) @ rng.standard_normal(11)
+    assert np.linalg.norm(w + k - w0) > np.linalg.norm(w - w0)
+    np.testing.assert_allclose(w - w0, row_space_projector(X) @ (w - w0), atol=1e-12)
+
+
+def test_projector_is_symmetric_idempotent_with_rank_n(rng):
+    X = rng.standard_normal((4, 9))
+    P = row_space_projector(X)
+    np.testing.assert_allclose(P, P.T, atol=1e-14)
+    np.testing.assert_allclose(P @ P, P, atol=1e-13)
+    assert np.isclose(np.trace(P), 4)
+
+
+def test_batched_fits_equal_single_fits():
+    batch = sample_instances(SMALL, 5, rng=np.random.default_rng(3), noise=0.2)
+    fits = fit_models(batch)
+    for i in range(5):
+        one = LinearInstance(batch.X_f[i], batch.y_f[i], batch.X_r[i], batch.y_r[i], batch.w_star[i], SMALL, 0.2)
+        single = fit_models(one)
+        for name in ("w_o", "w_g", "w_t"):
+            np.testing.assert_allclose(getattr(fits, name)[i], getattr(single, name), rtol=1e-12, atol=1e-12)
+
+
+def test_sample_instances_draw_i_comes_from_child_i():
+    batch = sample_instances(SMALL, 4, rng=np.random.default_rng(11))
+    child = np.random.default_rng(11).spawn(4)[2]
+    np.testing.assert_array_equal(batch.w_star[2], sample_instance(SMALL, rng=child).w_star)
+
+
+def test_losses_are_mean_squared_errors(rng):
+    inst = sample_instance(SMALL, rng=rng)
+    w = rng.standard_normal(SMALL.d)
+    assert np.isclose(forgetting_loss(w, inst), np.mean((inst.X_f @ w - inst.y_f) ** 2))
+    assert np.isclose(remaining_loss(w, inst), np.mean((inst.X_r @ w - inst.y_r) ** 2))
+    diff = (w - inst.w_star)[SMALL.d_forget :]
+    assert np.isclose(fresh_remaining_loss(w, inst), diff @ diff)
+
+
+def test_fresh_remaining_loss_matches_monte_carlo_over_new_inputs(rng):
+    inst = sample_instance(SMALL, rng=rng)
+    w = fit_models(inst).w_g
+    x = np.zeros((200_000, SMALL.d))
+    x[:, SMALL.retain_support] = rng.standard_normal((200_000, SMALL.d_shared + SMALL.d_retain))
+    errors = (x @ (w - inst.w_star)) ** 2
+    se = errors.std() / np.sqrt(errors.size)
+    assert abs(errors.mean() - fresh_remaining_loss(w, inst)) < 4 * se
+
+
+@pytest.mark.parametrize(
+    ("sizes", "message"),
+    [
+        ((10, 5, 10, 16, 5), "n_forget > d_forget + d_shared (16 > 10 + 5)"),
+        ((10, 5, 10, 5, 16), "n_retain > d_shared + d_retain (16 > 5 + 10)"),
+        ((4, 4, 4, 8, 8), "n_forget + n_retain > d (8 + 8 > 12)"),
+        ((-1, 5, 10, 2, 2), "d_forget must be >= 0, got -1"),
+        ((3, 5, 10, 0, 2), "n_forget must be >= 1, got 0"),
+        ((3, 5.0, 10, 1, 2), "d_shared must be an integer"),
+    ],
+)
+def test_block_sizes_reject_settings_outside_the_model(sizes, message):
+    with pytest.raises(ValueError, match=message.replace("(", r"\(").replace(")", r"\)").replace("+", r"\+")):
+        BlockSizes(*sizes)
+
+
+def test_rank_deficient_design_is_rejected_with_its_rank():
+    X = np.ones((3, 6))
+    with pytest.raises(ValueError, match=r"rank-deficient: rank 1 < n = 3"):
+        interpolate(np.zeros(6), X, np.ones(3))
+
+
+@pytest.mark.parametrize(
+    ("w0", "X", "y", "message"),
+    [
+        (np.zeros(5), np.ones((2, 4)), np.ones(2), "w_init has last dimension 5, X has d = 4"),
+        (np.zeros(4), np.ones((2, 4)), np.ones(3), "y has length 3, X has n = 2 rows"),
+        (np.zeros(2), np.ones((4, 2)), np.ones(4), "cannot interpolate: n = 4 rows > d = 2"),
+        (np.zeros(4), np.full((2, 4), np.nan), np.ones(2), "X has 8 non-finite entries"),
+    ],
+)
+def test_interpolate_rejects_bad_input(w0, X, y, message):
+    with pytest.raises(ValueError, match=message):
+        interpolate(w0, X, y)
+
+
+def test_negative_noise_is_rejected(rng):
+    with pytest.raises(ValueError, match="noise standard deviation must be finite and >= 0, got -0.1"):
+        sample_instance(SMALL, rng=rng, noise=-0.1)
+
+
+def test_mse_rejects_mismatched_shapes():
+    with pytest.raises(ValueError, match="shapes do not match"):
+        mse(np.zeros(3), np.zeros((2, 4)), np.zeros(2))
