@@ -13,6 +13,7 @@ from collections.abc import Sequence
 
 from rbmlib.linear_model import BlockSizes
 from rbmlib.simulation import METRICS, SimulationConfig, simulate, summarise
+from rbmlib.theory import expected_losses
 
 __all__ = ["main", "build_parser", "format_table"]
 
@@ -33,6 +34,10 @@ def _add_linear_parser(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--seed", type=int, default=0, help="root seed (default 0)")
     p.add_argument("--noise", type=float, default=0.0, help="label-noise std sigma (default 0)")
     p.add_argument("--json", action="store_true", help="print one JSON object instead of a table")
+    p.add_argument(
+        "--theory", action="store_true",
+        help="add the closed-form expectation ('theory', null where the book has none) beside mean and se",
+    )
     p.set_defaults(handler=_run_linear)
 
 
@@ -40,6 +45,8 @@ def _run_linear(args: argparse.Namespace) -> int:
     sizes = BlockSizes(args.d_forget, args.d_shared, args.d_retain, args.n_forget, args.n_retain)
     cfg = SimulationConfig(sizes=sizes, draws=args.draws, seed=args.seed, noise=args.noise)
     rows = summarise(simulate(cfg))
+    if args.theory:
+        rows = _with_theory(rows, expected_losses(sizes, noise=args.noise))
     if args.json:
         print(json.dumps({"settings": cfg.to_dict(), "rows": rows}))
     else:
@@ -47,11 +54,35 @@ def _run_linear(args: argparse.Namespace) -> int:
     return 0
 
 
+def _with_theory(rows: list[dict], theory: dict[str, dict[str, float | None]]) -> list[dict]:
+    """Copies of ``rows`` with ``"theory"`` added to every metric dict (``None`` without a closed form)."""
+    return [
+        {"model": row["model"], **{m: {**row[m], "theory": theory[row["model"]][m]} for m in METRICS}}
+        for row in rows
+    ]
+
+
+def _theory_cell(value: float | None) -> str:
+    return "—" if value is None else f"{value:.4g}"
+
+
 def format_table(rows: list[dict], *, settings: dict) -> str:
-    """A fixed-width table of ``mean ± se`` per model (rows) and metric (columns)."""
+    """A fixed-width table of ``mean ± se`` per model (rows) and metric (columns).
+
+    When the rows carry a ``"theory"`` value (``--theory``), each metric column is followed by a
+    ``theory`` column (``—`` where there is no closed form).
+    """
     head = ", ".join(f"{k}={v}" for k, v in settings.items())
-    cells = [[row["model"]] + [f"{row[m]['mean']:.4g} ± {row[m]['se']:.2g}" for m in METRICS] for row in rows]
-    header = ["model", *METRICS]
+    with_theory = any("theory" in row[m] for row in rows for m in METRICS)
+    cells = []
+    for row in rows:
+        cell = [row["model"]]
+        for m in METRICS:
+            cell.append(f"{row[m]['mean']:.4g} ± {row[m]['se']:.2g}")
+            if with_theory:
+                cell.append(_theory_cell(row[m].get("theory")))
+        cells.append(cell)
+    header = ["model", *(h for m in METRICS for h in ((m, "theory") if with_theory else (m,)))]
     widths = [max(len(str(r[i])) for r in [header, *cells]) for i in range(len(header))]
     lines = [head, "  ".join(h.ljust(w) for h, w in zip(header, widths))]
     lines.append("  ".join("-" * w for w in widths))

@@ -1,37 +1,54 @@
 """Monte Carlo over the block model: batched closed-form fits and their losses.
 
-The engine fits every model in closed form (no gradient-descent loop), shares one Cholesky
-factor per draw between the models (:func:`rbmlib.linear_model.fit_models`) and processes the
-draws in batches. Draw ``i`` always comes from child ``i`` of ``np.random.default_rng(seed)``, so
-results do not depend on the batch size.
+The engine fits every model in closed form (no gradient-descent loop), factors the Gram matrix
+of each draw once and shares the factor between the models, and processes the draws in batches.
+Draws are stored by support (:class:`BlockBatch`): the structural zeros of :math:`X_f` and
+:math:`X_r` are never drawn, stored or multiplied, and the Gram matrix is assembled from its
+three non-trivial blocks.
+
+Draw ``i`` always comes from child ``i`` of ``np.random.default_rng(seed)`` and every step works
+on one draw at a time inside BLAS/LAPACK calls, so the numbers are bit-for-bit independent of the
+batch size. BLAS runs single-threaded inside :func:`simulate`: the matrices are small, and
+threaded BLAS on many small products is slower (much slower on a busy machine), not faster.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import asdict, dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
+from scipy.linalg.lapack import dpotrs
+from threadpoolctl import threadpool_limits
 
 from rbmlib.linear_model import (
+    _RANK_TOL,
     BlockSizes,
     LinearInstance,
     fit_models,
     forgetting_loss,
     fresh_remaining_loss,
-    instances_from_generators,
     remaining_loss,
 )
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 __all__ = [
     "METRICS",
     "MODELS",
     "SimulationConfig",
+    "BlockBatch",
+    "sample_block_batch",
+    "block_model_weights",
+    "evaluate_blocks",
     "model_weights",
     "evaluate",
     "iter_batches",
     "simulate",
     "summarise",
+    "sweep",
 ]
 
 #: Metrics reported for every model, in table order.
@@ -57,6 +74,10 @@ class SimulationConfig:
         Label-noise standard deviation :math:`\\sigma`.
     batch_size : int, default 256
         Draws fitted together; affects speed and memory only, never the numbers.
+    teacher_scales : (float, float, float), default (1, 1, 1)
+        Standard deviations :math:`(s_f, s_o, s_r)` of the teacher on :math:`S_f, S_o, S_r`:
+        :math:`w_* \\sim N(0, \\mathrm{diag}(s_f^2 I, s_o^2 I, s_r^2 I))`. Chapter 3 uses an
+        anisotropic teacher to test the block-norm form of its theorem.
     """
 
     sizes: BlockSizes
@@ -64,6 +85,7 @@ class SimulationConfig:
     seed: int = 0
     noise: float = 0.0
     batch_size: int = 256
+    teacher_scales: tuple[float, float, float] = (1.0, 1.0, 1.0)
 
     def __post_init__(self) -> None:
         if self.draws < 2:
@@ -72,20 +94,212 @@ class SimulationConfig:
             raise ValueError(f"batch_size must be >= 1, got {self.batch_size}")
         if not np.isfinite(self.noise) or self.noise < 0:
             raise ValueError(f"noise must be finite and >= 0, got {self.noise}")
+        scales = tuple(self.teacher_scales)
+        if len(scales) != 3 or not all(np.isfinite(s) and s >= 0 for s in scales):
+            raise ValueError(f"teacher_scales must be three finite values >= 0 (s_f, s_o, s_r), got {scales}")
 
     def to_dict(self) -> dict:
         """Flat, JSON-ready settings (the CLI's ``"settings"`` object)."""
-        return {**asdict(self.sizes), "draws": self.draws, "seed": self.seed, "noise": self.noise}
+        return {
+            **asdict(self.sizes),
+            "draws": self.draws,
+            "seed": self.seed,
+            "noise": self.noise,
+            "teacher_scales": [float(s) for s in self.teacher_scales],
+        }
+
+
+@dataclass(frozen=True)
+class BlockBatch:
+    """A batch of draws of the block model, stored by support.
+
+    Attributes
+    ----------
+    F : ndarray, shape (B, n_f, d_f + d_o)
+        Forgetting inputs on their support :math:`S_f \\cup S_o`.
+    R : ndarray, shape (B, n_r, d_o + d_r)
+        Remaining inputs on their support :math:`S_o \\cup S_r`.
+    y_f : ndarray, shape (B, n_f)
+    y_r : ndarray, shape (B, n_r)
+    w_star : ndarray, shape (B, d)
+    sizes : BlockSizes
+    noise : float
+    """
+
+    F: np.ndarray
+    R: np.ndarray
+    y_f: np.ndarray
+    y_r: np.ndarray
+    w_star: np.ndarray
+    sizes: BlockSizes
+    noise: float = 0.0
+
+    def predict_forget(self, w: np.ndarray) -> np.ndarray:
+        """:math:`X_f w`, shape ``(B, n_f)``, for weights ``w`` of shape ``(B, d)``."""
+        return _matvec(self.F, w[:, self.sizes.forget_support])
+
+    def predict_retain(self, w: np.ndarray) -> np.ndarray:
+        """:math:`X_r w`, shape ``(B, n_r)``, for weights ``w`` of shape ``(B, d)``."""
+        return _matvec(self.R, w[:, self.sizes.retain_support])
+
+    def to_instance(self) -> LinearInstance:
+        """The same draws as a dense :class:`~rbmlib.linear_model.LinearInstance` (zeros filled in)."""
+        batch, (n_f, n_r, d) = self.F.shape[0], (self.sizes.n_forget, self.sizes.n_retain, self.sizes.d)
+        X_f, X_r = np.zeros((batch, n_f, d)), np.zeros((batch, n_r, d))
+        X_f[:, :, self.sizes.forget_support] = self.F
+        X_r[:, :, self.sizes.retain_support] = self.R
+        return LinearInstance(X_f, self.y_f, X_r, self.y_r, self.w_star, self.sizes, self.noise)
+
+
+def _matvec(A: np.ndarray, x: np.ndarray) -> np.ndarray:
+    """``(B, n, p) @ (B, p) -> (B, n)``: one BLAS product per draw, whatever ``B`` is."""
+    return np.matmul(A, x[..., None])[..., 0]
+
+
+def sample_block_batch(
+    sizes: BlockSizes,
+    generators: Sequence[np.random.Generator],
+    *,
+    noise: float = 0.0,
+    teacher_scales: tuple[float, float, float] = (1.0, 1.0, 1.0),
+) -> BlockBatch:
+    """Draw one instance per generator, sampling only the support entries.
+
+    Each generator is consumed exactly as :func:`rbmlib.linear_model.sample_instance` consumes it
+    (teacher, forgetting inputs, remaining inputs, then the two noise vectors), so with unit
+    ``teacher_scales`` a draw equals ``sample_instance(sizes, rng=generator)`` up to round-off in
+    the labels.
+    """
+    if len(generators) < 1:
+        raise ValueError("need at least one generator")
+    if not np.isfinite(noise) or noise < 0:
+        raise ValueError(f"noise must be finite and >= 0, got {noise}")
+    batch, d, n_f, n_r = len(generators), sizes.d, sizes.n_forget, sizes.n_retain
+    fs, rs = sizes.forget_support, sizes.retain_support
+    w_star = np.empty((batch, d))
+    F = np.empty((batch, n_f, fs.stop - fs.start))
+    R = np.empty((batch, n_r, rs.stop - rs.start))
+    eps_f, eps_r = np.zeros((batch, n_f)), np.zeros((batch, n_r))
+    for i, g in enumerate(generators):
+        g.standard_normal(out=w_star[i])
+        g.standard_normal(out=F[i])
+        g.standard_normal(out=R[i])
+        if noise > 0:
+            g.standard_normal(out=eps_f[i])
+            g.standard_normal(out=eps_r[i])
+    if tuple(teacher_scales) != (1.0, 1.0, 1.0):
+        scale = np.concatenate([np.full(n, float(s)) for n, s in zip((sizes.d_forget, sizes.d_shared, sizes.d_retain), teacher_scales)])
+        w_star *= scale
+    y_f = _matvec(F, w_star[:, fs]) + noise * eps_f
+    y_r = _matvec(R, w_star[:, rs]) + noise * eps_r
+    return BlockBatch(F, R, y_f, y_r, w_star, sizes, float(noise))
+
+
+def _gram(batch: BlockBatch) -> np.ndarray:
+    """Gram matrix :math:`X X^\\top` of every draw, remaining rows first: ``(B, n_r + n_f, n_r + n_f)``.
+
+    Only the shared columns couple the two data sets: the off-diagonal block is
+    :math:`B_f R_o^\\top`, a product over :math:`d_o` coordinates instead of :math:`d`.
+    """
+    n_r, d_f, d_o = batch.sizes.n_retain, batch.sizes.d_forget, batch.sizes.d_shared
+    B_f, R_o = batch.F[:, :, d_f:], batch.R[:, :, :d_o]  # (B, n_f, d_o), (B, n_r, d_o)
+    cross = B_f @ np.swapaxes(R_o, -1, -2)  # (B, n_f, n_r)
+    n = n_r + batch.sizes.n_forget
+    G = np.empty((batch.F.shape[0], n, n))
+    G[:, :n_r, :n_r] = batch.R @ np.swapaxes(batch.R, -1, -2)
+    G[:, n_r:, n_r:] = batch.F @ np.swapaxes(batch.F, -1, -2)
+    G[:, n_r:, :n_r] = cross
+    G[:, :n_r, n_r:] = np.swapaxes(cross, -1, -2)
+    return G
+
+
+def _cholesky(G: np.ndarray) -> np.ndarray:
+    """Lower Cholesky factors of a batch of Gram matrices, refusing numerically singular ones."""
+    try:
+        L = np.linalg.cholesky(G)
+    except np.linalg.LinAlgError:
+        L = None
+    if L is not None:
+        diag = np.diagonal(L, axis1=-2, axis2=-1)
+        ratio = (diag.min(axis=-1) / diag.max(axis=-1)) ** 2
+        if np.all(ratio > _RANK_TOL):
+            return L
+    raise ValueError(
+        f"a Gram matrix of the batch is numerically rank-deficient (shape {G.shape[1:]}); "
+        "the interpolating fits need linearly independent rows"
+    )
+
+
+def _cho_solve(L: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Solve :math:`L_i L_i^\\top z_i = b_i` for every draw ``i``: ``L (B, n, n)``, ``b (B, n, k)``."""
+    out = np.empty(b.shape)
+    for i in range(L.shape[0]):
+        # L[i].T is the upper factor in Fortran order: LAPACK reads it without a copy.
+        out[i], info = dpotrs(L[i].T, b[i], lower=0)
+        if info != 0:
+            raise ValueError(f"LAPACK dpotrs failed on draw {i} (info = {info})")
+    return out
+
+
+def _refit_retain(batch: BlockBatch, L_r: np.ndarray, inits: np.ndarray) -> np.ndarray:
+    """:math:`\\mathrm{fit}(w_{init}, X_r, y_r)` for several starts at once: ``inits (B, j, d)``.
+
+    All starts share the draw's factor ``L_r`` of :math:`X_r X_r^\\top` and one LAPACK call.
+    """
+    rs = batch.sizes.retain_support
+    residual = batch.y_r[:, :, None] - batch.R @ np.swapaxes(inits[:, :, rs], -1, -2)  # (B, n_r, j)
+    step = np.swapaxes(batch.R, -1, -2) @ _cho_solve(L_r, residual)  # (B, m, j): X_r^+ residual on S_o ∪ S_r
+    out = inits.copy()
+    out[:, :, rs] += np.swapaxes(step, -1, -2)
+    return out
+
+
+def block_model_weights(batch: BlockBatch) -> dict[str, np.ndarray]:
+    """Weights ``(B, d)`` of every model of :data:`MODELS`, one Cholesky factor per draw.
+
+    Notes
+    -----
+    With :math:`G = X X^\\top = L L^\\top` (remaining rows first), :math:`w_o = X^\\top G^{-1} y`.
+    The leading :math:`n_r \\times n_r` block of :math:`L` is the factor of :math:`X_r X_r^\\top`, so
+    the golden model :math:`\\mathrm{fit}(0, X_r, y_r)` and the fine-tuned model
+    :math:`\\mathrm{fit}(w_o, X_r, y_r)` reuse it (Chapter 1, Lemma 1.1).
+    """
+    sizes = batch.sizes
+    n_r, fs, rs = sizes.n_retain, sizes.forget_support, sizes.retain_support
+    L = _cholesky(_gram(batch))
+    y = np.concatenate([batch.y_r, batch.y_f], axis=-1)
+    alpha = _cho_solve(L, y[:, :, None])[:, :, 0]  # (B, n_r + n_f)
+    w_o = np.zeros(batch.w_star.shape)
+    w_o[:, fs] = _matvec(np.swapaxes(batch.F, -1, -2), alpha[:, n_r:])
+    w_o[:, rs] += _matvec(np.swapaxes(batch.R, -1, -2), alpha[:, :n_r])
+    refits = _refit_retain(batch, L[:, :n_r, :n_r], np.stack([np.zeros_like(w_o), w_o], axis=1))
+    return {"original": w_o, "golden": refits[:, 0], "ft": refits[:, 1]}
+
+
+def evaluate_blocks(weights: Mapping[str, np.ndarray], batch: BlockBatch) -> dict[str, dict[str, np.ndarray]]:
+    """Every metric of :data:`METRICS` for every model on a :class:`BlockBatch`: arrays of shape ``(B,)``.
+
+    The same losses as :func:`evaluate` (:mod:`rbmlib.linear_model`), computed on the supports.
+    """
+    rs = batch.sizes.retain_support
+    return {
+        model: {
+            "forgetting_loss": np.mean((batch.predict_forget(w) - batch.y_f) ** 2, axis=-1),
+            "remaining_loss": np.mean((batch.predict_retain(w) - batch.y_r) ** 2, axis=-1),
+            "fresh_remaining_loss": np.sum((w[:, rs] - batch.w_star[:, rs]) ** 2, axis=-1),
+        }
+        for model, w in weights.items()
+    }
 
 
 def model_weights(instance: LinearInstance) -> dict[str, np.ndarray]:
-    """Weights of every model of :data:`MODELS` for an instance (batched or not)."""
+    """Weights of every model of :data:`MODELS` for a dense instance (the per-instance reference)."""
     fits = fit_models(instance)
     return {"original": fits.w_o, "golden": fits.w_g, "ft": fits.w_t}
 
 
-def evaluate(weights: dict[str, np.ndarray], instance: LinearInstance) -> dict[str, dict[str, np.ndarray]]:
-    """Every metric of :data:`METRICS` for every model: ``result[model][metric]`` has shape ``(...)``."""
+def evaluate(weights: Mapping[str, np.ndarray], instance: LinearInstance) -> dict[str, dict[str, np.ndarray]]:
+    """Every metric of :data:`METRICS` for every model of a dense instance: ``result[model][metric]``."""
     metric_fns = {
         "forgetting_loss": forgetting_loss,
         "remaining_loss": remaining_loss,
@@ -97,25 +311,26 @@ def evaluate(weights: dict[str, np.ndarray], instance: LinearInstance) -> dict[s
     }
 
 
-def iter_batches(cfg: SimulationConfig) -> Iterator[LinearInstance]:
-    """The draws of ``cfg`` as batched instances of at most ``cfg.batch_size`` draws each."""
+def iter_batches(cfg: SimulationConfig) -> Iterator[BlockBatch]:
+    """The draws of ``cfg`` as :class:`BlockBatch` es of at most ``cfg.batch_size`` draws each."""
     children = np.random.default_rng(cfg.seed).spawn(cfg.draws)
     for start in range(0, cfg.draws, cfg.batch_size):
-        yield instances_from_generators(
-            cfg.sizes, children[start : start + cfg.batch_size], noise=cfg.noise
+        yield sample_block_batch(
+            cfg.sizes, children[start : start + cfg.batch_size], noise=cfg.noise, teacher_scales=cfg.teacher_scales
         )
 
 
 def simulate(cfg: SimulationConfig) -> dict[str, dict[str, np.ndarray]]:
     """Per-draw metrics of every model: ``samples[model][metric]`` has shape ``(draws,)``."""
-    chunks = [evaluate(model_weights(batch), batch) for batch in iter_batches(cfg)]
+    with threadpool_limits(limits=1, user_api="blas"):
+        chunks = [evaluate_blocks(block_model_weights(batch), batch) for batch in iter_batches(cfg)]
     return {
         model: {m: np.concatenate([c[model][m] for c in chunks]) for m in METRICS}
         for model in chunks[0]
     }
 
 
-def summarise(samples: dict[str, dict[str, np.ndarray]]) -> list[dict]:
+def summarise(samples: Mapping[str, Mapping[str, np.ndarray]]) -> list[dict]:
     """Rows ``{"model": name, metric: {"mean": ..., "se": ...}, ...}`` in the order of ``samples``.
 
     The standard error is :math:`s/\\sqrt{n}` with the unbiased sample standard deviation ``s``.
@@ -133,3 +348,34 @@ def summarise(samples: dict[str, dict[str, np.ndarray]]) -> list[dict]:
         }
         for model, metrics in samples.items()
     ]
+
+
+def sweep(configs: Sequence[SimulationConfig]) -> pd.DataFrame:
+    """Simulate several experiments and tabulate them beside their closed forms.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per (config, model, metric) with the block sizes, ``noise``, ``draws``,
+        ``overlap`` :math:`= d_o/(d_f + d_o)`, ``model``, ``metric``, the Monte Carlo ``mean`` and
+        ``se``, ``ci95`` (:math:`1.96\\,\\mathrm{se}`, the half-width of a normal 95% interval) and
+        ``theory`` (:func:`rbmlib.theory.expected_losses`; ``NaN`` where there is no closed form).
+    """
+    import pandas as pd
+
+    from rbmlib.theory import expected_losses
+
+    records = []
+    for cfg in configs:
+        theory = expected_losses(cfg.sizes, noise=cfg.noise, teacher_scales=cfg.teacher_scales)
+        s = cfg.sizes
+        for row in summarise(simulate(cfg)):
+            for metric in METRICS:
+                value = theory[row["model"]][metric]
+                records.append({
+                    **asdict(s), "noise": cfg.noise, "draws": cfg.draws,
+                    "overlap": s.d_shared / (s.d_forget + s.d_shared),
+                    "model": row["model"], "metric": metric, **row[metric],
+                    "ci95": 1.96 * row[metric]["se"], "theory": np.nan if value is None else value,
+                })
+    return pd.DataFrame.from_records(records)

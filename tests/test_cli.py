@@ -16,7 +16,7 @@ ARGS = ["linear", "--d-forget", "16", "--d-shared", "4", "--d-retain", "20", "--
 def test_json_output_has_the_documented_shape(capsys):
     assert main([*ARGS, "--json"]) == 0
     out = json.loads(capsys.readouterr().out)
-    assert out["settings"] == {"d_forget": 16, "d_shared": 4, "d_retain": 20, "n_forget": 4, "n_retain": 8, "draws": 20, "seed": 3, "noise": 0.0}
+    assert out["settings"] == {"d_forget": 16, "d_shared": 4, "d_retain": 20, "n_forget": 4, "n_retain": 8, "draws": 20, "seed": 3, "noise": 0.0, "teacher_scales": [1.0, 1.0, 1.0]}
     assert [row["model"] for row in out["rows"]] == ["original", "golden", "ft"]
     for row in out["rows"]:
         for metric in ("forgetting_loss", "remaining_loss", "fresh_remaining_loss"):
@@ -33,6 +33,28 @@ def test_table_output_lists_every_model(capsys):
     assert "±" in lines[3]
 
 
+def test_theory_flag_adds_the_closed_form_beside_every_mean(capsys):
+    assert main([*ARGS, "--json", "--theory"]) == 0
+    rows = {row["model"]: row for row in json.loads(capsys.readouterr().out)["rows"]}
+    for row in rows.values():
+        for metric in ("forgetting_loss", "remaining_loss", "fresh_remaining_loss"):
+            assert set(row[metric]) == {"mean", "se", "theory"}
+    assert rows["golden"]["forgetting_loss"]["theory"] == pytest.approx(16 + 4 * 16 / 24)
+    assert rows["golden"]["fresh_remaining_loss"]["theory"] == pytest.approx(24 - 8)
+    assert rows["ft"]["forgetting_loss"]["theory"] == 0.0
+    assert rows["original"]["fresh_remaining_loss"]["theory"] is None  # no closed form with overlap
+    assert main([*ARGS, "--theory"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[1].split() == ["model", "forgetting_loss", "theory", "remaining_loss", "theory", "fresh_remaining_loss", "theory"]
+    assert lines[3].split()[-1] == "—" and lines[4].split()[-1] == "16"
+
+
+def test_without_theory_flag_there_is_no_theory(capsys):
+    main([*ARGS, "--json"])
+    rows = json.loads(capsys.readouterr().out)["rows"]
+    assert all("theory" not in row[metric] for row in rows for metric in ("forgetting_loss", "remaining_loss", "fresh_remaining_loss"))
+
+
 def test_same_seed_gives_identical_json(capsys):
     main([*ARGS, "--json"])
     first = capsys.readouterr().out
@@ -46,6 +68,7 @@ def test_same_seed_gives_identical_json(capsys):
         (["--n-retain", "30"], "error: not over-parameterised: n_retain > d_shared + d_retain (30 > 4 + 20)"),
         (["--noise", "-1"], "error: noise must be finite and >= 0, got -1.0"),
         (["--draws", "1"], "error: draws must be >= 2 to estimate a standard error, got 1"),
+        (["--noise", "nan", "--theory"], "error: noise must be finite and >= 0, got nan"),
     ],
 )
 def test_bad_input_is_one_line_on_stderr_and_exit_2(override, message):

@@ -4,19 +4,67 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from rbmlib.linear_model import BlockSizes, fit_models, forgetting_loss, sample_instances
-from rbmlib.simulation import METRICS, SimulationConfig, simulate, summarise
+from rbmlib.simulation import (
+    METRICS,
+    MODELS,
+    SimulationConfig,
+    block_model_weights,
+    evaluate,
+    evaluate_blocks,
+    model_weights,
+    sample_block_batch,
+    simulate,
+    summarise,
+    sweep,
+)
 
 SIZES = BlockSizes(d_forget=16, d_shared=4, d_retain=20, n_forget=4, n_retain=8)
 
 
-def test_results_do_not_depend_on_the_batch_size():
-    small = simulate(SimulationConfig(SIZES, draws=37, seed=5, batch_size=4))
-    large = simulate(SimulationConfig(SIZES, draws=37, seed=5, batch_size=256))
-    for model in small:
+@pytest.mark.parametrize("noise", [0.0, 0.4])
+def test_results_are_bit_for_bit_independent_of_the_batch_size(noise):
+    runs = [simulate(SimulationConfig(SIZES, draws=37, seed=5, noise=noise, batch_size=b)) for b in (1, 4, 256)]
+    for other in runs[1:]:
+        for model in MODELS:
+            for metric in METRICS:
+                np.testing.assert_array_equal(other[model][metric], runs[0][model][metric])
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    sizes=st.sampled_from([SIZES, BlockSizes(0, 9, 5, 3, 6), BlockSizes(7, 0, 9, 5, 6), BlockSizes(2, 1, 1, 2, 2)]),
+    seed=st.integers(0, 2**32 - 1),
+    noise=st.sampled_from([0.0, 0.6]),
+)
+def test_block_engine_equals_the_dense_reference(sizes, seed, noise):
+    batch = sample_block_batch(sizes, np.random.default_rng(seed).spawn(3), noise=noise)
+    dense = sample_instances(sizes, 3, rng=np.random.default_rng(seed), noise=noise)
+    for field in ("X_f", "X_r", "w_star"):  # the same random numbers in the same places
+        np.testing.assert_array_equal(getattr(batch.to_instance(), field), getattr(dense, field))
+    for field in ("y_f", "y_r"):  # labels: products over the support or over all of d
+        np.testing.assert_allclose(getattr(batch, field), getattr(dense, field), rtol=1e-13, atol=1e-13)
+    fast, reference = block_model_weights(batch), model_weights(dense)
+    scale = 1 + np.abs(reference["original"]).max()
+    for model in MODELS:
+        np.testing.assert_allclose(fast[model], reference[model], rtol=0, atol=1e-10 * scale)
+    fast_losses, reference_losses = evaluate_blocks(fast, batch), evaluate(reference, dense)
+    y_scale = 1 + np.mean(dense.y**2)
+    for model in MODELS:
         for metric in METRICS:
-            np.testing.assert_allclose(small[model][metric], large[model][metric], rtol=1e-10, atol=1e-24)
+            np.testing.assert_allclose(fast_losses[model][metric], reference_losses[model][metric], rtol=1e-8, atol=1e-18 * y_scale)
+
+
+def test_teacher_scales_scale_the_teacher_blocks():
+    scales = (0.0, 2.0, 0.5)
+    plain = sample_block_batch(SIZES, np.random.default_rng(4).spawn(2))
+    scaled = sample_block_batch(SIZES, np.random.default_rng(4).spawn(2), teacher_scales=scales)
+    factor = np.repeat(scales, [SIZES.d_forget, SIZES.d_shared, SIZES.d_retain])
+    np.testing.assert_array_equal(scaled.w_star, plain.w_star * factor)
+    np.testing.assert_array_equal(scaled.F, plain.F)
 
 
 def test_simulation_matches_direct_per_instance_computation():
@@ -46,8 +94,22 @@ def test_summary_reports_mean_and_standard_error():
         ({"draws": 1}, "draws must be >= 2"),
         ({"batch_size": 0}, "batch_size must be >= 1"),
         ({"noise": -1.0}, "noise must be finite and >= 0, got -1.0"),
+        ({"teacher_scales": (1.0, -1.0, 1.0)}, r"teacher_scales must be three finite values >= 0 \(s_f, s_o, s_r\), got \(1.0, -1.0, 1.0\)"),
+        ({"teacher_scales": (1.0, 1.0)}, "teacher_scales must be three finite values"),
     ],
 )
 def test_config_rejects_bad_settings(kwargs, message):
     with pytest.raises(ValueError, match=message):
         SimulationConfig(SIZES, **kwargs)
+
+
+def test_sweep_tabulates_every_config_model_and_metric_beside_the_theory():
+    configs = [SimulationConfig(BlockSizes(16 - d_o, d_o, 20, 4, 8), draws=30, seed=1) for d_o in (0, 8, 16)]
+    table = sweep(configs)
+    assert len(table) == 3 * len(MODELS) * len(METRICS)
+    assert sorted(table["overlap"].unique()) == [0.0, 0.5, 1.0]
+    golden = table[(table["model"] == "golden") & (table["metric"] == "forgetting_loss")]
+    np.testing.assert_allclose(golden["theory"], [16.0, 8 + 8 * 20 / 28, 16 * 28 / 36])
+    np.testing.assert_allclose(table["ci95"], 1.96 * table["se"])
+    original_fresh = table[(table["model"] == "original") & (table["metric"] == "fresh_remaining_loss")]
+    assert original_fresh["theory"].isna().tolist() == [False, True, True]  # closed form only when d_o = 0
