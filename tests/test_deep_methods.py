@@ -1,0 +1,144 @@
+"""Unlearning methods: uniform signature, purity, and the identities between them (rbmlib.deep.methods)."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import pytest
+import torch
+import torch.nn.functional as F
+
+from rbmlib.deep.batches import TensorSet
+from rbmlib.deep.methods import METHODS, L1Config, MaskedRLConfig, RLConfig
+from rbmlib.deep.models import ModelSpec, build_model
+from rbmlib.deep.recipes import default_recipe, with_amp, with_mask_ratio
+from rbmlib.deep.training import SGDConfig
+
+
+@pytest.fixture(autouse=True, scope="module")
+def _one_torch_thread():
+    """One intra-op thread: `make test` runs two pytest workers on two cores, and two threads per
+    worker oversubscribe the CPU (tiny torch ops then get ~10x slower). Restored afterwards."""
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
+
+SGD = SGDConfig(epochs=2, lr=0.05, batch_size=16)
+RL = RLConfig(SGD)
+CONFIGS = {
+    "original": None,
+    "retrain": SGD,
+    "ft": SGD,
+    "ga": replace(SGD, lr=0.01),
+    "rl": RL,
+    "l1": L1Config(SGD, alpha=1e-3),
+    "salun": MaskedRLConfig(RL, ratio=0.5, saliency_batch_size=16),
+    "rbm": MaskedRLConfig(RL, ratio=0.5, saliency_batch_size=16),
+}
+
+
+def _sets(seed: int):
+    g = torch.Generator().manual_seed(seed)
+
+    def make(n):
+        return TensorSet(torch.randint(0, 256, (n, 1, 8, 8), dtype=torch.uint8, generator=g),
+                         torch.randint(0, 3, (n,), generator=g), 3)
+
+    model = build_model(ModelSpec("cnn", width=4), in_channels=1, image_size=8, num_classes=3,
+                        mean=(0.5,), std=(0.3,), generator=g)
+    return model, make(48), make(16)
+
+
+def _run(name, model, retain, forget, seed, cfg=None):
+    return METHODS[name](model, retain, forget, cfg=CONFIGS[name] if cfg is None else cfg,
+                         generator=torch.Generator().manual_seed(seed))
+
+
+def _l1_norm(model) -> float:
+    return sum(float(p.detach().abs().sum()) for p in model.parameters())
+
+
+def _same(a, b) -> bool:
+    return all(torch.equal(x, y) for x, y in zip(a.state_dict().values(), b.state_dict().values()))
+
+
+@pytest.mark.parametrize("name", list(METHODS))
+def test_every_method_returns_a_new_model_and_leaves_the_input_untouched(name):
+    model, retain, forget = _sets(0)
+    state = {k: v.clone() for k, v in model.state_dict().items()}
+    out = _run(name, model, retain, forget, 0)
+    assert out is not model and not out.training
+    assert all(torch.equal(state[k], v) for k, v in model.state_dict().items())
+
+
+@pytest.mark.parametrize("name", ["salun", "rbm"])
+def test_masked_methods_at_ratio_one_are_exactly_rl(name, seed):
+    model, retain, forget = _sets(seed)
+    cfg = replace(CONFIGS[name], ratio=1.0)
+    assert _same(_run(name, model, retain, forget, seed, cfg), _run("rl", model, retain, forget, seed))
+
+
+def test_salun_and_rbm_differ_at_ratio_one_half(seed):
+    model, retain, forget = _sets(seed)
+    assert not _same(_run("salun", model, retain, forget, seed), _run("rbm", model, retain, forget, seed))
+
+
+def test_l1_sparse_with_zero_alpha_is_exactly_ft(seed):
+    model, retain, forget = _sets(seed)
+    cfg = L1Config(SGD, alpha=0.0)
+    assert _same(_run("l1", model, retain, forget, seed, cfg), _run("ft", model, retain, forget, seed))
+
+
+def test_l1_penalty_shrinks_the_weights_relative_to_ft(seed):
+    model, retain, forget = _sets(seed)
+    l1 = _run("l1", model, retain, forget, seed, L1Config(SGD, alpha=0.05))
+    ft = _run("ft", model, retain, forget, seed)
+    assert _l1_norm(l1) < _l1_norm(ft)
+
+
+def test_retrain_ignores_the_input_weights(seed):
+    model, retain, forget = _sets(seed)
+    other, _, _ = _sets(seed + 100)
+    assert _same(_run("retrain", model, retain, forget, seed), _run("retrain", other, retain, forget, seed))
+
+
+def test_gradient_ascent_raises_the_forget_loss(seed):
+    model, retain, forget = _sets(seed)
+    out = _run("ga", model, retain, forget, seed)
+    x, y = forget.x.float() / 255, forget.y
+    with torch.no_grad():
+        assert F.cross_entropy(out(x), y) > F.cross_entropy(model.eval()(x), y)
+
+
+def test_rl_union_schedule_runs_and_differs_from_sequential(seed):
+    model, retain, forget = _sets(seed)
+    union = _run("rl", model, retain, forget, seed, RLConfig(SGD, schedule="union"))
+    assert not _same(union, _run("rl", model, retain, forget, seed))
+
+
+def test_same_generator_seed_gives_identical_models(seed):
+    model, retain, forget = _sets(seed)
+    assert _same(_run("rbm", model, retain, forget, seed), _run("rbm", model, retain, forget, seed))
+
+
+def test_recipes_set_ratio_and_amp_everywhere():
+    r = with_mask_ratio(default_recipe("cifar10"), 0.3)
+    assert r.salun.ratio == r.rbm.ratio == 0.3
+    a = with_amp(r)
+    assert a.original.amp and a.rl.sgd.amp and a.salun.rl.sgd.amp and a.l1.sgd.amp
+    assert a.salun.ratio == 0.3 and not r.original.amp
+
+
+def test_cifar_recipe_is_salun_default():
+    r = default_recipe("cifar10")
+    assert (r.original.epochs, r.original.lr, r.original.milestones) == (182, 0.1, (91, 136))
+    assert (r.ft.epochs, r.ft.lr, r.rl.sgd.lr, r.salun.ratio) == (10, 0.01, 0.013, 0.5)
+    assert r.model.arch == "resnet18" and r.original.augment == "crop_flip"
+    assert default_recipe("svhn").original.augment == "none"
+    assert default_recipe("cifar100").rl.schedule == "union"
+
+
+def test_masked_config_rejects_ratio_outside_unit_interval():
+    with pytest.raises(ValueError, match="mask ratio must be in \\(0, 1\\]"):
+        MaskedRLConfig(RL, ratio=0.0)

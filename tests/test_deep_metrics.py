@@ -1,0 +1,95 @@
+"""Metrics: MIA-efficacy matches scikit-learn, accuracies and Avg. Gap (rbmlib.deep.metrics, results)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+from sklearn.svm import SVC
+
+from rbmlib.deep.batches import TensorSet
+from rbmlib.deep.metrics import Metrics, accuracy, avg_gap, evaluate, mia_efficacy, predict
+from rbmlib.deep.results import collect, format_summary, summarize
+
+
+@pytest.fixture(autouse=True, scope="module")
+def _one_torch_thread():
+    """One intra-op thread: `make test` runs two pytest workers on two cores, and two threads per
+    worker oversubscribe the CPU (tiny torch ops then get ~10x slower). Restored afterwards."""
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
+
+
+def test_mia_efficacy_equals_a_direct_sklearn_computation(rng):
+    members = rng.beta(8, 1, 200)  # members: confident
+    nonmembers = rng.beta(3, 2, 200)
+    forget = np.concatenate([rng.beta(8, 1, 50), rng.beta(3, 2, 50)])
+    clf = SVC(C=3, kernel="rbf", gamma="auto").fit(
+        np.concatenate([members, nonmembers])[:, None], np.r_[np.ones(200), np.zeros(200)])
+    expected = 100.0 * np.mean(clf.predict(forget[:, None]) == 0)
+    assert mia_efficacy(members, nonmembers, forget) == pytest.approx(expected, abs=0)
+    assert 20.0 < expected < 80.0  # the synthetic sets are separable but the forget set is mixed
+
+
+def test_mia_efficacy_is_high_for_forgotten_and_low_for_remembered(rng):
+    members, nonmembers = rng.beta(20, 1, 300), rng.beta(2, 2, 300)
+    assert mia_efficacy(members, nonmembers, rng.beta(2, 2, 100)) > 80
+    assert mia_efficacy(members, nonmembers, rng.beta(20, 1, 100)) < 20
+
+
+def test_mia_requires_non_empty_sets():
+    with pytest.raises(ValueError, match="non-empty"):
+        mia_efficacy(np.ones(3), np.zeros(0), np.ones(2))
+
+
+class _Fixed(torch.nn.Module):
+    """Logits that depend only on the first pixel: class = pixel % 3, confidence fixed."""
+
+    def forward(self, x):
+        cls = (x[:, 0, 0, 0] * 255).round().long() % 3
+        return torch.nn.functional.one_hot(cls, 3).double() * 2.0
+
+
+def test_predict_and_evaluate_on_a_known_model():
+    x = torch.zeros(6, 1, 2, 2, dtype=torch.uint8)
+    x[:, 0, 0, 0] = torch.tensor([0, 1, 2, 0, 1, 2], dtype=torch.uint8)
+    good = TensorSet(x, torch.tensor([0, 1, 2, 0, 1, 2]), 3)
+    bad = TensorSet(x, torch.tensor([1, 2, 0, 1, 2, 2]), 3)  # one of six right
+    pred, conf = predict(_Fixed(), good, batch_size=4)
+    assert pred.tolist() == [0, 1, 2, 0, 1, 2]
+    np.testing.assert_allclose(conf, np.exp(2) / (np.exp(2) + 2))
+    m = evaluate(_Fixed(), retain=good, forget=bad, test=good, batch_size=4)
+    assert (m.ra, m.ta) == (100.0, 100.0) and m.ua == pytest.approx(100 - 100 / 6)
+
+
+def test_accuracy_and_avg_gap():
+    assert accuracy(np.array([1, 2, 3, 4]), np.array([1, 2, 0, 0])) == 50.0
+    assert avg_gap(Metrics(10, 90, 80, 20), Metrics(14, 92, 80, 10)) == pytest.approx(4.0)
+
+
+def _record(method, seed, ua, ratio=None):
+    return {"dataset": "d", "scenario": "random:0.1", "method": method, "mask_ratio": ratio,
+            "seed": seed, "ua": ua, "ra": 99.0, "ta": 95.0, "mia": 10.0, "rte_s": 1.0,
+            "n_forget": 1, "n_retain": 2, "n_test": 3, "split_sha256": "x"}
+
+
+def test_avg_gap_is_against_the_retrain_row_of_the_same_seed():
+    df = collect([_record("salun", 0, 10.0, 0.5), _record("retrain", 0, 6.0),
+                  _record("retrain", 1, 2.0), _record("salun", 1, 10.0, 0.5), _record("ft", 2, 1.0)])
+    gaps = df.set_index(["method", "seed"])["avg_gap"]
+    assert gaps[("salun", 0)] == pytest.approx(1.0) and gaps[("salun", 1)] == pytest.approx(2.0)
+    assert gaps[("retrain", 0)] == 0.0 and np.isnan(gaps[("ft", 2)])
+    assert df["method"].tolist()[:2] == ["retrain", "retrain"]  # methods in reporting order
+
+
+def test_summary_gives_mean_and_sample_std_over_seeds():
+    df = collect([_record("retrain", s, 0.0) for s in range(3)]
+                 + [_record("rbm", s, ua, 0.5) for s, ua in enumerate([1.0, 2.0, 6.0])])
+    s = summarize(df).set_index("method")
+    assert s.loc["rbm", "ua_mean"] == pytest.approx(3.0)
+    assert s.loc["rbm", "ua_std"] == pytest.approx(np.std([1, 2, 6], ddof=1))
+    assert s.loc["rbm", "n_seeds"] == 3 and s.loc["rbm", "mask_ratio"] == 0.5
+    text = format_summary(summarize(df)).set_index("method").loc["rbm", "ua"]
+    assert text == "3.0 ± 2.6"

@@ -1,0 +1,122 @@
+"""Saliency masks: SalUn's statistic, exact ratios, RBM's complement rule, ties (rbmlib.deep.saliency)."""
+
+from __future__ import annotations
+
+import copy
+
+import pytest
+import torch
+import torch.nn.functional as F
+
+from rbmlib.deep.batches import TensorSet, iterate_batches
+from rbmlib.deep.models import ModelSpec, build_model
+from rbmlib.deep.saliency import (
+    forget_saliency_mask,
+    n_updated,
+    retain_saliency_mask,
+    saliency_scores,
+    top_k_mask,
+    updated_fraction,
+)
+
+
+@pytest.fixture(autouse=True, scope="module")
+def _one_torch_thread():
+    """One intra-op thread: `make test` runs two pytest workers on two cores, and two threads per
+    worker oversubscribe the CPU (tiny torch ops then get ~10x slower). Restored afterwards."""
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
+
+
+def _setup(seed: int, n: int = 40):
+    g = torch.Generator().manual_seed(seed)
+    data = TensorSet(torch.randint(0, 256, (n, 1, 8, 8), dtype=torch.uint8, generator=g),
+                     torch.randint(0, 3, (n,), generator=g), 3)
+    model = build_model(ModelSpec("cnn", width=4), in_channels=1, image_size=8, num_classes=3,
+                        mean=(0.5,), std=(0.3,), generator=g)
+    return data, model
+
+
+def _flat(d):
+    return torch.cat([v.reshape(-1) for v in d.values()])
+
+
+def test_scores_are_abs_of_summed_batch_mean_gradients_in_eval_mode(seed):
+    data, model = _setup(seed)
+    model.train()
+    scores = saliency_scores(model, data, batch_size=16)
+    net = copy.deepcopy(model).eval()
+    for x, y in iterate_batches(data, 16, generator=None):
+        F.cross_entropy(net(x), y).backward()  # .grad accumulates the sum of batch means
+    expected = {n: p.grad.abs() for n, p in net.named_parameters()}
+    torch.testing.assert_close(_flat(scores), _flat(expected), rtol=1e-5, atol=1e-7)
+    assert model.training  # the caller's model keeps its mode
+
+
+@pytest.mark.parametrize("ratio", [0.01, 0.3, 0.5, 0.77, 1.0])
+def test_both_masks_update_exactly_round_ratio_times_n_weights(ratio):
+    data, model = _setup(0)
+    n = sum(p.numel() for p in model.parameters())
+    for make in (forget_saliency_mask, retain_saliency_mask):
+        mask = make(model, data, ratio=ratio, batch_size=16)
+        assert sum(int(m.sum()) for m in mask.values()) == round(ratio * n)
+        assert updated_fraction(mask) == pytest.approx(round(ratio * n) / n)
+
+
+def test_salun_updates_the_most_forget_salient_weights(seed):
+    data, model = _setup(seed)
+    s = _flat(saliency_scores(model, data, batch_size=16))
+    m = _flat(forget_saliency_mask(model, data, ratio=0.4, batch_size=16))
+    assert s[m].min() >= s[~m].max()
+
+
+def test_rbm_freezes_the_most_retain_salient_weights(seed):
+    data, model = _setup(seed)
+    s = _flat(saliency_scores(model, data, batch_size=16))
+    updated = _flat(retain_saliency_mask(model, data, ratio=0.4, batch_size=16))
+    assert s[~updated].min() >= s[updated].max()  # frozen = retain-salient = highest scores
+
+
+def test_ratio_one_updates_every_weight_for_both_masks():
+    data, model = _setup(0)
+    for make in (forget_saliency_mask, retain_saliency_mask):
+        assert all(m.all() for m in make(model, data, ratio=1.0, batch_size=16).values())
+
+
+def test_ties_are_broken_by_parameter_order():
+    scores = {"a": torch.ones(2, 3), "b": torch.ones(4)}
+    mask = top_k_mask(scores, 5)
+    assert _flat(mask).tolist() == [True] * 5 + [False] * 5
+
+
+def test_top_k_is_global_across_tensors():
+    scores = {"a": torch.tensor([0.1, 0.9]), "b": torch.tensor([0.8, 0.2, 0.7])}
+    mask = top_k_mask(scores, 3)
+    assert mask["a"].tolist() == [False, True] and mask["b"].tolist() == [True, False, True]
+
+
+@pytest.mark.parametrize("ratio", [0.0, -0.1, 1.5])
+def test_ratio_outside_unit_interval_raises(ratio):
+    with pytest.raises(ValueError, match="mask ratio must be in \\(0, 1\\]"):
+        n_updated(100, ratio)
+
+
+def test_ratio_that_updates_no_weight_raises():
+    with pytest.raises(ValueError, match="updates no weight"):
+        n_updated(100, 0.001)
+
+
+def test_non_finite_scores_raise():
+    with pytest.raises(ValueError, match="NaN or infinity"):
+        top_k_mask({"a": torch.tensor([1.0, float("nan")])}, 1)
+
+
+def test_masks_do_not_modify_the_model(seed):
+    data, model = _setup(seed)
+    state = {k: v.clone() for k, v in model.state_dict().items()}
+    retain_saliency_mask(model, data, ratio=0.5, batch_size=16)
+    forget_saliency_mask(model, data, ratio=0.5, batch_size=16)
+    assert all(torch.equal(state[k], v) for k, v in model.state_dict().items())
+    assert all(p.grad is None for p in model.parameters())
