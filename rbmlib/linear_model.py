@@ -146,6 +146,9 @@ class LinearInstance:
         The block sizes the instance was drawn with.
     noise : float
         Label-noise standard deviation :math:`\\sigma`.
+    leak : float
+        Feature leak :math:`\\varepsilon`: off-support entries are :math:`\\varepsilon\\,N(0, 1)`
+        instead of 0 (Chapter 4). With a leak the supports above are only approximate.
     """
 
     X_f: np.ndarray
@@ -155,6 +158,7 @@ class LinearInstance:
     w_star: np.ndarray
     sizes: BlockSizes
     noise: float = 0.0
+    leak: float = 0.0
 
     @property
     def X(self) -> np.ndarray:
@@ -192,7 +196,7 @@ def _check_finite(name: str, array: np.ndarray) -> None:
         raise ValueError(f"{name} has {bad} non-finite entries (shape {np.shape(array)})")
 
 
-def _draw_one(sizes: BlockSizes, noise: float, rng: np.random.Generator) -> tuple[np.ndarray, ...]:
+def _draw_one(sizes: BlockSizes, noise: float, rng: np.random.Generator, leak: float = 0.0) -> tuple[np.ndarray, ...]:
     d, n_f, n_r = sizes.d, sizes.n_forget, sizes.n_retain
     fs, rs = sizes.forget_support, sizes.retain_support
     w_star = rng.standard_normal(d)
@@ -200,11 +204,14 @@ def _draw_one(sizes: BlockSizes, noise: float, rng: np.random.Generator) -> tupl
     X_f[:, fs] = rng.standard_normal((n_f, fs.stop - fs.start))
     X_r = np.zeros((n_r, d))
     X_r[:, rs] = rng.standard_normal((n_r, rs.stop - rs.start))
-    y_f = X_f @ w_star
-    y_r = X_r @ w_star
-    if noise > 0:
-        y_f = y_f + noise * rng.standard_normal(n_f)
-        y_r = y_r + noise * rng.standard_normal(n_r)
+    eps_f = rng.standard_normal(n_f) if noise > 0 else np.zeros(n_f)
+    eps_r = rng.standard_normal(n_r) if noise > 0 else np.zeros(n_r)
+    if leak > 0:
+        # Drawn last, so that a leak-free draw consumes the generator exactly as before.
+        X_f[:, rs.stop - sizes.d_retain :] = leak * rng.standard_normal((n_f, sizes.d_retain))
+        X_r[:, : sizes.d_forget] = leak * rng.standard_normal((n_r, sizes.d_forget))
+    y_f = X_f @ w_star + noise * eps_f
+    y_r = X_r @ w_star + noise * eps_r
     return X_f, y_f, X_r, y_r, w_star
 
 
@@ -215,7 +222,16 @@ def _check_noise(noise: float) -> float:
     return noise
 
 
-def sample_instance(sizes: BlockSizes, *, rng: np.random.Generator, noise: float = 0.0) -> LinearInstance:
+def _check_leak(leak: float) -> float:
+    leak = float(leak)
+    if not np.isfinite(leak) or leak < 0:
+        raise ValueError(f"leak must be finite and >= 0, got {leak}")
+    return leak
+
+
+def sample_instance(
+    sizes: BlockSizes, *, rng: np.random.Generator, noise: float = 0.0, leak: float = 0.0
+) -> LinearInstance:
     """Draw one instance of the block model.
 
     Parameters
@@ -226,19 +242,22 @@ def sample_instance(sizes: BlockSizes, *, rng: np.random.Generator, noise: float
         Source of all randomness.
     noise : float, default 0
         Label-noise standard deviation :math:`\\sigma \\ge 0`.
+    leak : float, default 0
+        Feature leak :math:`\\varepsilon \\ge 0`: forgetting inputs get :math:`\\varepsilon N(0,1)`
+        entries on :math:`S_r` and remaining inputs on :math:`S_f` (Chapter 4).
 
     Returns
     -------
     LinearInstance
         Unbatched arrays: ``X_f (n_f, d)``, ``X_r (n_r, d)``, ``w_star (d,)``.
     """
-    noise = _check_noise(noise)
-    X_f, y_f, X_r, y_r, w_star = _draw_one(sizes, noise, rng)
-    return LinearInstance(X_f, y_f, X_r, y_r, w_star, sizes, noise)
+    noise, leak = _check_noise(noise), _check_leak(leak)
+    X_f, y_f, X_r, y_r, w_star = _draw_one(sizes, noise, rng, leak)
+    return LinearInstance(X_f, y_f, X_r, y_r, w_star, sizes, noise, leak)
 
 
 def sample_instances(
-    sizes: BlockSizes, draws: int, *, rng: np.random.Generator, noise: float = 0.0
+    sizes: BlockSizes, draws: int, *, rng: np.random.Generator, noise: float = 0.0, leak: float = 0.0
 ) -> LinearInstance:
     """Draw a batch of independent instances, one child generator per draw.
 
@@ -252,19 +271,19 @@ def sample_instances(
     """
     if draws < 1:
         raise ValueError(f"draws must be >= 1, got {draws}")
-    return instances_from_generators(sizes, rng.spawn(draws), noise=noise)
+    return instances_from_generators(sizes, rng.spawn(draws), noise=noise, leak=leak)
 
 
 def instances_from_generators(
-    sizes: BlockSizes, generators: Sequence[np.random.Generator], *, noise: float = 0.0
+    sizes: BlockSizes, generators: Sequence[np.random.Generator], *, noise: float = 0.0, leak: float = 0.0
 ) -> LinearInstance:
     """Draw one instance per generator and stack them along a leading batch axis."""
     if len(generators) < 1:
         raise ValueError("need at least one generator")
-    noise = _check_noise(noise)
-    parts = [_draw_one(sizes, noise, g) for g in generators]
+    noise, leak = _check_noise(noise), _check_leak(leak)
+    parts = [_draw_one(sizes, noise, g, leak) for g in generators]
     X_f, y_f, X_r, y_r, w_star = (np.stack(arrays) for arrays in zip(*parts))
-    return LinearInstance(X_f, y_f, X_r, y_r, w_star, sizes, noise)
+    return LinearInstance(X_f, y_f, X_r, y_r, w_star, sizes, noise, leak)
 
 
 def _cholesky_gram(X: np.ndarray) -> np.ndarray:
@@ -408,6 +427,13 @@ def fresh_remaining_loss(w: np.ndarray, instance: LinearInstance) -> np.ndarray:
         :math:`\\mathbb E_x[(x^\\top w - x^\\top w_*)^2] = \\|(w - w_*)_{S_o \\cup S_r}\\|^2` for
         :math:`x` with i.i.d. :math:`N(0,1)` entries on :math:`S_o \\cup S_r`. With label noise the
         population loss is this plus :math:`\\sigma^2` for every model, so the excess is reported.
+        With a feature leak :math:`\\varepsilon` the fresh input also has
+        :math:`\\varepsilon N(0,1)` entries on :math:`S_f`, which adds
+        :math:`\\varepsilon^2 \\|(w - w_*)_{S_f}\\|^2`.
     """
-    diff = (np.asarray(w, dtype=float) - instance.w_star)[..., instance.sizes.retain_support]
-    return np.sum(diff**2, axis=-1)
+    diff = np.asarray(w, dtype=float) - instance.w_star
+    sizes = instance.sizes
+    loss = np.sum(diff[..., sizes.retain_support] ** 2, axis=-1)
+    if instance.leak > 0:
+        loss = loss + instance.leak**2 * np.sum(diff[..., : sizes.d_forget] ** 2, axis=-1)
+    return loss
