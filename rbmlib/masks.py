@@ -1,0 +1,216 @@
+"""Weight saliency and masks in the linear model: retention-based (RBM) versus forgetting-based (FBM).
+
+Chapter 4 derives everything here. In short:
+
+* the gradient of either loss vanishes at an interpolating original model, so saliency is read
+  from quantities that do not: the diagonal of the Fisher (Gauss–Newton) matrix
+  :math:`h_j(D) = \\frac1n\\sum_i x_{ij}^2`, or the gradient at initialisation
+  :math:`|\\nabla \\mathcal L(0; D)|_j = |\\frac2n X^\\top y|_j`;
+* a mask is a boolean vector of **kept** coordinates. ``ratio`` is always the fraction of the
+  ``d`` coordinates kept, exactly ``max(1, round(ratio * d))`` of them, ties broken by coordinate
+  index (the lower index wins). ``ratio=None`` means "keep what the saliency says", i.e. the
+  support: RBM keeps the retain-salient coordinates, FBM keeps the coordinates that are *not*
+  forget-salient;
+* two ways to use a mask: *reset, then fine-tune* (zero what is not kept, then
+  :math:`\\mathrm{fit}(\\cdot, X_r, y_r)`) and *masked update* (only the coordinates that are not
+  kept move, to fit :math:`D_r` and the relabelled forgetting set :math:`(X_f, 0)`).
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+import numpy as np
+
+from rbmlib.linear_model import LinearInstance, interpolate
+
+__all__ = [
+    "SALIENCY_KINDS",
+    "gradient",
+    "saliency",
+    "keep_fraction",
+    "rbm_keep_mask",
+    "fbm_keep_mask",
+    "reset_then_finetune",
+    "masked_update",
+    "MASK_METHODS",
+    "masked_weights",
+]
+
+#: Saliency statistics that are informative at an interpolating model.
+SALIENCY_KINDS: tuple[str, ...] = ("fisher", "init_gradient")
+
+
+def gradient(w: np.ndarray, X: np.ndarray, y: np.ndarray) -> np.ndarray:
+    """Gradient :math:`\\nabla \\mathcal L(w; D) = \\frac2n X^\\top (Xw - y)`, shape ``(..., d)``."""
+    w, X, y = (np.asarray(a, dtype=float) for a in (w, X, y))
+    residual = np.einsum("...nd,...d->...n", X, w) - y
+    return 2.0 / X.shape[-2] * np.einsum("...nd,...n->...d", X, residual)
+
+
+def saliency(X: np.ndarray, y: np.ndarray, *, kind: str = "fisher") -> np.ndarray:
+    """Per-coordinate saliency of a data set, shape ``(..., d)``.
+
+    Parameters
+    ----------
+    X : ndarray, shape (..., n, d)
+        Inputs of the data set the map is built from (``X_r`` for RBM, ``X_f`` for FBM/SalUn).
+    y : ndarray, shape (..., n)
+        Its labels.
+    kind : {"fisher", "init_gradient"}
+        ``"fisher"``: :math:`h_j = \\frac1n \\sum_i x_{ij}^2`, the diagonal of the Hessian
+        :math:`\\frac12\\nabla^2\\mathcal L`, which does not depend on the weights;
+        ``"init_gradient"``: :math:`|\\frac2n X^\\top y|_j`, the gradient magnitude at :math:`w = 0`.
+
+    Notes
+    -----
+    Both vanish exactly on the coordinates no input of the data set uses, so in the block model
+    (no leak) their supports are :math:`S_o \\cup S_r` for :math:`D_r` and :math:`S_f \\cup S_o`
+    for :math:`D_f` (Chapter 4, Proposition 4.1).
+    """
+    X, y = np.asarray(X, dtype=float), np.asarray(y, dtype=float)
+    if X.ndim < 2 or y.shape != X.shape[:-1]:
+        raise ValueError(f"X must be (..., n, d) and y (..., n): got X {X.shape}, y {y.shape}")
+    if kind == "fisher":
+        return np.mean(X**2, axis=-2)
+    if kind == "init_gradient":
+        return np.abs(gradient(np.zeros(X.shape[:-2] + X.shape[-1:]), X, y))
+    raise ValueError(f"saliency kind must be one of {SALIENCY_KINDS}, got {kind!r}")
+
+
+def _check_ratio(ratio: float) -> float:
+    ratio = float(ratio)
+    if not (0.0 < ratio <= 1.0):
+        raise ValueError(f"mask ratio (fraction of weights kept) must be in (0, 1], got {ratio}")
+    return ratio
+
+
+def keep_fraction(scores: np.ndarray, ratio: float, *, keep: Literal["most", "least"]) -> np.ndarray:
+    """Boolean mask keeping exactly ``max(1, round(ratio * d))`` coordinates of each score vector.
+
+    Parameters
+    ----------
+    scores : ndarray, shape (..., d)
+        Saliency scores.
+    ratio : float
+        Fraction of coordinates kept, in :math:`(0, 1]`.
+    keep : {"most", "least"}
+        Keep the most salient coordinates (RBM: retain-salient weights are kept) or the least
+        salient ones (FBM: forget-salient weights are reset).
+
+    Returns
+    -------
+    ndarray of bool, shape (..., d)
+        ``True`` for kept coordinates. Ties are broken by coordinate index, lower first, so the
+        mask is a deterministic function of the scores.
+    """
+    scores = np.asarray(scores, dtype=float)
+    ratio = _check_ratio(ratio)
+    if keep not in ("most", "least"):
+        raise ValueError(f"keep must be 'most' or 'least', got {keep!r}")
+    if not np.all(np.isfinite(scores)):
+        raise ValueError("saliency scores must be finite")
+    d = scores.shape[-1]
+    k = max(1, int(round(ratio * d)))
+    order = np.argsort(-scores if keep == "most" else scores, axis=-1, kind="stable")
+    mask = np.zeros(scores.shape, dtype=bool)
+    np.put_along_axis(mask, order[..., :k], True, axis=-1)
+    return mask
+
+
+def rbm_keep_mask(instance: LinearInstance, *, ratio: float | None = None, kind: str = "fisher") -> np.ndarray:
+    """Retention-based mask :math:`m_r`: the coordinates salient for the **remaining** data.
+
+    ``ratio=None`` keeps the support of the retain saliency (:math:`S_o \\cup S_r` without a leak);
+    a ratio keeps that fraction of the most retain-salient coordinates.
+    """
+    scores = saliency(instance.X_r, instance.y_r, kind=kind)
+    return scores > 0 if ratio is None else keep_fraction(scores, ratio, keep="most")
+
+
+def fbm_keep_mask(instance: LinearInstance, *, ratio: float | None = None, kind: str = "fisher") -> np.ndarray:
+    """Forgetting-based mask: keep what is **not** salient for the forgetting data, :math:`1 - m_f`.
+
+    ``ratio=None`` resets the support of the forget saliency (:math:`S_f \\cup S_o` without a
+    leak); a ratio keeps that fraction of the least forget-salient coordinates.
+    """
+    scores = saliency(instance.X_f, instance.y_f, kind=kind)
+    return scores == 0 if ratio is None else keep_fraction(scores, ratio, keep="least")
+
+
+def _check_mask(mask: np.ndarray, w: np.ndarray) -> np.ndarray:
+    mask = np.asarray(mask)
+    if mask.dtype != bool:
+        raise ValueError(f"a mask must be boolean, got dtype {mask.dtype}")
+    if mask.shape != w.shape:
+        raise ValueError(f"mask shape {mask.shape} does not match weight shape {w.shape}")
+    return mask
+
+
+def reset_then_finetune(w_o: np.ndarray, keep: np.ndarray, instance: LinearInstance) -> tuple[np.ndarray, np.ndarray]:
+    """Zero the coordinates outside ``keep``, then fine-tune on :math:`D_r` to convergence.
+
+    Returns
+    -------
+    (w_reset, w_tuned) : tuple of ndarray, shape (..., d)
+        :math:`w_0 = m \\odot w_o` and :math:`\\mathrm{fit}(w_0, X_r, y_r)` (Chapter 4,
+        Propositions 4.2–4.3).
+    """
+    w_o = np.asarray(w_o, dtype=float)
+    w_reset = np.where(_check_mask(keep, w_o), w_o, 0.0)
+    return w_reset, interpolate(w_reset, instance.X_r, instance.y_r)
+
+
+def masked_update(w_o: np.ndarray, keep: np.ndarray, instance: LinearInstance) -> np.ndarray:
+    """Move only the coordinates outside ``keep`` to fit :math:`D_r` and the relabelled :math:`D_f`.
+
+    The unlearning objective is
+    :math:`\\mathcal L(w; D_r) + \\mathcal L(w; (X_f, 0))`: the forgetting labels are replaced by
+    the uninformative label 0 (the label mean), the regression analogue of random labelling. Its
+    gradient-descent limit from :math:`w_o` with the update confined to the free coordinates
+    :math:`U` is :math:`w_o + \\delta`, :math:`\\delta = Z^+ r`, with
+    :math:`Z = W [X_r; X_f]_{:,U}`, :math:`r = W [y_r - X_r w_o;\\, -X_f w_o]` and the row weights
+    :math:`W = \\mathrm{diag}(n_r^{-1/2} I, n_f^{-1/2} I)` (Chapter 4, Proposition 4.4). ``Z^+`` is
+    the pseudo-inverse, so the formula also covers objectives that cannot be fitted exactly.
+
+    Returns
+    -------
+    ndarray, shape (..., d)
+        The updated weights; coordinates in ``keep`` are bit-identical to ``w_o``.
+    """
+    w_o = np.asarray(w_o, dtype=float)
+    free = ~_check_mask(keep, w_o)
+    n_r, n_f = instance.X_r.shape[-2], instance.X_f.shape[-2]
+    weights = np.concatenate([np.full(n_r, n_r**-0.5), np.full(n_f, n_f**-0.5)])
+    X = np.concatenate([instance.X_r, instance.X_f], axis=-2)
+    target = np.concatenate([instance.y_r, np.zeros(instance.y_f.shape)], axis=-1)
+    residual = weights * (target - np.einsum("...nd,...d->...n", X, w_o))
+    Z = weights[:, None] * X * free[..., None, :]  # frozen columns are zero, so delta is zero there
+    delta = np.einsum("...dn,...n->...d", np.linalg.pinv(Z), residual)
+    return np.where(free, w_o + delta, w_o)
+
+
+#: Linear unlearning methods of Chapters 4–5, in table order (beside ``original``, ``golden``, ``ft``).
+MASK_METHODS: tuple[str, ...] = ("rbm", "fbm", "rbm_masked", "fbm_masked")
+
+
+def masked_weights(
+    instance: LinearInstance, w_o: np.ndarray, *, ratio: float | None = None, kind: str = "fisher"
+) -> dict[str, np.ndarray]:
+    """Weights of every masking method of :data:`MASK_METHODS`, plus the two reset points.
+
+    Returns
+    -------
+    dict
+        ``rbm`` / ``fbm``: reset, then fine-tune (RBM keeps :func:`rbm_keep_mask`, FBM keeps
+        :func:`fbm_keep_mask`); ``rbm_reset`` / ``fbm_reset``: the same before fine-tuning;
+        ``rbm_masked`` / ``fbm_masked``: :func:`masked_update` with the same masks (RBM moves
+        the weights that are not retain-salient, FBM — SalUn's choice — the forget-salient ones).
+    """
+    keep = {"rbm": rbm_keep_mask(instance, ratio=ratio, kind=kind), "fbm": fbm_keep_mask(instance, ratio=ratio, kind=kind)}
+    out: dict[str, np.ndarray] = {}
+    for name, mask in keep.items():
+        out[f"{name}_reset"], out[name] = reset_then_finetune(w_o, mask, instance)
+    for name, mask in keep.items():
+        out[f"{name}_masked"] = masked_update(w_o, mask, instance)
+    return out
