@@ -24,6 +24,7 @@ __all__ = [
     "torch_sgd",
     "relative_error",
     "unlearning_trajectories",
+    "finetune_paths",
 ]
 
 
@@ -185,4 +186,33 @@ def unlearning_trajectories(instance: LinearInstance, *, steps: int) -> pd.DataF
         for run, stage, step, w in pieces
         for data, loss_fn in (("remaining", remaining_loss), ("forgetting", forgetting_loss))
     ]
+    return pd.concat(frames, ignore_index=True)
+
+
+def finetune_paths(starts: dict[str, np.ndarray], instance: LinearInstance, *, steps: int) -> pd.DataFrame:
+    """Losses along gradient descent on :math:`D_r` from several starting points (a finite FT budget).
+
+    Parameters
+    ----------
+    starts : dict of str to ndarray, shape (d,)
+        Named starting weights, e.g. the reset points of RBM and FBM (Chapter 4).
+    instance : LinearInstance
+        One unbatched instance.
+    steps : int
+        Fine-tuning steps, each with the step size of :func:`step_size` on :math:`X_r`.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Columns ``model``, ``step``, ``data`` (``"remaining"``/``"forgetting"``), ``loss``.
+    """
+    import pandas as pd
+
+    from rbmlib.linear_model import forgetting_loss, remaining_loss
+
+    frames = []
+    for model, w0 in starts.items():
+        path = gradient_descent(w0, instance.X_r, instance.y_r, steps=steps)
+        for data, loss_fn in (("remaining", remaining_loss), ("forgetting", forgetting_loss)):
+            frames.append(pd.DataFrame({"model": model, "step": np.arange(steps + 1), "data": data, "loss": loss_fn(path.iterates, instance)}))
     return pd.concat(frames, ignore_index=True)

@@ -1,0 +1,32 @@
+"""Tests of rbmlib.disparity: gaps to the golden model."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from rbmlib.disparity import gap_summary, gaps
+
+SAMPLES = {
+    "golden": {"a": np.array([1.0, 2.0]), "b": np.array([0.0, 0.0])},
+    "x": {"a": np.array([3.0, 1.0]), "b": np.array([1.0, -1.0])},
+}
+
+
+def test_gaps_are_paired_absolute_differences_and_their_average():
+    out = gaps(SAMPLES)
+    np.testing.assert_array_equal(out["x"]["a"], [2.0, 1.0])
+    np.testing.assert_array_equal(out["x"]["b"], [1.0, 1.0])
+    np.testing.assert_array_equal(out["x"]["avg_gap"], [1.5, 1.0])
+    np.testing.assert_array_equal(out["golden"]["avg_gap"], [0.0, 0.0])
+
+
+def test_summary_averages_over_draws_and_skips_the_reference():
+    assert gap_summary(SAMPLES) == {"x": {"a": 1.5, "b": 1.0, "avg_gap": 1.25}}
+
+
+def test_missing_reference_or_metric_is_rejected():
+    with pytest.raises(ValueError, match="reference model 'retrain' is not among the models"):
+        gaps(SAMPLES, reference="retrain")
+    with pytest.raises(ValueError, match="model 'y' has metrics"):
+        gaps({**SAMPLES, "y": {"a": np.zeros(2)}})
