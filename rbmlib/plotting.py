@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 if TYPE_CHECKING:
+    from rbmlib.linear_model import BlockSizes
     import matplotlib.axes
     import matplotlib.figure
     import pandas as pd
@@ -24,7 +25,10 @@ __all__ = [
     "book_theme",
     "new_figure",
     "draw_loss_paths",
+    "draw_saliency",
+    "draw_finetune_paths",
     "draw_theory_vs_mc",
+    "draw_sweep",
 ]
 
 #: Display name of every model of the book.
@@ -120,6 +124,7 @@ def draw_theory_vs_mc(
     theory: np.ndarray | None = None,
     label: str | None = None,
     linestyle: str = "-",
+    marker: str | None = None,
 ) -> "matplotlib.axes.Axes":
     """One model's closed form as a line and its Monte Carlo means as points with 95% intervals.
 
@@ -137,17 +142,106 @@ def draw_theory_vs_mc(
         Legend entry of the points; defaults to :data:`MODEL_LABELS` ``[model]``.
     linestyle : str, default "-"
         Style of the theory line.
+    marker : str, optional
+        Marker of the points; defaults to :data:`MODEL_MARKERS` ``[model]``.
     """
     colour = MODEL_COLOURS[model]
     if (x_theory is None) != (theory is None):
         raise ValueError("give both x_theory and theory, or neither")
     if x_theory is not None:
         ax.plot(x_theory, theory, color=colour, linestyle=linestyle, linewidth=1.4, zorder=1)
-    marker = MODEL_MARKERS[model]
-    hollow = marker in "sov^"  # filled markers are drawn hollow so that coinciding points stay visible
+    marker = MODEL_MARKERS[model] if marker is None else marker
+    hollow = marker in "sov^D"  # filled markers are drawn hollow so that coinciding points stay visible
     ax.errorbar(
         x_mc, mean, yerr=ci95, fmt=marker, color=colour, markersize=5.5 if hollow else 6,
         markerfacecolor="white" if hollow else colour, capsize=2.5, elinewidth=1, linestyle="none",
         label=MODEL_LABELS[model] if label is None else label, zorder=2,
     )
+    return ax
+
+
+def draw_sweep(
+    ax: "matplotlib.axes.Axes",
+    table: "pd.DataFrame",
+    *,
+    x: str,
+    metric: str,
+    models: tuple[str, ...] = ("golden", "original", "ft"),
+    curves: "pd.DataFrame | None" = None,
+    label: str | None = None,
+    linestyle: str = "-",
+    marker: str | None = None,
+) -> "matplotlib.axes.Axes":
+    """Monte Carlo points and closed forms of one metric of a sweep, one series per model.
+
+    Parameters
+    ----------
+    ax : matplotlib.axes.Axes
+        Where to draw.
+    table : pandas.DataFrame
+        Output of :func:`rbmlib.simulation.sweep` (columns ``x``, ``model``, ``metric``, ``mean``,
+        ``ci95``, ``theory``).
+    x : str
+        Column of ``table`` on the horizontal axis.
+    metric : str
+        Which metric to draw.
+    models : tuple of str
+        Models to draw, in legend order.
+    curves : pandas.DataFrame, optional
+        The closed forms on a finer grid: column ``x`` and one column per model (a model without a
+        column, or with only ``NaN``, gets no line). Without it the ``theory`` column of ``table``
+        is drawn through the Monte Carlo abscissae.
+    label, linestyle, marker
+        Passed to :func:`draw_theory_vs_mc` (``label`` only when one model is drawn).
+    """
+    if label is not None and len(models) != 1:
+        raise ValueError("a custom label needs exactly one model")
+    rows = table[table["metric"] == metric]
+    for model in models:
+        t = rows[rows["model"] == model].sort_values(x)
+        line_x, line_y = (t[x], t["theory"]) if curves is None else (curves[x], curves.get(model))
+        if line_y is None or np.all(np.isnan(np.asarray(line_y, dtype=float))):
+            line_x = line_y = None
+        draw_theory_vs_mc(
+            ax, model=model, x_mc=t[x], mean=t["mean"], ci95=t["ci95"], x_theory=line_x, theory=line_y,
+            label=label, linestyle=linestyle, marker=marker,
+        )
+    return ax
+
+
+def draw_saliency(
+    ax: "matplotlib.axes.Axes", scores: np.ndarray, sizes: "BlockSizes", *, data: str
+) -> "matplotlib.axes.Axes":
+    """Saliency of one data set against the coordinate index, the shared block shaded.
+
+    Parameters
+    ----------
+    ax : matplotlib.axes.Axes
+        Where to draw.
+    scores : ndarray, shape (d,)
+        Saliency per coordinate (:func:`rbmlib.masks.saliency`).
+    sizes : BlockSizes
+        Block sizes, for the shading of :math:`S_o`.
+    data : {"remaining", "forgetting"}
+        Which data set the scores belong to (colour and legend).
+    """
+    ax.axvspan(sizes.d_forget - 0.5, sizes.d_forget + sizes.d_shared - 0.5, color="0.92", zorder=0)
+    shown = np.where(scores > 0, scores, np.nan)  # exact zeros have no place on a log axis
+    ax.plot(np.arange(scores.size), shown, marker="o", markersize=2.5, linewidth=0.8,
+            color=DATA_COLOURS[data], label=f"$h(D_{{{data[0]}}})$")
+    ax.set_yscale("log")
+    ax.set_xlabel(r"coordinate $j$  ($S_f \mid S_o \mid S_r$)")
+    ax.set_ylabel(r"saliency $h_j(D)$")
+    ax.legend(frameon=False, loc="lower right")
+    return ax
+
+
+def draw_finetune_paths(ax: "matplotlib.axes.Axes", paths: "pd.DataFrame", *, floor: float = 1e-30) -> "matplotlib.axes.Axes":
+    """One loss against the fine-tuning step, one line per model (:func:`rbmlib.descent.finetune_paths`)."""
+    for model, rows in paths.groupby("model", sort=False):
+        ax.plot(rows["step"], np.maximum(rows["loss"].to_numpy(), floor), color=MODEL_COLOURS[model],
+                label=MODEL_LABELS[model], linewidth=1.6)
+    ax.set_yscale("log")
+    ax.set_xlabel("fine-tuning step on $D_r$")
+    ax.legend(frameon=False)
     return ax

@@ -6,9 +6,8 @@ Draws are stored by support (:class:`BlockBatch`): the structural zeros of :math
 :math:`X_r` are never drawn, stored or multiplied, and the Gram matrix is assembled from its
 three non-trivial blocks.
 
-Draw ``i`` always comes from child ``i`` of ``np.random.default_rng(seed)`` and every step works
-on one draw at a time inside BLAS/LAPACK calls, so the numbers are bit-for-bit independent of the
-batch size. BLAS runs single-threaded inside :func:`simulate`: the matrices are small, and
+Draw ``i`` always comes from child ``i`` of ``np.random.default_rng(seed)`` and every fit works
+on one draw at a time, so the numbers are bit-for-bit independent of the batch size. BLAS runs single-threaded inside :func:`simulate`: the matrices are small, and
 threaded BLAS on many small products is slower (much slower on a busy machine), not faster.
 """
 
@@ -19,7 +18,7 @@ from dataclasses import asdict, dataclass
 from typing import TYPE_CHECKING
 
 import numpy as np
-from scipy.linalg.lapack import dpotrs
+from scipy.linalg.lapack import dposv, dpotrs
 from threadpoolctl import threadpool_limits
 
 from rbmlib.linear_model import (
@@ -195,62 +194,46 @@ def sample_block_batch(
     return BlockBatch(F, R, y_f, y_r, w_star, sizes, float(noise))
 
 
-def _gram(batch: BlockBatch) -> np.ndarray:
-    """Gram matrix :math:`X X^\\top` of every draw, remaining rows first: ``(B, n_r + n_f, n_r + n_f)``.
+def _original_fit(F: np.ndarray, R: np.ndarray, y: np.ndarray, sizes: BlockSizes, w_o: np.ndarray) -> np.ndarray:
+    """Fit the original model of one draw into ``w_o (d,)``; return the Cholesky factor it used.
 
-    Only the shared columns couple the two data sets: the off-diagonal block is
-    :math:`B_f R_o^\\top`, a product over :math:`d_o` coordinates instead of :math:`d`.
+    ``F (n_f, d_f + d_o)`` and ``R (n_r, m)`` are the inputs on their supports and
+    ``y = (y_r, y_f)``. The Gram matrix :math:`G = X X^\\top` (remaining rows first) is assembled
+    from its blocks: only the shared columns couple the two data sets, so the off-diagonal block
+    :math:`B_f R_o^\\top` is a product over :math:`d_o` coordinates, not :math:`d`. Only its lower
+    triangle is formed, in Fortran order, and one LAPACK call factors it in place,
+    :math:`G = L L^\\top`, and solves for :math:`\\alpha = G^{-1} y`; then :math:`w_o = X^\\top \\alpha`.
     """
-    n_r, d_f, d_o = batch.sizes.n_retain, batch.sizes.d_forget, batch.sizes.d_shared
-    B_f, R_o = batch.F[:, :, d_f:], batch.R[:, :, :d_o]  # (B, n_f, d_o), (B, n_r, d_o)
-    cross = B_f @ np.swapaxes(R_o, -1, -2)  # (B, n_f, n_r)
-    n = n_r + batch.sizes.n_forget
-    G = np.empty((batch.F.shape[0], n, n))
-    G[:, :n_r, :n_r] = batch.R @ np.swapaxes(batch.R, -1, -2)
-    G[:, n_r:, n_r:] = batch.F @ np.swapaxes(batch.F, -1, -2)
-    G[:, n_r:, :n_r] = cross
-    G[:, :n_r, n_r:] = np.swapaxes(cross, -1, -2)
-    return G
+    n_r, d_f, d_o = sizes.n_retain, sizes.d_forget, sizes.d_shared
+    n = n_r + sizes.n_forget
+    G = np.empty((n, n), order="F")
+    G[:n_r, :n_r] = R @ R.T  # numpy computes A @ A.T with a symmetric rank-k update
+    G[n_r:, n_r:] = F @ F.T
+    G[n_r:, :n_r] = F[:, d_f:] @ R[:, :d_o].T
+    L, alpha, info = dposv(G, y, lower=1, overwrite_a=1)
+    diag = np.diagonal(L)
+    if info != 0 or (diag.min() / diag.max()) ** 2 <= _RANK_TOL:
+        raise ValueError(
+            f"a Gram matrix X X^T of shape {G.shape} is numerically rank-deficient; "
+            "the interpolating fits need linearly independent rows"
+        )
+    w_o[sizes.forget_support] = F.T @ alpha[n_r:]
+    w_o[sizes.retain_support] += R.T @ alpha[:n_r]
+    return L
 
 
-def _cholesky(G: np.ndarray) -> np.ndarray:
-    """Lower Cholesky factors of a batch of Gram matrices, refusing numerically singular ones."""
-    try:
-        L = np.linalg.cholesky(G)
-    except np.linalg.LinAlgError:
-        L = None
-    if L is not None:
-        diag = np.diagonal(L, axis1=-2, axis2=-1)
-        ratio = (diag.min(axis=-1) / diag.max(axis=-1)) ** 2
-        if np.all(ratio > _RANK_TOL):
-            return L
-    raise ValueError(
-        f"a Gram matrix of the batch is numerically rank-deficient (shape {G.shape[1:]}); "
-        "the interpolating fits need linearly independent rows"
-    )
+def _refit_retain(R: np.ndarray, y_r: np.ndarray, L: np.ndarray, inits: np.ndarray, sizes: BlockSizes) -> np.ndarray:
+    """:math:`\\mathrm{fit}(w_{init}, X_r, y_r)` of one draw for several starts, ``inits (j, d)``.
 
-
-def _cho_solve(L: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """Solve :math:`L_i L_i^\\top z_i = b_i` for every draw ``i``: ``L (B, n, n)``, ``b (B, n, k)``."""
-    out = np.empty(b.shape)
-    for i in range(L.shape[0]):
-        # L[i].T is the upper factor in Fortran order: LAPACK reads it without a copy.
-        out[i], info = dpotrs(L[i].T, b[i], lower=0)
-        if info != 0:
-            raise ValueError(f"LAPACK dpotrs failed on draw {i} (info = {info})")
-    return out
-
-
-def _refit_retain(batch: BlockBatch, L_r: np.ndarray, inits: np.ndarray) -> np.ndarray:
-    """:math:`\\mathrm{fit}(w_{init}, X_r, y_r)` for several starts at once: ``inits (B, j, d)``.
-
-    All starts share the draw's factor ``L_r`` of :math:`X_r X_r^\\top` and one LAPACK call.
+    The leading :math:`n_r \\times n_r` block of the draw's factor ``L`` is the Cholesky factor of
+    :math:`X_r X_r^\\top`; every start shares it, in one LAPACK call.
     """
-    rs = batch.sizes.retain_support
-    residual = batch.y_r[:, :, None] - batch.R @ np.swapaxes(inits[:, :, rs], -1, -2)  # (B, n_r, j)
-    step = np.swapaxes(batch.R, -1, -2) @ _cho_solve(L_r, residual)  # (B, m, j): X_r^+ residual on S_o ∪ S_r
+    n_r, rs = sizes.n_retain, sizes.retain_support
+    residual = np.empty((n_r, inits.shape[0]), order="F")  # (n_r, j)
+    residual[...] = y_r[:, None] - R @ inits[:, rs].T
+    coef, _ = dpotrs(L[:n_r, :n_r], residual, lower=1)
     out = inits.copy()
-    out[:, :, rs] += np.swapaxes(step, -1, -2)
+    out[:, rs] += (R.T @ coef).T  # X_r^+ residual, on S_o ∪ S_r
     return out
 
 
@@ -262,18 +245,18 @@ def block_model_weights(batch: BlockBatch) -> dict[str, np.ndarray]:
     With :math:`G = X X^\\top = L L^\\top` (remaining rows first), :math:`w_o = X^\\top G^{-1} y`.
     The leading :math:`n_r \\times n_r` block of :math:`L` is the factor of :math:`X_r X_r^\\top`, so
     the golden model :math:`\\mathrm{fit}(0, X_r, y_r)` and the fine-tuned model
-    :math:`\\mathrm{fit}(w_o, X_r, y_r)` reuse it (Chapter 1, Lemma 1.1).
+    :math:`\\mathrm{fit}(w_o, X_r, y_r)` reuse it (Chapter 1, Lemma 1.1). The draws are fitted one
+    at a time: each draw's inputs stay in cache through all its products, and no result can
+    depend on how the draws are batched.
     """
     sizes = batch.sizes
-    n_r, fs, rs = sizes.n_retain, sizes.forget_support, sizes.retain_support
-    L = _cholesky(_gram(batch))
+    weights = np.zeros((batch.F.shape[0], len(MODELS), sizes.d))  # (B, model, d)
     y = np.concatenate([batch.y_r, batch.y_f], axis=-1)
-    alpha = _cho_solve(L, y[:, :, None])[:, :, 0]  # (B, n_r + n_f)
-    w_o = np.zeros(batch.w_star.shape)
-    w_o[:, fs] = _matvec(np.swapaxes(batch.F, -1, -2), alpha[:, n_r:])
-    w_o[:, rs] += _matvec(np.swapaxes(batch.R, -1, -2), alpha[:, :n_r])
-    refits = _refit_retain(batch, L[:, :n_r, :n_r], np.stack([np.zeros_like(w_o), w_o], axis=1))
-    return {"original": w_o, "golden": refits[:, 0], "ft": refits[:, 1]}
+    for i, w in enumerate(weights):
+        L = _original_fit(batch.F[i], batch.R[i], y[i], sizes, w[0])
+        starts = w[[1, 0]]  # golden from 0 (row 1 is still zero), fine-tuning from w_o
+        w[1:] = _refit_retain(batch.R[i], batch.y_r[i], L, starts, sizes)
+    return {model: weights[:, k] for k, model in enumerate(MODELS)}
 
 
 def evaluate_blocks(weights: Mapping[str, np.ndarray], batch: BlockBatch) -> dict[str, dict[str, np.ndarray]]:

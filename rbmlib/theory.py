@@ -24,6 +24,7 @@ import numpy as np
 from rbmlib.linear_model import BlockSizes
 
 __all__ = [
+    "symbols",
     "distinct_golden_forgetting_loss",
     "uniform_projection_moments",
     "expected_golden_forgetting_loss",
@@ -84,6 +85,20 @@ def _noise_gain(m: int, n_r: int) -> float:
             f"is finite only then), got d_o + d_r = {m}, n_r = {n_r}"
         )
     return n_r / (m - n_r - 1)
+
+
+def symbols(sizes: BlockSizes) -> dict[str, int]:
+    """The block sizes under the names of the text: ``{"d_f": ..., "d_o": ..., "d_r": ..., "n_f": ..., "n_r": ...}``.
+
+    So that ``expected_golden_forgetting_loss(**symbols(sizes))`` reads like the formula.
+    """
+    return {
+        "d_f": sizes.d_forget,
+        "d_o": sizes.d_shared,
+        "d_r": sizes.d_retain,
+        "n_f": sizes.n_forget,
+        "n_r": sizes.n_retain,
+    }
 
 
 def distinct_golden_forgetting_loss(y_f: np.ndarray) -> np.ndarray:
@@ -271,7 +286,7 @@ def expected_losses(
     the Gram matrix of :math:`X` is block diagonal, so the original agrees with the golden model on
     :math:`S_r` and has the same fresh loss (Chapter 2).
     """
-    sym = {"d_f": sizes.d_forget, "d_o": sizes.d_shared, "d_r": sizes.d_retain, "n_f": sizes.n_forget, "n_r": sizes.n_retain}
+    sym = symbols(sizes)
     scales = tuple(float(s) for s in teacher_scales)
     if len(scales) != 3:
         raise ValueError(f"teacher_scales must be (s_f, s_o, s_r), got {len(scales)} values")

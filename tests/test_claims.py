@@ -33,3 +33,9 @@ def test_unknown_verdict_is_rejected():
     with pytest.raises(ValueError, match="verdict must be one of"):
         Verdict("C9", "x", "probably", "none", "nowhere")
     assert "planned" in VERDICTS
+
+
+def test_c2_sets_the_simulated_golden_loss_beside_its_closed_form_at_full_overlap():
+    evidence = verdict_c2(draws=20).evidence
+    assert "closed form 186.7" in evidence and "closed form 160.0" in evidence
+    assert "(0, 200, 200, 40, 80)" in evidence

@@ -113,3 +113,12 @@ def test_sweep_tabulates_every_config_model_and_metric_beside_the_theory():
     np.testing.assert_allclose(table["ci95"], 1.96 * table["se"])
     original_fresh = table[(table["model"] == "original") & (table["metric"] == "fresh_remaining_loss")]
     assert original_fresh["theory"].isna().tolist() == [False, True, True]  # closed form only when d_o = 0
+
+
+def test_block_engine_rejects_a_rank_deficient_draw():
+    batch = sample_block_batch(SIZES, np.random.default_rng(0).spawn(2))
+    R = batch.R.copy()
+    R[1, 1] = R[1, 0]  # two identical remaining inputs in draw 1
+    broken = type(batch)(batch.F, R, batch.y_f, batch.y_r, batch.w_star, SIZES)
+    with pytest.raises(ValueError, match=r"Gram matrix X X\^T of shape \(12, 12\) is numerically rank-deficient"):
+        block_model_weights(broken)
