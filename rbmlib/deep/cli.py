@@ -55,6 +55,9 @@ def add_unlearn_parser(subparsers: argparse._SubParsersAction) -> None:
                         "(default: removed, as in the field)")
     p.add_argument("--split-seed", type=int, default=SplitConfig().seed,
                    help="seed of the train/validation/test partition (default: 0)")
+    p.add_argument("--threads", type=int, default=None,
+                   help="torch CPU threads (default: torch's, one per core; 1 avoids "
+                        "oversubscription when other processes share the cores)")
     p.add_argument("--amp", action="store_true", help="bfloat16 autocast in training (GPU speed option)")
     p.add_argument("--no-progress", action="store_true", help="no progress bars")
     p.set_defaults(handler=run_unlearn)
@@ -82,6 +85,7 @@ def _config(args: argparse.Namespace) -> ExperimentConfig:
         data_root=args.data_root,
         download=not args.no_download,
         device=args.device,
+        threads=args.threads,
     )
 
 
