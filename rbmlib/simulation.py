@@ -7,19 +7,21 @@ Draws are stored by support (:class:`BlockBatch`): the structural zeros of :math
 three non-trivial blocks.
 
 Draw ``i`` always comes from child ``i`` of ``np.random.default_rng(seed)`` and every fit works
-on one draw at a time, so the numbers are bit-for-bit independent of the batch size. BLAS runs single-threaded inside :func:`simulate`: the matrices are small, and
-threaded BLAS on many small products is slower (much slower on a busy machine), not faster.
+on one draw at a time, so the numbers are bit-for-bit independent of the batch size. BLAS runs
+single-threaded inside the engine: the matrices are small, and threaded BLAS on many small
+products is slower (much slower on a busy machine), not faster.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import asdict, dataclass
+from functools import cache
 from typing import TYPE_CHECKING
 
 import numpy as np
 from scipy.linalg.lapack import dposv, dpotrs
-from threadpoolctl import threadpool_limits
+from threadpoolctl import ThreadpoolController
 
 from rbmlib.linear_model import (
     _RANK_TOL,
@@ -194,6 +196,12 @@ def sample_block_batch(
     return BlockBatch(F, R, y_f, y_r, w_star, sizes, float(noise))
 
 
+@cache
+def _blas() -> ThreadpoolController:
+    """The BLAS libraries numpy and scipy loaded (found once: the search takes about a millisecond)."""
+    return ThreadpoolController()
+
+
 def _original_fit(F: np.ndarray, R: np.ndarray, y: np.ndarray, sizes: BlockSizes, w_o: np.ndarray) -> np.ndarray:
     """Fit the original model of one draw into ``w_o (d,)``; return the Cholesky factor it used.
 
@@ -252,10 +260,11 @@ def block_model_weights(batch: BlockBatch) -> dict[str, np.ndarray]:
     sizes = batch.sizes
     weights = np.zeros((batch.F.shape[0], len(MODELS), sizes.d))  # (B, model, d)
     y = np.concatenate([batch.y_r, batch.y_f], axis=-1)
-    for i, w in enumerate(weights):
-        L = _original_fit(batch.F[i], batch.R[i], y[i], sizes, w[0])
-        starts = w[[1, 0]]  # golden from 0 (row 1 is still zero), fine-tuning from w_o
-        w[1:] = _refit_retain(batch.R[i], batch.y_r[i], L, starts, sizes)
+    with _blas().limit(limits=1, user_api="blas"):  # small products: threads only cost
+        for i, w in enumerate(weights):
+            L = _original_fit(batch.F[i], batch.R[i], y[i], sizes, w[0])
+            starts = w[[1, 0]]  # golden from 0 (row 1 is still zero), fine-tuning from w_o
+            w[1:] = _refit_retain(batch.R[i], batch.y_r[i], L, starts, sizes)
     return {model: weights[:, k] for k, model in enumerate(MODELS)}
 
 
@@ -305,7 +314,7 @@ def iter_batches(cfg: SimulationConfig) -> Iterator[BlockBatch]:
 
 def simulate(cfg: SimulationConfig) -> dict[str, dict[str, np.ndarray]]:
     """Per-draw metrics of every model: ``samples[model][metric]`` has shape ``(draws,)``."""
-    with threadpool_limits(limits=1, user_api="blas"):
+    with _blas().limit(limits=1, user_api="blas"):
         chunks = [evaluate_blocks(block_model_weights(batch), batch) for batch in iter_batches(cfg)]
     return {
         model: {m: np.concatenate([c[model][m] for c in chunks]) for m in METRICS}
