@@ -55,7 +55,7 @@ def test_block_engine_equals_the_dense_reference(sizes, seed, noise):
     y_scale = 1 + np.mean(dense.y**2)
     for model in MODELS:
         for metric in METRICS:
-            np.testing.assert_allclose(fast_losses[model][metric], reference_losses[model][metric], rtol=1e-8, atol=1e-18 * y_scale)
+            np.testing.assert_allclose(fast_losses[model][metric], reference_losses[model][metric], rtol=1e-8, atol=1e-12 * y_scale)  # zeros agree to round-off
 
 
 def test_teacher_scales_scale_the_teacher_blocks():
