@@ -186,7 +186,10 @@ def masked_update(w_o: np.ndarray, keep: np.ndarray, instance: LinearInstance) -
     target = np.concatenate([instance.y_r, np.zeros(instance.y_f.shape)], axis=-1)
     residual = weights * (target - np.einsum("...nd,...d->...n", X, w_o))
     Z = weights[:, None] * X * free[..., None, :]  # frozen columns are zero, so delta is zero there
-    delta = np.einsum("...dn,...n->...d", np.linalg.pinv(Z), residual)
+    # Z^+ = Z^T (Z Z^T)^+: an (n, n) symmetric pseudo-inverse instead of an SVD of the (n, d) Z.
+    gram = Z @ np.swapaxes(Z, -1, -2)
+    coef = np.einsum("...nk,...k->...n", np.linalg.pinv(gram, hermitian=True), residual)
+    delta = np.einsum("...nd,...n->...d", Z, coef)
     return np.where(free, w_o + delta, w_o)
 
 
@@ -195,7 +198,8 @@ MASK_METHODS: tuple[str, ...] = ("rbm", "fbm", "rbm_masked", "fbm_masked")
 
 
 def masked_weights(
-    instance: LinearInstance, w_o: np.ndarray, *, ratio: float | None = None, kind: str = "fisher"
+    instance: LinearInstance, w_o: np.ndarray, *, ratio: float | None = None, kind: str = "fisher",
+    masked: bool = True,
 ) -> dict[str, np.ndarray]:
     """Weights of every masking method of :data:`MASK_METHODS`, plus the two reset points.
 
@@ -205,12 +209,14 @@ def masked_weights(
         ``rbm`` / ``fbm``: reset, then fine-tune (RBM keeps :func:`rbm_keep_mask`, FBM keeps
         :func:`fbm_keep_mask`); ``rbm_reset`` / ``fbm_reset``: the same before fine-tuning;
         ``rbm_masked`` / ``fbm_masked``: :func:`masked_update` with the same masks (RBM moves
-        the weights that are not retain-salient, FBM — SalUn's choice — the forget-salient ones).
+        the weights that are not retain-salient, FBM — SalUn's choice — the forget-salient ones),
+        only when ``masked`` is true (they cost one pseudo-inverse per draw).
     """
     keep = {"rbm": rbm_keep_mask(instance, ratio=ratio, kind=kind), "fbm": fbm_keep_mask(instance, ratio=ratio, kind=kind)}
     out: dict[str, np.ndarray] = {}
     for name, mask in keep.items():
         out[f"{name}_reset"], out[name] = reset_then_finetune(w_o, mask, instance)
-    for name, mask in keep.items():
-        out[f"{name}_masked"] = masked_update(w_o, mask, instance)
+    if masked:
+        for name, mask in keep.items():
+            out[f"{name}_masked"] = masked_update(w_o, mask, instance)
     return out

@@ -27,6 +27,8 @@ __all__ = [
     "draw_loss_paths",
     "draw_saliency",
     "draw_finetune_paths",
+    "draw_phase",
+    "draw_ratio_sweep",
     "draw_theory_vs_mc",
     "draw_sweep",
 ]
@@ -244,4 +246,63 @@ def draw_finetune_paths(ax: "matplotlib.axes.Axes", paths: "pd.DataFrame", *, fl
     ax.set_yscale("log")
     ax.set_xlabel("fine-tuning step on $D_r$")
     ax.legend(frameon=False)
+    return ax
+
+
+def draw_phase(
+    ax: "matplotlib.axes.Axes", values: "pd.DataFrame", *, label: str, vmax: float | None = None
+) -> "matplotlib.axes.Axes":
+    """A diverging heatmap of a difference between two methods over the phase grid (Chapter 5).
+
+    Parameters
+    ----------
+    ax : matplotlib.axes.Axes
+        Where to draw.
+    values : pandas.DataFrame
+        Rows: overlap fractions; columns: remaining-sample ratios (a pivot of
+        :func:`rbmlib.experiments.phase_grid`). Positive cells favour RBM by convention of the caller.
+    label : str
+        Colour-bar label.
+    vmax : float, optional
+        Symmetric colour limit; defaults to the largest absolute value.
+    """
+    import seaborn as sns
+
+    limit = float(np.nanmax(np.abs(values.to_numpy()))) if vmax is None else vmax
+    shown = values.sort_index(ascending=False)  # overlap grows upwards
+    sns.heatmap(shown, ax=ax, cmap="PuOr", center=0, vmin=-limit, vmax=limit, annot=True, fmt=".0f",
+                annot_kws={"fontsize": 7}, cbar_kws={"label": label, "shrink": 0.85},
+                xticklabels=[f"{c:.2f}" for c in shown.columns], yticklabels=[f"{i:.1f}" for i in shown.index])
+    ax.set_xlabel(r"$n_r / (d_o + d_r)$")
+    ax.set_ylabel(r"overlap $d_o / (d_f + d_o)$")
+    return ax
+
+
+def draw_ratio_sweep(
+    ax: "matplotlib.axes.Axes", sweep: "pd.DataFrame", *, metric: str, models: tuple[str, ...] = ("rbm", "fbm"),
+    references: "Mapping[str, float] | None" = None,
+) -> "matplotlib.axes.Axes":
+    """One metric against the mask ratio: a line per (model, leak), references as horizontal lines.
+
+    Parameters
+    ----------
+    sweep : pandas.DataFrame
+        Output of :func:`rbmlib.experiments.ratio_sweep`.
+    metric : str
+        Metric to draw.
+    models : tuple of str
+        Masked models to draw.
+    references : mapping of str to float, optional
+        Horizontal reference lines keyed by model (e.g. the golden closed form).
+    """
+    styles = ["-", "--", ":", "-."]
+    rows = sweep[sweep["metric"] == metric]
+    for model in models:
+        for style, (leak, part) in zip(styles, rows[rows["method"] == model].groupby("leak")):
+            ax.errorbar(part["mask_ratio"], part["mean"], yerr=1.96 * part["se"], color=MODEL_COLOURS[model],
+                        linestyle=style, marker=MODEL_MARKERS[model], markersize=4, capsize=2, linewidth=1.3,
+                        markerfacecolor="white", label=f"{MODEL_LABELS[model]}, $\\varepsilon$ = {leak:g}")
+    for model, value in (references or {}).items():
+        ax.axhline(value, color=MODEL_COLOURS[model], linewidth=1, linestyle=(0, (4, 2)), label=f"{MODEL_LABELS[model]} (theory)")
+    ax.set_xlabel("mask ratio (fraction of weights kept)")
     return ax

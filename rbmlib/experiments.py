@@ -1,0 +1,172 @@
+"""The synthetic experiment suite: every linear unlearning method over draws, grids and mask ratios.
+
+Chapter 4 uses :func:`simulate_methods` at one setting; Chapter 5 maps the methods over the
+overlap fraction and the remaining-sample ratio (:func:`phase_grid`) and over the mask ratio
+under a feature leak (:func:`ratio_sweep`). Masks need dense designs (a leak fills the zeros), so
+this engine works on :class:`~rbmlib.linear_model.LinearInstance` batches; draw ``i`` still comes
+from child ``i`` of ``np.random.default_rng(seed)``, exactly as in :mod:`rbmlib.simulation`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from rbmlib.disparity import gaps
+from rbmlib.linear_model import BlockSizes, fit_models, instances_from_generators
+from rbmlib.masks import SALIENCY_KINDS, masked_weights
+from rbmlib.simulation import METRICS, SimulationConfig, evaluate
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+__all__ = ["LINEAR_METHODS", "MaskConfig", "simulate_methods", "PhaseGrid", "phase_grid", "ratio_sweep"]
+
+#: Every model of the linear chapters, in table order.
+LINEAR_METHODS: tuple[str, ...] = ("original", "golden", "ft", "rbm", "fbm", "rbm_masked", "fbm_masked")
+
+
+@dataclass(frozen=True)
+class MaskConfig:
+    """How masks are built (Chapter 4).
+
+    Parameters
+    ----------
+    leak : float, default 0.0
+        Feature leak :math:`\\varepsilon \\ge 0` of the data model.
+    mask_ratio : float or None, default None
+        Fraction of weights kept, in :math:`(0, 1]`; ``None`` keeps the saliency's support.
+    saliency : str, default "fisher"
+        One of :data:`rbmlib.masks.SALIENCY_KINDS`.
+    """
+
+    leak: float = 0.0
+    mask_ratio: float | None = None
+    saliency: str = "fisher"
+
+    def __post_init__(self) -> None:
+        if not np.isfinite(self.leak) or self.leak < 0:
+            raise ValueError(f"leak must be finite and >= 0, got {self.leak}")
+        if self.mask_ratio is not None and not (0.0 < self.mask_ratio <= 1.0):
+            raise ValueError(f"mask ratio (fraction of weights kept) must be in (0, 1], got {self.mask_ratio}")
+        if self.saliency not in SALIENCY_KINDS:
+            raise ValueError(f"saliency must be one of {SALIENCY_KINDS}, got {self.saliency!r}")
+
+
+def simulate_methods(
+    cfg: SimulationConfig, masks: MaskConfig = MaskConfig(), *, methods: Sequence[str] = LINEAR_METHODS
+) -> dict[str, dict[str, np.ndarray]]:
+    """Per-draw metrics of ``methods``: ``samples[model][metric]`` has shape ``(draws,)``.
+
+    ``methods`` may name any of :data:`LINEAR_METHODS` and the reset points ``rbm_reset`` and
+    ``fbm_reset`` (the masked models before fine-tuning); the masked updates are computed only
+    when asked for.
+    """
+    if tuple(cfg.teacher_scales) != (1.0, 1.0, 1.0):
+        raise ValueError(f"the masking engine draws w_* ~ N(0, I); teacher_scales must be (1, 1, 1), got {cfg.teacher_scales}")
+    names = tuple(methods)
+    unknown = set(names) - set(LINEAR_METHODS) - {"rbm_reset", "fbm_reset"}
+    if unknown:
+        raise ValueError(f"unknown linear methods {sorted(unknown)}; choose from {LINEAR_METHODS + ('rbm_reset', 'fbm_reset')}")
+    with_updates = any(name.endswith("_masked") for name in names)
+    children = np.random.default_rng(cfg.seed).spawn(cfg.draws)
+    chunks = []
+    for start in range(0, cfg.draws, cfg.batch_size):
+        batch = instances_from_generators(cfg.sizes, children[start : start + cfg.batch_size], noise=cfg.noise, leak=masks.leak)
+        fits = fit_models(batch)
+        weights = {"original": fits.w_o, "golden": fits.w_g, "ft": fits.w_t,
+                   **masked_weights(batch, fits.w_o, ratio=masks.mask_ratio, kind=masks.saliency, masked=with_updates)}
+        chunks.append(evaluate({name: weights[name] for name in names}, batch))
+    return {name: {m: np.concatenate([c[name][m] for c in chunks]) for m in METRICS} for name in names}
+
+
+@dataclass(frozen=True)
+class PhaseGrid:
+    """A grid over the overlap fraction and the remaining-sample ratio (Chapter 5).
+
+    Parameters
+    ----------
+    forget_block : int, default 100
+        :math:`d_f + d_o`, split by each overlap fraction :math:`d_o / (d_f + d_o)`.
+    d_retain : int, default 100
+        :math:`d_r`.
+    n_forget : int, default 20
+        :math:`n_f`.
+    overlaps : tuple of float
+        Overlap fractions, each in :math:`[0, 1]`.
+    retain_ratios : tuple of float
+        Ratios :math:`n_r / (d_o + d_r)`, each in :math:`(0, 1]`.
+    """
+
+    forget_block: int = 100
+    d_retain: int = 100
+    n_forget: int = 20
+    overlaps: tuple[float, ...] = (0.0, 0.2, 0.4, 0.6, 0.8, 1.0)
+    retain_ratios: tuple[float, ...] = (0.2, 0.35, 0.5, 0.65, 0.8)
+
+    def sizes(self, overlap: float, retain_ratio: float) -> BlockSizes:
+        """Block sizes of one cell (validated by :class:`BlockSizes`)."""
+        if not (0.0 <= overlap <= 1.0):
+            raise ValueError(f"overlap fraction must be in [0, 1], got {overlap}")
+        if not (0.0 < retain_ratio <= 1.0):
+            raise ValueError(f"retain ratio n_r / (d_o + d_r) must be in (0, 1], got {retain_ratio}")
+        d_o = int(round(overlap * self.forget_block))
+        n_r = max(1, int(round(retain_ratio * (d_o + self.d_retain))))
+        return BlockSizes(self.forget_block - d_o, d_o, self.d_retain, self.n_forget, n_r)
+
+
+def _cell_records(samples: dict, *, methods: Sequence[str], **keys) -> list[dict]:
+    per_draw = gaps(samples)
+    records = []
+    for method in methods:
+        for metric, values in {**samples[method], **{f"gap_{k}": v for k, v in per_draw[method].items()}}.items():
+            records.append({**keys, "method": method, "metric": metric, "mean": float(np.mean(values)),
+                            "se": float(np.std(values, ddof=1) / np.sqrt(values.size))})
+    return records
+
+
+def phase_grid(
+    grid: PhaseGrid, *, draws: int, seed: int, masks: MaskConfig = MaskConfig(),
+    methods: Sequence[str] = ("ft", "rbm", "fbm"),
+) -> pd.DataFrame:
+    """Mean metrics and gaps to the golden model of ``methods`` on every cell of ``grid``.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per (overlap, retain_ratio, method, metric) with ``mean`` and ``se``; ``metric``
+        runs over :data:`rbmlib.simulation.METRICS` and their gaps ``gap_<metric>`` and
+        ``gap_avg_gap``. Cell ``k`` of the grid uses seed ``seed + k``.
+    """
+    import pandas as pd
+
+    records = []
+    cells = [(o, r) for o in grid.overlaps for r in grid.retain_ratios]
+    for k, (overlap, ratio) in enumerate(cells):
+        cfg = SimulationConfig(grid.sizes(overlap, ratio), draws=draws, seed=seed + k)
+        samples = simulate_methods(cfg, masks, methods=("golden", *methods))
+        records += _cell_records(samples, methods=("golden", *methods), overlap=overlap, retain_ratio=ratio)
+    return pd.DataFrame.from_records(records)
+
+
+def ratio_sweep(
+    sizes: BlockSizes, *, ratios: Sequence[float], leaks: Sequence[float], draws: int, seed: int,
+    methods: Sequence[str] = ("rbm", "fbm"),
+) -> pd.DataFrame:
+    """Metrics and gaps of ``methods`` against the mask ratio, for each feature leak.
+
+    Every (leak, ratio) pair uses the same draws (seed ``seed``), so the curves differ only by
+    the mask. Returns rows (leak, mask_ratio, method, metric, mean, se) as in :func:`phase_grid`.
+    """
+    import pandas as pd
+
+    records = []
+    for leak in leaks:
+        for ratio in ratios:
+            cfg, chosen = SimulationConfig(sizes, draws=draws, seed=seed), ("golden", "ft", *methods)
+            samples = simulate_methods(cfg, MaskConfig(leak=leak, mask_ratio=ratio), methods=chosen)
+            records += _cell_records(samples, methods=chosen, leak=leak, mask_ratio=ratio)
+    return pd.DataFrame.from_records(records)
