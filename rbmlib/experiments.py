@@ -23,7 +23,16 @@ from rbmlib.simulation import METRICS, SimulationConfig, evaluate
 if TYPE_CHECKING:
     import pandas as pd
 
-__all__ = ["LINEAR_METHODS", "MaskConfig", "simulate_methods", "PhaseGrid", "phase_grid", "ratio_sweep"]
+__all__ = [
+    "LINEAR_METHODS",
+    "MaskConfig",
+    "simulate_methods",
+    "PhaseGrid",
+    "phase_grid",
+    "ratio_sweep",
+    "with_theory",
+    "phase_difference",
+]
 
 #: Every model of the linear chapters, in table order.
 LINEAR_METHODS: tuple[str, ...] = ("original", "golden", "ft", "rbm", "fbm", "rbm_masked", "fbm_masked")
@@ -170,3 +179,59 @@ def ratio_sweep(
             samples = simulate_methods(cfg, MaskConfig(leak=leak, mask_ratio=ratio), methods=chosen)
             records += _cell_records(samples, methods=chosen, leak=leak, mask_ratio=ratio)
     return pd.DataFrame.from_records(records)
+
+
+def with_theory(table: pd.DataFrame, sizes_of) -> pd.DataFrame:
+    """Add the closed form (``theory``) and the z-score ``(mean - theory) / se`` to a grid table.
+
+    Parameters
+    ----------
+    table : pandas.DataFrame
+        Output of :func:`phase_grid` or :func:`ratio_sweep` (noiseless).
+    sizes_of : callable
+        Maps a row to the :class:`BlockSizes` of its cell, e.g.
+        ``lambda row: grid.sizes(row.overlap, row.retain_ratio)``.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Rows of ``table`` whose (method, metric) has a closed form in
+        :func:`rbmlib.theory.expected_losses` (the golden model, FT; not the gaps), with the
+        columns ``theory`` and ``z``. Where the closed form is exactly 0 (an interpolation
+        identity), the simulated mean is round-off: ``z`` is 0 if it is below ``1e-12 * d`` and
+        infinite otherwise.
+    """
+    from rbmlib.theory import expected_losses
+
+    rows = []
+    for row in table.itertuples(index=False):
+        if row.method not in ("original", "golden", "ft") or row.metric not in METRICS:
+            continue
+        sizes = sizes_of(row)
+        theory = expected_losses(sizes)[row.method][row.metric]
+        if theory is None:
+            continue
+        if theory == 0:
+            z = 0.0 if abs(row.mean) <= 1e-12 * sizes.d else np.inf
+        else:
+            z = (row.mean - theory) / row.se
+        rows.append({**row._asdict(), "theory": theory, "z": z})
+    import pandas as pd
+
+    return pd.DataFrame.from_records(rows)
+
+
+def phase_difference(table: pd.DataFrame, metric: str, *, minus: str = "rbm", of: str = "fbm") -> pd.DataFrame:
+    """``of`` minus ``minus`` for one metric of :func:`phase_grid`, pivoted to overlap × retain ratio.
+
+    With the defaults a positive cell means FBM's value is larger than RBM's: for a loss or a gap,
+    RBM is better there.
+    """
+    rows = table[table["metric"] == metric]
+    if rows.empty:
+        raise ValueError(f"metric {metric!r} is not in the table; it has {sorted(table['metric'].unique())}")
+
+    def pivot(method: str) -> pd.DataFrame:
+        return rows[rows["method"] == method].pivot(index="overlap", columns="retain_ratio", values="mean")
+
+    return pivot(of) - pivot(minus)
