@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 import numpy as np
+from threadpoolctl import threadpool_limits
 
 from rbmlib.disparity import gaps
 from rbmlib.linear_model import BlockSizes, fit_models, instances_from_generators
@@ -83,13 +84,22 @@ def simulate_methods(
     with_updates = any(name.endswith("_masked") for name in names)
     children = np.random.default_rng(cfg.seed).spawn(cfg.draws)
     chunks = []
-    for start in range(0, cfg.draws, cfg.batch_size):
-        batch = instances_from_generators(cfg.sizes, children[start : start + cfg.batch_size], noise=cfg.noise, leak=masks.leak)
-        fits = fit_models(batch)
-        weights = {"original": fits.w_o, "golden": fits.w_g, "ft": fits.w_t,
-                   **masked_weights(batch, fits.w_o, ratio=masks.mask_ratio, kind=masks.saliency, masked=with_updates)}
-        chunks.append(evaluate({name: weights[name] for name in names}, batch))
+    with threadpool_limits(limits=1, user_api="blas"):  # small matrices: threads only add overhead
+        for start in range(0, cfg.draws, cfg.batch_size):
+            chunks.append(_evaluate_chunk(cfg, masks, children[start : start + cfg.batch_size], names, with_updates))
     return {name: {m: np.concatenate([c[name][m] for c in chunks]) for m in METRICS} for name in names}
+
+
+def _evaluate_chunk(
+    cfg: SimulationConfig, masks: MaskConfig, generators: Sequence[np.random.Generator],
+    names: Sequence[str], with_updates: bool,
+) -> dict[str, dict[str, np.ndarray]]:
+    """Draw one chunk, fit every model on it and evaluate the ones in ``names``."""
+    batch = instances_from_generators(cfg.sizes, generators, noise=cfg.noise, leak=masks.leak)
+    fits = fit_models(batch)
+    weights = {"original": fits.w_o, "golden": fits.w_g, "ft": fits.w_t,
+               **masked_weights(batch, fits.w_o, ratio=masks.mask_ratio, kind=masks.saliency, masked=with_updates)}
+    return evaluate({name: weights[name] for name in names}, batch)
 
 
 @dataclass(frozen=True)

@@ -13,6 +13,7 @@ per-sample means, :math:`\\mathcal L(w, D) = \\frac1n \\|Xw - y\\|^2`.
   :math:`w_*` (Chapter 3, Theorem 3.2 and Proposition 3.4).
 * :func:`expected_losses` — every model × metric of :data:`rbmlib.simulation.METRICS` that has a
   closed form, ``None`` where the book has none (the command line's ``--theory``).
+* :func:`expected_masked_losses` — the same for the masking methods of Chapter 4.
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ __all__ = [
     "expected_golden_forgetting_loss",
     "expected_golden_fresh_remaining_loss",
     "expected_losses",
+    "expected_masked_losses",
 ]
 
 
@@ -307,4 +309,58 @@ def expected_losses(
         "original": {"forgetting_loss": 0.0, "remaining_loss": 0.0, "fresh_remaining_loss": original_fresh},
         "golden": {"forgetting_loss": golden_forget, "remaining_loss": 0.0, "fresh_remaining_loss": golden_fresh},
         "ft": {"forgetting_loss": 0.0, "remaining_loss": 0.0, "fresh_remaining_loss": original_fresh},
+    }
+
+
+def expected_masked_losses(
+    sizes: BlockSizes, *, noise: float = 0.0, teacher_scales: Sequence[float] = (1.0, 1.0, 1.0)
+) -> dict[str, dict[str, float | None]]:
+    """Closed forms of the masking methods of Chapter 4 (support masks, no leak), ``None`` elsewhere.
+
+    Returns
+    -------
+    dict
+        ``result[model][metric]`` for ``"rbm"``, ``"fbm"``, ``"rbm_masked"``, ``"fbm_masked"``.
+
+    Notes
+    -----
+    From Propositions 4.2–4.4: RBM keeps a zero remaining loss and the original's fresh loss, equals
+    the golden model when :math:`d_o = 0` and FT when :math:`d_f = 0`; FBM fine-tuned has zero
+    remaining loss and equals the golden model when :math:`d_o = 0`. A masked update that zeroes
+    the forgetting predictions has forgetting loss :math:`\\frac1{n_f}\\|y_f\\|^2`, of expectation
+    :math:`s_f^2 d_f + s_o^2 d_o + \\sigma^2`: RBM's does so when :math:`n_f \\le d_f`, FBM's when its
+    system is consistent (:math:`n_r + n_f \\le d_f + d_o`); FBM's coincides with RBM's (so keeps the
+    original's fresh loss) when moreover :math:`n_r \\ge d_o`. The expectations need the mask to be
+    read off exact supports, so they hold with the default mask (no ratio) and no leak.
+    """
+    base = expected_losses(sizes, noise=noise, teacher_scales=teacher_scales)
+    golden, original = base["golden"], base["original"]
+    d_f, d_o, n_f, n_r = sizes.d_forget, sizes.d_shared, sizes.n_forget, sizes.n_retain
+    s_f, s_o, _ = (float(s) for s in teacher_scales)
+    label_energy = s_f**2 * d_f + s_o**2 * d_o + float(noise) ** 2
+    if d_o == 0:
+        rbm_forget = golden["forgetting_loss"]
+    elif d_f == 0:
+        rbm_forget = 0.0
+    else:
+        rbm_forget = None
+    fbm_consistent = n_r + n_f <= d_f + d_o
+    fbm_like_rbm = fbm_consistent and n_r >= d_o and n_f <= d_f
+    return {
+        "rbm": {"forgetting_loss": rbm_forget, "remaining_loss": 0.0, "fresh_remaining_loss": original["fresh_remaining_loss"]},
+        "fbm": {
+            "forgetting_loss": golden["forgetting_loss"] if d_o == 0 else None,
+            "remaining_loss": 0.0,
+            "fresh_remaining_loss": golden["fresh_remaining_loss"] if d_o == 0 else None,
+        },
+        "rbm_masked": {
+            "forgetting_loss": label_energy if n_f <= d_f else None,
+            "remaining_loss": 0.0,
+            "fresh_remaining_loss": original["fresh_remaining_loss"],
+        },
+        "fbm_masked": {
+            "forgetting_loss": label_energy if fbm_consistent else None,
+            "remaining_loss": 0.0 if fbm_consistent else None,
+            "fresh_remaining_loss": original["fresh_remaining_loss"] if fbm_like_rbm else None,
+        },
     }

@@ -10,14 +10,18 @@ import pytest
 
 from rbmlib.cli import main
 
+MODELS = ["original", "golden", "ft", "rbm", "fbm", "rbm_masked", "fbm_masked"]
 ARGS = ["linear", "--d-forget", "16", "--d-shared", "4", "--d-retain", "20", "--n-forget", "4", "--n-retain", "8", "--draws", "20", "--seed", "3"]
 
 
 def test_json_output_has_the_documented_shape(capsys):
     assert main([*ARGS, "--json"]) == 0
     out = json.loads(capsys.readouterr().out)
-    assert out["settings"] == {"d_forget": 16, "d_shared": 4, "d_retain": 20, "n_forget": 4, "n_retain": 8, "draws": 20, "seed": 3, "noise": 0.0, "teacher_scales": [1.0, 1.0, 1.0]}
-    assert [row["model"] for row in out["rows"]] == ["original", "golden", "ft"]
+    assert out["settings"] == {
+        "d_forget": 16, "d_shared": 4, "d_retain": 20, "n_forget": 4, "n_retain": 8, "draws": 20, "seed": 3,
+        "noise": 0.0, "teacher_scales": [1.0, 1.0, 1.0], "leak": 0.0, "mask_ratio": None,
+    }
+    assert [row["model"] for row in out["rows"]] == MODELS
     for row in out["rows"]:
         for metric in ("forgetting_loss", "remaining_loss", "fresh_remaining_loss"):
             assert set(row[metric]) == {"mean", "se"}
@@ -29,7 +33,7 @@ def test_table_output_lists_every_model(capsys):
     assert main(ARGS) == 0
     lines = capsys.readouterr().out.splitlines()
     assert lines[0].startswith("d_forget=16, d_shared=4")
-    assert [line.split()[0] for line in lines[3:]] == ["original", "golden", "ft"]
+    assert [line.split()[0] for line in lines[3:]] == MODELS
     assert "±" in lines[3]
 
 
@@ -68,6 +72,8 @@ def test_same_seed_gives_identical_json(capsys):
         (["--n-retain", "30"], "error: not over-parameterised: n_retain > d_shared + d_retain (30 > 4 + 20)"),
         (["--noise", "-1"], "error: noise must be finite and >= 0, got -1.0"),
         (["--draws", "1"], "error: draws must be >= 2 to estimate a standard error, got 1"),
+        (["--mask-ratio", "0"], "error: mask ratio (fraction of weights kept) must be in (0, 1], got 0.0"),
+        (["--leak", "-0.5"], "error: leak must be finite and >= 0, got -0.5"),
         (["--noise", "nan", "--theory"], "error: noise must be finite and >= 0, got nan"),
     ],
 )
@@ -76,3 +82,29 @@ def test_bad_input_is_one_line_on_stderr_and_exit_2(override, message):
     assert proc.returncode == 2
     assert proc.stderr.strip() == message
     assert proc.stdout == ""
+
+
+def test_mask_rows_follow_propositions_4_2_to_4_4(capsys):
+    assert main([*ARGS, "--json", "--theory"]) == 0
+    rows = {row["model"]: row for row in json.loads(capsys.readouterr().out)["rows"]}
+    assert rows["rbm"]["fresh_remaining_loss"]["mean"] == pytest.approx(rows["original"]["fresh_remaining_loss"]["mean"])
+    assert 0 < rows["rbm"]["forgetting_loss"]["mean"] < rows["golden"]["forgetting_loss"]["mean"]
+    assert rows["fbm"]["remaining_loss"]["mean"] < 1e-20
+    assert rows["rbm_masked"]["forgetting_loss"]["theory"] == pytest.approx(16 + 4)  # E||y_f||^2 / n_f
+    assert rows["rbm"]["forgetting_loss"]["theory"] is None  # no closed form with partial overlap
+
+
+def test_leak_and_mask_ratio_change_the_masks_and_void_the_closed_forms(capsys):
+    main([*ARGS, "--json", "--theory"])
+    plain = {row["model"]: row for row in json.loads(capsys.readouterr().out)["rows"]}
+    main([*ARGS, "--json", "--theory", "--mask-ratio", "0.3"])
+    ratio = json.loads(capsys.readouterr().out)
+    rows = {row["model"]: row for row in ratio["rows"]}
+    assert ratio["settings"]["mask_ratio"] == 0.3
+    assert rows["rbm"]["forgetting_loss"]["mean"] != plain["rbm"]["forgetting_loss"]["mean"]
+    assert rows["golden"]["forgetting_loss"] == plain["golden"]["forgetting_loss"]
+    assert rows["rbm_masked"]["forgetting_loss"]["theory"] is None
+    main([*ARGS, "--json", "--theory", "--leak", "0.2"])
+    leaky = {row["model"]: row for row in json.loads(capsys.readouterr().out)["rows"]}
+    assert leaky["golden"]["forgetting_loss"]["mean"] != plain["golden"]["forgetting_loss"]["mean"]
+    assert all(leaky[m][k]["theory"] is None for m in MODELS for k in ("forgetting_loss", "fresh_remaining_loss"))

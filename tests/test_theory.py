@@ -211,3 +211,26 @@ def test_projection_moments_reject_bad_ranks(m, k, message):
 def test_distinct_formula_rejects_empty_labels():
     with pytest.raises(ValueError, match=r"n_f >= 1, got \(2, 0\)"):
         distinct_golden_forgetting_loss(np.zeros((2, 0)))
+
+
+@pytest.mark.parametrize(
+    "sizes",
+    [BlockSizes(12, 6, 14, 4, 8), BlockSizes(18, 0, 20, 4, 8), BlockSizes(0, 18, 14, 4, 8)],
+    ids=["overlap", "distinct", "full-overlap"],
+)
+def test_masked_closed_forms_agree_with_simulation_within_4_se(sizes):
+    from rbmlib.experiments import simulate_methods
+    from rbmlib.simulation import SimulationConfig
+    from rbmlib.theory import expected_masked_losses
+
+    samples = simulate_methods(SimulationConfig(sizes, draws=2000, seed=9), methods=("rbm", "fbm", "rbm_masked", "fbm_masked"))
+    checked = 0
+    for model, metrics in expected_masked_losses(sizes).items():
+        for metric, theory in metrics.items():
+            if theory is None:
+                continue
+            values = samples[model][metric]
+            se = np.std(values, ddof=1) / np.sqrt(values.size)
+            assert abs(np.mean(values) - theory) <= 4 * se + 1e-12 * sizes.d, (model, metric)
+            checked += 1
+    assert checked >= 6
