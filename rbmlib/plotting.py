@@ -77,12 +77,17 @@ def book_theme() -> dict:
     }
 
 
-def new_figure(ncols: int = 1, *, width: float = 3.4, height: float = 2.8) -> tuple["matplotlib.figure.Figure", np.ndarray]:
-    """A figure with ``ncols`` panels of the book's default panel size; returns ``(fig, axes)``."""
+def new_figure(
+    ncols: int = 1, *, nrows: int = 1, width: float = 3.4, height: float = 2.8
+) -> tuple["matplotlib.figure.Figure", np.ndarray]:
+    """A figure of ``nrows`` × ``ncols`` panels of the given panel size; returns ``(fig, axes)``.
+
+    ``axes`` is flat: one entry per panel, row by row.
+    """
     import matplotlib.pyplot as plt
 
-    fig, axes = plt.subplots(1, ncols, figsize=(width * ncols, height), squeeze=False, layout="constrained")
-    return fig, axes[0]
+    fig, axes = plt.subplots(nrows, ncols, figsize=(width * ncols, height * nrows), squeeze=False, layout="constrained")
+    return fig, axes.ravel()
 
 
 def draw_loss_paths(ax: "matplotlib.axes.Axes", paths: "pd.DataFrame", *, floor: float = 1e-30) -> "matplotlib.axes.Axes":
@@ -238,12 +243,19 @@ def draw_saliency(
     return ax
 
 
-def draw_finetune_paths(ax: "matplotlib.axes.Axes", paths: "pd.DataFrame", *, floor: float = 1e-30) -> "matplotlib.axes.Axes":
-    """One loss against the fine-tuning step, one line per model (:func:`rbmlib.descent.finetune_paths`)."""
+def draw_finetune_paths(
+    ax: "matplotlib.axes.Axes", paths: "pd.DataFrame", *, log: bool = True, floor: float = 1e-30
+) -> "matplotlib.axes.Axes":
+    """One loss against the fine-tuning step, one line per model (:func:`rbmlib.descent.finetune_paths`).
+
+    With ``log`` the losses are drawn as ``max(loss, floor)`` on a log axis, so exact zeros show.
+    """
     for model, rows in paths.groupby("model", sort=False):
-        ax.plot(rows["step"], np.maximum(rows["loss"].to_numpy(), floor), color=MODEL_COLOURS[model],
+        loss = rows["loss"].to_numpy()
+        ax.plot(rows["step"], np.maximum(loss, floor) if log else loss, color=MODEL_COLOURS[model],
                 label=MODEL_LABELS[model], linewidth=1.6)
-    ax.set_yscale("log")
+    if log:
+        ax.set_yscale("log")
     ax.set_xlabel("fine-tuning step on $D_r$")
     ax.legend(frameon=False)
     return ax
