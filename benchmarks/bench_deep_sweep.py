@@ -34,15 +34,15 @@ from rbmlib.deep.recipes import default_recipe
 from rbmlib.deep.splits import SplitConfig, make_split, parse_scenario
 from rbmlib.deep.training import fit
 
-# No grid point exceeds the original training's learning rate (0.05), as in SalUn's published
+# No grid point exceeds the original training's learning rate, as in SalUn's published
 # ranges (FT 0.01-0.1 for an original lr of 0.1); edges of the grid reached by the search are
 # reported in the output, not hidden.
-LRS = (0.001, 0.002, 0.005, 0.01, 0.02, 0.05)
+LRS = (0.001, 0.002, 0.005, 0.01, 0.02, 0.03)
 GRID = {
-    "ft": [{"lr": lr} for lr in (0.005, 0.01, 0.02, 0.05)],
-    "ga": [{"lr": lr} for lr in (1e-3, 3e-3, 1e-2, 3e-2, 5e-2)],
+    "ft": [{"lr": lr} for lr in (0.005, 0.01, 0.02, 0.03)],
+    "ga": [{"lr": lr} for lr in (1e-3, 3e-3, 1e-2, 2e-2, 3e-2)],
     "rl": [{"lr": lr} for lr in LRS],
-    "l1": [{"lr": lr, "alpha": a} for lr in (0.01, 0.02, 0.05) for a in (5e-4, 2e-3, 5e-3)],
+    "l1": [{"lr": lr, "alpha": a} for lr in (0.01, 0.02, 0.03) for a in (5e-4, 2e-3, 5e-3)],
     "salun": [{"lr": lr} for lr in LRS],
     "rbm": [{"lr": lr} for lr in LRS],
 }

@@ -9,7 +9,7 @@ from sklearn.svm import SVC
 
 from rbmlib.deep.batches import TensorSet
 from rbmlib.deep.metrics import Metrics, accuracy, avg_gap, evaluate, mia_efficacy, predict
-from rbmlib.deep.results import collect, format_summary, summarize
+from rbmlib.deep.results import c7_verdict, collect, compare_methods, format_summary, summarize
 
 
 @pytest.fixture(autouse=True, scope="module")
@@ -93,3 +93,36 @@ def test_summary_gives_mean_and_sample_std_over_seeds():
     assert s.loc["rbm", "n_seeds"] == 3 and s.loc["rbm", "mask_ratio"] == 0.5
     text = format_summary(summarize(df)).set_index("method").loc["rbm", "ua"]
     assert text == "3.0 ± 2.6"
+
+
+def _summary_of(gaps: dict[tuple[str, str], list[float]]):
+    """Summary whose Avg. Gaps are ``gaps`` (UA offset from a Retrain UA of 0, times 4)."""
+    records = []
+    for scenario in {sc for sc, _ in gaps}:
+        records += [{**_record("retrain", seed, 0.0), "scenario": scenario} for seed in range(3)]
+    for (scenario, method), values in gaps.items():
+        records += [{**_record(method, seed, 4 * g, 0.5), "scenario": scenario} for seed, g in enumerate(values)]
+    return summarize(collect(records))
+
+
+@pytest.mark.parametrize(
+    ("rbm", "salun", "verdict"),
+    [
+        ((1.0, 1.1, 1.2), (3.0, 3.1, 3.2), "holds"),
+        ((3.0, 3.1, 3.2), (1.0, 1.1, 1.2), "fails"),
+        ((1.0, 2.0, 3.0), (1.5, 2.5, 3.5), "fails"),  # within the seed noise: no win
+    ],
+)
+def test_c7_verdict_counts_only_differences_beyond_seed_noise(rbm, salun, verdict):
+    summary = _summary_of({("random:0.1", "rbm"): list(rbm), ("random:0.1", "salun"): list(salun)})
+    got, evidence = c7_verdict(summary)
+    assert got == verdict and "random:0.1" in evidence and not evidence.endswith(".")
+
+
+def test_c7_verdict_mixed_outcomes_is_a_trade_off():
+    summary = _summary_of({("random:0.1", "rbm"): [1.0, 1.1, 1.2], ("random:0.1", "salun"): [3.0, 3.1, 3.2],
+                           ("class:3", "rbm"): [9.0, 9.1, 9.2], ("class:3", "salun"): [1.0, 1.1, 1.2]})
+    assert c7_verdict(summary)[0] == "is a trade-off"
+    cmp = compare_methods(summary, "rbm", "salun").set_index("scenario")
+    assert cmp.loc["random:0.1", "outcome"] == "win" and cmp.loc["class:3", "outcome"] == "loss"
+    assert cmp.loc["class:3", "avg_gap_mean_a"] == pytest.approx(9.1)

@@ -2,9 +2,10 @@
 
 Two architectures:
 
-* ``"cnn"`` -- :class:`SmallCNN`, two 3x3 convolutions (the first with stride 2) with BatchNorm,
-  one max-pool and a linear head. At width 16 it has about 20k weights and trains an epoch of
-  mnist5k in a fraction of a second on two CPU cores; at width 8 it fits sklearn's 8x8 digits.
+* ``"cnn"`` -- :class:`SmallCNN`, two 3x3 convolutions with BatchNorm (the first with stride 2,
+  followed by a 2x2 max-pool, so the second works at a quarter of the input resolution) and a
+  linear head. At width 12 it has about 15k weights and trains an epoch of mnist5k in about a
+  tenth of a second on one CPU core; it also fits sklearn's 8x8 digits.
 * ``"resnet18"`` -- torchvision's ResNet-18 with the CIFAR stem the field uses for 32x32 images
   (3x3 ``conv1`` with stride 1, no max-pool).
 
@@ -61,7 +62,7 @@ class Normalize(nn.Module):
 
 
 class SmallCNN(nn.Module):
-    """conv3x3/2 - BN - ReLU - conv3x3 - BN - ReLU - maxpool2 - linear.
+    """conv3x3/2 - BN - ReLU - maxpool2 - conv3x3 - BN - ReLU - linear.
 
     Parameters
     ----------
@@ -81,10 +82,10 @@ class SmallCNN(nn.Module):
             nn.Conv2d(in_channels, width, 3, stride=2, padding=1, bias=False),
             nn.BatchNorm2d(width),
             nn.ReLU(inplace=True),
+            nn.MaxPool2d(2),
             nn.Conv2d(width, 2 * width, 3, padding=1, bias=False),
             nn.BatchNorm2d(2 * width),
             nn.ReLU(inplace=True),
-            nn.MaxPool2d(2),
             nn.Flatten(),
         )
         self.fc = nn.Linear(2 * width * side * side, num_classes)

@@ -16,7 +16,7 @@ import pandas as pd
 
 from rbmlib.deep.metrics import METRIC_NAMES, Metrics, avg_gap
 
-__all__ = ["COLUMNS", "KEYS", "collect", "format_summary", "summarize"]
+__all__ = ["COLUMNS", "KEYS", "c7_verdict", "collect", "compare_methods", "format_summary", "read_cells", "summarize"]
 
 #: Columns that identify a row.
 KEYS: tuple[str, ...] = ("dataset", "scenario", "method", "mask_ratio", "seed")
@@ -27,6 +27,8 @@ COLUMNS: tuple[str, ...] = KEYS + METRIC_NAMES + ("avg_gap", "rte_s", "n_forget"
 
 def _with_avg_gap(df: pd.DataFrame) -> pd.DataFrame:
     ref = df[df["method"] == "retrain"].set_index(["dataset", "scenario", "seed"])
+    if ref.index.has_duplicates:
+        raise ValueError("more than one Retrain row for the same dataset, scenario and seed")
     gaps = []
     for row in df.itertuples(index=False):
         key = (row.dataset, row.scenario, row.seed)
@@ -88,3 +90,83 @@ def format_summary(summary: pd.DataFrame, digits: int = 1) -> pd.DataFrame:
         m, s = summary[f"{name}_mean"], summary[f"{name}_std"].fillna(0.0)
         out[name] = [f"{a:.{digits}f} ± {b:.{digits}f}" if np.isfinite(a) else "n/a" for a, b in zip(m, s)]
     return out
+
+
+def _row(summary: pd.DataFrame, scenario: str, method: str, mask_ratio: float | None) -> pd.Series:
+    rows = summary[(summary["scenario"] == scenario) & (summary["method"] == method)]
+    if mask_ratio is not None and rows["mask_ratio"].notna().any():
+        rows = rows[np.isclose(rows["mask_ratio"], mask_ratio)]
+    if len(rows) != 1:
+        raise ValueError(f"need exactly one summary row for {method} under {scenario}, got {len(rows)}")
+    return rows.iloc[0]
+
+
+def compare_methods(summary: pd.DataFrame, a: str, b: str, *, mask_ratio: float | None = None) -> pd.DataFrame:
+    """Method ``a`` against method ``b`` in every scenario of ``summary``.
+
+    A difference counts only when it exceeds the seed noise: ``a`` *wins* a scenario when its mean
+    Avg. Gap is below ``b``'s by more than the larger of the two standard deviations over seeds,
+    *loses* in the mirror case, and *ties* otherwise.
+
+    Parameters
+    ----------
+    summary : pandas.DataFrame
+        Output of :func:`summarize` (one dataset).
+    a, b : str
+        Method names, e.g. ``"rbm"`` and ``"salun"``.
+    mask_ratio : float, optional
+        Which ratio's rows to use for masked methods (when the summary holds several).
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per scenario: ``ua``, ``ra`` and ``avg_gap`` means and stds of both methods
+        (suffixes ``_a``/``_b``), ``margin`` and ``outcome`` in ``{"win", "tie", "loss"}`` for
+        ``a``.
+    """
+    rows = []
+    for scenario in dict.fromkeys(summary["scenario"]):
+        ra, rb = _row(summary, scenario, a, mask_ratio), _row(summary, scenario, b, mask_ratio)
+        margin = float(np.nanmax([ra["avg_gap_std"], rb["avg_gap_std"], 0.0]))
+        diff = float(rb["avg_gap_mean"] - ra["avg_gap_mean"])
+        outcome = "win" if diff > margin else "loss" if -diff > margin else "tie"
+        row = {"scenario": scenario, "margin": margin, "outcome": outcome}
+        for key, r in (("a", ra), ("b", rb)):
+            for m in ("ua", "ra", "avg_gap"):
+                row[f"{m}_mean_{key}"] = float(r[f"{m}_mean"])
+                row[f"{m}_std_{key}"] = float(r[f"{m}_std"])
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def c7_verdict(summary: pd.DataFrame, *, mask_ratio: float | None = None) -> tuple[str, str]:
+    """Verdict on claim C7 ("RBM beats forgetting-based masking in balancing UA, RA and the gap to
+    retraining") from a summary holding RBM and SalUn rows.
+
+    Returns
+    -------
+    verdict : str
+        ``"holds"`` (RBM wins every scenario), ``"holds under stated conditions"`` (wins some,
+        ties the rest), ``"is a trade-off"`` (wins some, loses some) or ``"fails"`` (wins none).
+    evidence : str
+        One clause per scenario with the numbers (Avg. Gap, UA, RA, mean ± std over seeds),
+        without a final full stop.
+    """
+    cmp = compare_methods(summary, "rbm", "salun", mask_ratio=mask_ratio)
+    outcomes = set(cmp["outcome"])
+    if outcomes == {"win"}:
+        verdict = "holds"
+    elif "win" in outcomes:
+        verdict = "is a trade-off" if "loss" in outcomes else "holds under stated conditions"
+    else:
+        verdict = "fails"
+    words = {"win": "RBM closer to Retrain", "loss": "SalUn closer to Retrain",
+             "tie": "no difference beyond the seed noise"}
+    parts = []
+    for r in cmp.itertuples(index=False):
+        parts.append(
+            f"under {r.scenario}, Avg. Gap {r.avg_gap_mean_a:.1f} ± {r.avg_gap_std_a:.1f} (RBM) vs "
+            f"{r.avg_gap_mean_b:.1f} ± {r.avg_gap_std_b:.1f} (SalUn), UA {r.ua_mean_a:.1f} vs "
+            f"{r.ua_mean_b:.1f}, RA {r.ra_mean_a:.1f} vs {r.ra_mean_b:.1f}: {words[r.outcome]}"
+        )
+    return verdict, "; ".join(parts)

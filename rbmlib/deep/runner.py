@@ -32,7 +32,7 @@ import numpy as np
 import pandas as pd
 import torch
 from torch import nn
-from tqdm.auto import tqdm
+from tqdm import tqdm
 
 from rbmlib.deep.artifacts import (
     atomic_write_bytes,

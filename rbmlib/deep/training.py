@@ -36,7 +36,7 @@ from typing import Literal
 import torch
 import torch.nn.functional as F
 from torch import nn
-from tqdm.auto import tqdm
+from tqdm import tqdm
 
 from rbmlib.deep.batches import Augment, TensorSet, iterate_batches
 

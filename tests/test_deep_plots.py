@@ -1,0 +1,49 @@
+"""Chapter 6 figures: draw on the given axes, one colour per method (rbmlib.deep.plots)."""
+
+from __future__ import annotations
+
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+import pytest
+
+from rbmlib.deep.plots import METHOD_COLOURS, METHOD_LABELS, draw_ratio_sweep, draw_ua_ra
+from rbmlib.deep.results import collect, summarize
+from rbmlib.deep.runner import DEFAULT_METHODS
+
+
+@pytest.fixture
+def table() -> pd.DataFrame:
+    rng = np.random.default_rng(0)
+    rows = []
+    for seed in range(3):
+        for method in DEFAULT_METHODS:
+            for ratio in ((0.1, 0.5, 0.9) if method in ("salun", "rbm") else (None,)):
+                rows.append({"dataset": "d", "scenario": "class:3", "method": method, "mask_ratio": ratio,
+                             "seed": seed, "ua": rng.uniform(0, 100), "ra": rng.uniform(90, 100),
+                             "ta": 95.0, "mia": 50.0, "rte_s": 1.0, "n_forget": 1, "n_retain": 1,
+                             "n_test": 1, "split_sha256": "x"})
+    return collect(rows)
+
+
+def test_every_method_has_a_label_and_a_colour():
+    assert set(DEFAULT_METHODS) <= set(METHOD_LABELS) == set(METHOD_COLOURS)
+    assert len(set(METHOD_COLOURS.values())) == len(METHOD_COLOURS)
+
+
+def test_ua_ra_scatter_draws_one_point_per_method_and_the_retrain_crosshair(table):
+    fig, ax = plt.subplots()
+    summary = summarize(table[table.mask_ratio.isna() | (table.mask_ratio == 0.5)])
+    assert draw_ua_ra(ax, summary, scenario="class:3", legend=True) is ax
+    points = np.concatenate([c.get_offsets() for c in ax.collections if len(c.get_offsets())])
+    assert len(points) >= len(DEFAULT_METHODS)
+    assert sum(line.get_linestyle() == "--" for line in ax.lines) == 2 and ax.get_legend() is not None
+    plt.close(fig)
+
+
+def test_ratio_sweep_draws_both_masks_and_the_reference(table):
+    fig, ax = plt.subplots()
+    masked = table[table.method.isin(["salun", "rbm"])]
+    assert draw_ratio_sweep(ax, masked, metric="avg_gap", reference=1.0) is ax
+    assert set(ax.get_legend_handles_labels()[1]) == {"SalUn", "RBM", "Retrain"}
+    plt.close(fig)
