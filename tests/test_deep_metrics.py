@@ -9,7 +9,14 @@ from sklearn.svm import SVC
 
 from rbmlib.deep.batches import TensorSet
 from rbmlib.deep.metrics import Metrics, accuracy, avg_gap, evaluate, mia_efficacy, predict
-from rbmlib.deep.results import c7_verdict, collect, compare_methods, format_summary, summarize
+from rbmlib.deep.results import (
+    c7_verdict,
+    collect,
+    compare_methods,
+    format_summary,
+    scenario_table,
+    summarize,
+)
 
 
 @pytest.fixture(autouse=True, scope="module")
@@ -126,3 +133,10 @@ def test_c7_verdict_mixed_outcomes_is_a_trade_off():
     cmp = compare_methods(summary, "rbm", "salun").set_index("scenario")
     assert cmp.loc["random:0.1", "outcome"] == "win" and cmp.loc["class:3", "outcome"] == "loss"
     assert cmp.loc["class:3", "avg_gap_mean_a"] == pytest.approx(9.1)
+
+
+def test_scenario_table_has_display_headers_and_one_row_per_method():
+    summary = summarize(collect([_record("retrain", 0, 2.0), _record("rbm", 0, 3.0, 0.5)]))
+    t = scenario_table(summary, "random:0.1", labels={"retrain": "Retrain", "rbm": "RBM"})
+    assert list(t.columns) == ["UA", "RA", "TA", "MIA", "Avg. Gap", "RTE (s)"]
+    assert list(t.index) == ["Retrain", "RBM"] and t.loc["RBM", "UA"] == "3.0 ± 0.0"

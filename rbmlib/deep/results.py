@@ -16,7 +16,17 @@ import pandas as pd
 
 from rbmlib.deep.metrics import METRIC_NAMES, Metrics, avg_gap
 
-__all__ = ["COLUMNS", "KEYS", "c7_verdict", "collect", "compare_methods", "format_summary", "read_cells", "summarize"]
+__all__ = [
+    "COLUMNS",
+    "KEYS",
+    "c7_verdict",
+    "collect",
+    "compare_methods",
+    "format_summary",
+    "read_cells",
+    "scenario_table",
+    "summarize",
+]
 
 #: Columns that identify a row.
 KEYS: tuple[str, ...] = ("dataset", "scenario", "method", "mask_ratio", "seed")
@@ -89,6 +99,22 @@ def format_summary(summary: pd.DataFrame, digits: int = 1) -> pd.DataFrame:
     for name in list(METRIC_NAMES) + ["avg_gap", "rte_s"]:
         m, s = summary[f"{name}_mean"], summary[f"{name}_std"].fillna(0.0)
         out[name] = [f"{a:.{digits}f} ± {b:.{digits}f}" if np.isfinite(a) else "n/a" for a, b in zip(m, s)]
+    return out
+
+
+#: Column headers of :func:`scenario_table`.
+HEADERS: dict[str, str] = {"ua": "UA", "ra": "RA", "ta": "TA", "mia": "MIA", "avg_gap": "Avg. Gap",
+                           "rte_s": "RTE (s)"}
+
+
+def scenario_table(summary: pd.DataFrame, scenario: str, *, labels: dict[str, str] | None = None,
+                   digits: int = 1) -> pd.DataFrame:
+    """One scenario's ``"mean ± std"`` table for display: index = method (display names), columns
+    UA, RA, TA, MIA, Avg. Gap, RTE (s)."""
+    rows = format_summary(summary[summary["scenario"] == scenario], digits=digits)
+    names = rows["method"].map(labels) if labels else rows["method"]
+    out = rows[list(HEADERS)].rename(columns=HEADERS)
+    out.index = pd.Index(names, name="method")
     return out
 
 
