@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import copy
 
+from hypothesis import given, settings
+from hypothesis import strategies as st
 import pytest
 import torch
 import torch.nn.functional as F
@@ -120,3 +122,25 @@ def test_masks_do_not_modify_the_model(seed):
     forget_saliency_mask(model, data, ratio=0.5, batch_size=16)
     assert all(torch.equal(state[k], v) for k, v in model.state_dict().items())
     assert all(p.grad is None for p in model.parameters())
+
+
+@given(
+    sizes=st.lists(st.integers(1, 12), min_size=1, max_size=4),
+    levels=st.integers(1, 4),
+    data=st.data(),
+)
+@settings(max_examples=60, deadline=None)
+def test_top_k_selects_exactly_k_highest_with_index_order_tie_breaks(sizes, levels, data):
+    n = sum(sizes)
+    flat = torch.tensor(data.draw(st.lists(st.integers(0, levels - 1), min_size=n, max_size=n)),
+                        dtype=torch.float32)  # few levels: many ties
+    k = data.draw(st.integers(0, n))
+    scores = dict(zip(map(str, range(len(sizes))), torch.split(flat, sizes)))
+    chosen = _flat(top_k_mask(scores, k))
+    assert int(chosen.sum()) == k
+    if 0 < k < n:
+        assert flat[chosen].min() >= flat[~chosen].max()
+        threshold = flat[chosen].min()
+        tied = torch.nonzero(flat == threshold).flatten()
+        picked = chosen[tied]
+        assert not (picked[1:] & ~picked[:-1]).any()  # among ties, the earlier ones are picked

@@ -15,8 +15,8 @@ A :class:`Recipe` gathers the model and every stage's configuration; variants ar
   Learning rates chosen as the field recommends: per method, on the random-forgetting scenario,
   the smallest Avg. Gap, with ``benchmarks/bench_deep_sweep.py`` on tuning seeds (10, 11) that
   are disjoint from the reported seeds (0, 1, 2); the grid and the result are in
-  ``_cpu_scale``'s comments. SalUn and RBM are tuned separately (RBM's mask leaves only
-  low-retain-saliency weights free, which needs a larger step). Epoch counts are sized so that
+  ``_cpu_scale``'s comments. SalUn and RBM are tuned separately, as every method is (the sweep
+  picked a ten times larger step for RBM than for SalUn). Epoch counts are sized so that
   the whole 7-method x 2-scenario x 3-seed grid of mnist5k runs in minutes on two CPU cores.
   ``digits`` reuses mnist5k's recipe untuned (it exists for tests).
 """
