@@ -38,7 +38,9 @@ __all__ = [
 ]
 
 #: The verdicts a claim can get.
-VERDICTS: tuple[str, ...] = ("holds", "holds under stated conditions", "is a trade-off", "fails", "planned")
+VERDICTS: tuple[str, ...] = (
+    "holds", "holds under stated conditions", "is a trade-off", "fails", "planned", "computed in its chapter",
+)
 
 #: Block sizes of the introduction's checks: the running example of the linear chapters.
 EXAMPLE_SIZES = BlockSizes(d_forget=160, d_shared=40, d_retain=200, n_forget=40, n_retain=80)
@@ -230,11 +232,19 @@ def verdict_c6(*, grid: PhaseGrid | None = None, table: pd.DataFrame | None = No
     )
 
 
-def _planned(claim: str, statement: str, where: str) -> Callable[[], Verdict]:
-    def verdict() -> Verdict:
-        return Verdict(claim, statement, "planned", "the chapter that examines it is not written yet", where)
+def verdict_c7_pointer() -> Verdict:
+    """C7 is settled by Chapter 6's live deep-network experiment (about a minute of training).
 
-    return verdict
+    The introduction does not rerun it; the chapter computes the verdict from its own results
+    (:func:`rbmlib.deep.results.c7_verdict`).
+    """
+    return Verdict(
+        claim="C7",
+        statement="On real data RBM balances UA, RA and disparity better than forgetting-based masking.",
+        verdict="computed in its chapter",
+        evidence="the verdict is computed from the live mnist5k experiment (3 seeds, random and class-wise forgetting) in Chapter 6",
+        where="{ref}`ch-deep`",
+    )
 
 
 #: One function per claim, in order. Chapters replace the planned entries as they are written.
@@ -245,7 +255,7 @@ CLAIM_CHECKS: tuple[Callable[[], Verdict], ...] = (
     verdict_c4,
     verdict_c5,
     verdict_c6,
-    _planned("C7", "On real data RBM balances UA, RA and disparity better than forgetting-based masking.", "Chapter 6 (planned)"),
+    verdict_c7_pointer,
 )
 
 
