@@ -28,3 +28,19 @@ def seed(request) -> int:
 @pytest.fixture
 def rng(seed: int) -> np.random.Generator:
     return np.random.default_rng(seed)
+
+
+@pytest.fixture(scope="module")
+def one_torch_thread():
+    """One torch intra-op thread for a test module, restored afterwards.
+
+    `make test` runs two pytest workers on two cores; two threads per worker oversubscribe the
+    CPU and tiny torch operations then get about ten times slower. Deep test modules opt in with
+    ``pytestmark = pytest.mark.usefixtures("one_torch_thread")``.
+    """
+    import torch
+
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)

@@ -6,18 +6,11 @@ import argparse
 
 import pandas as pd
 import pytest
-import torch
 
 from rbmlib.deep.cli import add_unlearn_parser
 
 
-@pytest.fixture(autouse=True, scope="module")
-def _one_torch_thread():
-    """One intra-op thread: `make test` runs two pytest workers on two cores. Restored afterwards."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 def _main(argv: list[str]) -> int:

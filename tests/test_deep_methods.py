@@ -15,14 +15,7 @@ from rbmlib.deep.recipes import default_recipe, with_amp, with_mask_ratio
 from rbmlib.deep.training import SGDConfig
 
 
-@pytest.fixture(autouse=True, scope="module")
-def _one_torch_thread():
-    """One intra-op thread: `make test` runs two pytest workers on two cores, and two threads per
-    worker oversubscribe the CPU (tiny torch ops then get ~10x slower). Restored afterwards."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 SGD = SGDConfig(epochs=2, lr=0.05, batch_size=16)
 RL = RLConfig(SGD)

@@ -19,14 +19,7 @@ from rbmlib.deep.results import (
 )
 
 
-@pytest.fixture(autouse=True, scope="module")
-def _one_torch_thread():
-    """One intra-op thread: `make test` runs two pytest workers on two cores, and two threads per
-    worker oversubscribe the CPU (tiny torch ops then get ~10x slower). Restored afterwards."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 def test_mia_efficacy_equals_a_direct_sklearn_computation(rng):

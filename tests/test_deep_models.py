@@ -8,14 +8,7 @@ import torch
 from rbmlib.deep.models import ModelSpec, Normalize, build_model, reinitialized
 
 
-@pytest.fixture(autouse=True, scope="module")
-def _one_torch_thread():
-    """One intra-op thread: `make test` runs two pytest workers on two cores, and two threads per
-    worker oversubscribe the CPU (tiny torch ops then get ~10x slower). Restored afterwards."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 def _build(spec, seed, **kw):

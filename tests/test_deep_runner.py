@@ -18,14 +18,7 @@ from rbmlib.deep.runner import ExperimentConfig, run_experiment
 from rbmlib.deep.splits import load_split
 
 
-@pytest.fixture(autouse=True, scope="module")
-def _one_torch_thread():
-    """One intra-op thread: `make test` runs two pytest workers on two cores, and two threads per
-    worker oversubscribe the CPU (tiny torch ops then get ~10x slower). Restored afterwards."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 def _tiny_recipe():

@@ -11,14 +11,7 @@ from rbmlib.deep.saliency import top_k_mask
 from rbmlib.deep.training import SGDConfig, lr_at_epoch, masked_sgd
 
 
-@pytest.fixture(autouse=True, scope="module")
-def _one_torch_thread():
-    """One intra-op thread: `make test` runs two pytest workers on two cores, and two threads per
-    worker oversubscribe the CPU (tiny torch ops then get ~10x slower). Restored afterwards."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 # Large weight decay and momentum so that a leaking mask is visible after few steps.
 CFG = SGDConfig(epochs=10, lr=0.1, batch_size=16, momentum=0.9, weight_decay=5e-2)

@@ -18,17 +18,9 @@ from rbmlib.masks import (
     reset_then_finetune,
     saliency,
 )
+from tests.strategies import block_sizes
 
 SIZES = BlockSizes(d_forget=14, d_shared=6, d_retain=16, n_forget=5, n_retain=10)
-
-
-@st.composite
-def overlapping_sizes(draw) -> BlockSizes:
-    """Random block sizes with every block non-empty and the over-parameterisation conditions."""
-    d_f, d_o, d_r = (draw(st.integers(1, 10)) for _ in range(3))
-    n_f = draw(st.integers(1, min(d_f + d_o, d_f + d_o + d_r - 1)))
-    n_r = draw(st.integers(1, min(d_o + d_r, d_f + d_o + d_r - n_f)))
-    return BlockSizes(d_f, d_o, d_r, n_f, n_r)
 
 
 def _scale(inst) -> float:
@@ -79,7 +71,7 @@ def test_ties_are_broken_by_the_lower_index():
 
 
 @settings(max_examples=40, deadline=None)
-@given(sizes=overlapping_sizes(), seed=st.integers(0, 2**32 - 1))
+@given(sizes=block_sizes(min_block=1), seed=st.integers(0, 2**32 - 1))
 def test_rbm_keeps_zero_remaining_loss_before_finetuning_and_finetuning_is_a_no_op(sizes, seed):
     inst = sample_instance(sizes, rng=np.random.default_rng(seed))
     w_o = fit_models(inst).w_o
@@ -93,7 +85,7 @@ def test_rbm_keeps_zero_remaining_loss_before_finetuning_and_finetuning_is_a_no_
 
 
 @settings(max_examples=30, deadline=None)
-@given(sizes=overlapping_sizes(), seed=st.integers(0, 2**32 - 1))
+@given(sizes=block_sizes(min_block=1), seed=st.integers(0, 2**32 - 1))
 def test_rbm_and_fbm_equal_the_golden_model_with_distinct_features(sizes, seed):
     distinct = BlockSizes(sizes.d_forget + sizes.d_shared, 0, sizes.d_retain + sizes.d_shared, sizes.n_forget, sizes.n_retain)
     inst = sample_instance(distinct, rng=np.random.default_rng(seed))
@@ -111,7 +103,7 @@ def test_rbm_reduces_to_finetuning_at_full_overlap(rng):
 
 
 @settings(max_examples=40, deadline=None)
-@given(sizes=overlapping_sizes(), seed=st.integers(0, 2**32 - 1))
+@given(sizes=block_sizes(min_block=1), seed=st.integers(0, 2**32 - 1))
 def test_fbm_breaks_the_remaining_fit_by_the_shared_block_then_finetuning_restores_it(sizes, seed):
     inst = sample_instance(sizes, rng=np.random.default_rng(seed))
     w_o = fit_models(inst).w_o
@@ -124,7 +116,7 @@ def test_fbm_breaks_the_remaining_fit_by_the_shared_block_then_finetuning_restor
 
 
 @settings(max_examples=30, deadline=None)
-@given(sizes=overlapping_sizes(), seed=st.integers(0, 2**32 - 1), mask=st.sampled_from(["rbm", "fbm"]))
+@given(sizes=block_sizes(min_block=1), seed=st.integers(0, 2**32 - 1), mask=st.sampled_from(["rbm", "fbm"]))
 def test_masked_update_leaves_kept_weights_bit_identical_and_keeps_the_remaining_fit(sizes, seed, mask):
     """RBM's update never touches D_r's coordinates; FBM's keeps the fit when the system is consistent."""
     inst = sample_instance(sizes, rng=np.random.default_rng(seed))

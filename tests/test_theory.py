@@ -17,6 +17,7 @@ from rbmlib.linear_model import (
     sample_instance,
 )
 from rbmlib.simulation import SimulationConfig, simulate, summarise
+from tests.strategies import block_sizes
 from rbmlib.theory import (
     distinct_golden_forgetting_loss,
     expected_golden_forgetting_loss,
@@ -27,20 +28,6 @@ from rbmlib.theory import (
 
 #: Monte Carlo checks pass when the mean is within this many standard errors of the closed form.
 N_SE = 4
-
-
-@st.composite
-def block_sizes(draw, *, distinct: bool = False) -> BlockSizes:
-    """Random over-parameterised block sizes, empty blocks allowed (``d_o = 0`` when ``distinct``)."""
-    d_o = 0 if distinct else draw(st.integers(0, 10))
-    d_f, d_r = draw(st.integers(0, 10)), draw(st.integers(0, 10))
-    d_f += d_f + d_o == 0  # both data sets need a non-empty support
-    d_r += d_o + d_r == 0
-    d_r += d_f + d_o + d_r < 2  # room for n_f, n_r >= 1
-    d = d_f + d_o + d_r
-    n_f = draw(st.integers(1, min(d_f + d_o, d - 1)))
-    n_r = draw(st.integers(1, min(d_o + d_r, d - n_f)))
-    return BlockSizes(d_f, d_o, d_r, n_f, n_r)
 
 
 # ----- exact identities, per instance -------------------------------------------------------------
