@@ -94,7 +94,7 @@ def verdict_c1(*, draws: int = 200, seed: int = 0) -> Verdict:
         statement="Fine-tuning on the remaining data reaches zero remaining loss.",
         verdict="holds" if zero == draws else "fails",
         evidence=f"proved ($w_t = w_o$ interpolates $D_r$); zero to round-off in {zero}/{draws} simulated instances",
-        where="{ref}`ch-linear-model`, {ref}`ch-distinct`, {ref}`ch-overlap`",
+        where="{ref}`Ch. 1 <ch-linear-model>`, {ref}`Ch. 2 <ch-distinct>`, {ref}`Ch. 3 <ch-overlap>`",
     )
 
 
@@ -121,7 +121,7 @@ def verdict_c2(*, draws: int = 200, seed: int = 0) -> Verdict:
             "proved for distinct and overlapping features; FT keeps the original's forgetting loss 0 "
             f"(to round-off), the golden model's is {parts[0]} and, at full overlap, {parts[1]}"
         ),
-        where="{ref}`ch-linear-model`, {ref}`ch-distinct`, {ref}`ch-overlap`",
+        where="{ref}`Ch. 1 <ch-linear-model>`, {ref}`Ch. 2 <ch-distinct>`, {ref}`Ch. 3 <ch-overlap>`",
     )
 
 
@@ -152,7 +152,7 @@ def verdict_c3(*, seed: int = 0) -> Verdict:
             f"($S_o \\cup S_r$), that of $D_f$ marks {int(reset_by_fbm.sum())} ($S_f \\cup S_o$): the maps "
             f"disagree exactly on the {both} shared coordinates, which RBM keeps and FBM resets"
         ),
-        where="{ref}`ch-masking`",
+        where="{ref}`Ch. 4 <ch-masking>`",
     )
 
 
@@ -177,7 +177,7 @@ def verdict_c4(*, draws: int = 100, seed: int = 0) -> Verdict:
             f"and the golden model's {_mean_se(example['golden']['forgetting_loss'])}; at full overlap "
             "($d_f = 0$) RBM is FT and forgets nothing"
         ),
-        where="{ref}`ch-masking`, {ref}`ch-synthetic`",
+        where="{ref}`Ch. 4 <ch-masking>`, {ref}`Ch. 5 <ch-synthetic>`",
     )
 
 
@@ -196,7 +196,7 @@ def verdict_c5(*, draws: int = 100, seed: int = 0) -> Verdict:
             f"remaining loss of RBM is {_mean_se(rbm)} against {_mean_se(fbm)} for FBM after fine-tuning, lower on "
             f"{wins}/{draws} instances; RBM keeps the shared weights FBM resets"
         ),
-        where="{ref}`ch-masking`, {ref}`ch-synthetic`",
+        where="{ref}`Ch. 4 <ch-masking>`, {ref}`Ch. 5 <ch-synthetic>`",
     )
 
 
@@ -228,7 +228,7 @@ def verdict_c6(*, grid: PhaseGrid | None = None, table: pd.DataFrame | None = No
             f"golden model with distinct features and has the lower fresh remaining loss in {rbm_fresher}/{len(overlapping)} "
             "overlapping cells"
         ),
-        where="{ref}`ch-synthetic`",
+        where="{ref}`Ch. 5 <ch-synthetic>`",
     )
 
 
@@ -243,7 +243,7 @@ def verdict_c7_pointer() -> Verdict:
         statement="On real data RBM balances UA, RA and disparity better than forgetting-based masking.",
         verdict="computed in its chapter",
         evidence="the verdict is computed from the live mnist5k experiment (3 seeds, random and class-wise forgetting) in Chapter 6",
-        where="{ref}`ch-deep`",
+        where="{ref}`Ch. 6 <ch-deep>`",
     )
 
 
