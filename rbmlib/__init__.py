@@ -3,5 +3,65 @@
 Each module holds one concept of the book and mirrors a chapter:
 
 * :mod:`rbmlib.linear_model` — the block feature model, interpolating fits and losses (Chapter 1).
-* :mod:`rbmlib.deep` — the deep-unlearning engine (Chapter 6); imported lazily because it needs torch.
+* :mod:`rbmlib.descent` — gradient descent in numpy and torch, the oracle of the closed forms (Chapter 1).
+* :mod:`rbmlib.simulation` — the batched closed-form Monte Carlo engine (Chapters 1–3).
+* :mod:`rbmlib.theory` — closed-form expectations (Chapters 2–4).
+* :mod:`rbmlib.masks` — saliency, masks, reset-then-fine-tune and the masked update (Chapter 4).
+* :mod:`rbmlib.disparity` — gaps to the golden model (Chapters 4–5).
+* :mod:`rbmlib.experiments` — the synthetic suite: phase grid and mask-ratio sweep (Chapter 5).
+* :mod:`rbmlib.claims` — the computed verdict on each claim of the abstract (introduction).
+* :mod:`rbmlib.plotting`, :mod:`rbmlib.reporting` — figures and tables of the book.
+* :mod:`rbmlib.deep` — the deep-unlearning engine (Chapter 6); not imported here because it needs torch.
+
+The names most chapters use are re-exported below.
 """
+
+from rbmlib.disparity import gap_summary, gaps
+from rbmlib.experiments import LINEAR_METHODS, MaskConfig, PhaseGrid, phase_grid, ratio_sweep, simulate_methods
+from rbmlib.linear_model import (
+    BlockSizes,
+    LinearInstance,
+    fit_models,
+    forgetting_loss,
+    fresh_remaining_loss,
+    interpolate,
+    remaining_loss,
+    row_space_projector,
+    sample_instance,
+    sample_instances,
+)
+from rbmlib.masks import fbm_keep_mask, masked_update, masked_weights, rbm_keep_mask, reset_then_finetune, saliency
+from rbmlib.simulation import SimulationConfig, simulate, summarise
+from rbmlib.theory import expected_losses, expected_masked_losses
+
+__all__ = [
+    "BlockSizes",
+    "LINEAR_METHODS",
+    "LinearInstance",
+    "MaskConfig",
+    "PhaseGrid",
+    "SimulationConfig",
+    "expected_losses",
+    "expected_masked_losses",
+    "fbm_keep_mask",
+    "fit_models",
+    "forgetting_loss",
+    "fresh_remaining_loss",
+    "gap_summary",
+    "gaps",
+    "interpolate",
+    "masked_update",
+    "masked_weights",
+    "phase_grid",
+    "ratio_sweep",
+    "rbm_keep_mask",
+    "remaining_loss",
+    "reset_then_finetune",
+    "row_space_projector",
+    "saliency",
+    "sample_instance",
+    "sample_instances",
+    "simulate",
+    "simulate_methods",
+    "summarise",
+]
