@@ -25,6 +25,8 @@ if TYPE_CHECKING:
 
 __all__ = [
     "VERDICTS",
+    "VERDICT_DEFINITIONS",
+    "NOT_COMPUTED",
     "Verdict",
     "verdict_c1",
     "verdict_c2",
@@ -37,10 +39,21 @@ __all__ = [
     "verdicts_markdown",
 ]
 
-#: The verdicts a claim can get.
-VERDICTS: tuple[str, ...] = (
-    "holds", "holds under stated conditions", "is a trade-off", "fails", "planned", "computed in its chapter",
-)
+#: The five verdicts a claim can get, each defined once (the introduction renders these definitions).
+VERDICT_DEFINITIONS: dict[str, str] = {
+    "holds": "the evidence supports the claim as stated, in every setting the book examines",
+    "holds under stated conditions": "the claim is true exactly under the conditions given beside it, and not outside them",
+    "trade-off": "the method wins on some metrics and loses on others; the numbers of both sides are given",
+    "inconclusive": "the evidence cannot decide: the differences lie within their confidence intervals, "
+    "or the experiment cannot tell the compared methods from a control",
+    "fails": "the evidence contradicts the claim: a confidence interval excludes it",
+}
+
+#: The verdict words, in order; a claim whose evidence has not been computed is "not computed".
+VERDICTS: tuple[str, ...] = tuple(VERDICT_DEFINITIONS)
+
+#: The status of a claim whose evidence was not computed in this run (never a verdict).
+NOT_COMPUTED = "not computed"
 
 #: Block sizes of the introduction's checks: the running example of the linear chapters.
 EXAMPLE_SIZES = BlockSizes(d_forget=160, d_shared=40, d_retain=200, n_forget=40, n_retain=80)
@@ -77,8 +90,8 @@ class Verdict:
     where: str
 
     def __post_init__(self) -> None:
-        if self.verdict not in VERDICTS:
-            raise ValueError(f"verdict must be one of {VERDICTS}, got {self.verdict!r}")
+        if self.verdict not in (*VERDICTS, NOT_COMPUTED):
+            raise ValueError(f"verdict must be one of {VERDICTS} or {NOT_COMPUTED!r}, got {self.verdict!r}")
 
 
 def _example_losses(draws: int, seed: int) -> dict[str, dict[str, np.ndarray]]:
@@ -241,7 +254,7 @@ def verdict_c7_pointer() -> Verdict:
     return Verdict(
         claim="C7",
         statement="On real data RBM balances UA, RA and disparity better than forgetting-based masking.",
-        verdict="computed in its chapter",
+        verdict=NOT_COMPUTED,
         evidence="the verdict is computed from the live mnist5k experiment (3 seeds, random and class-wise forgetting) in Chapter 6",
         where="{ref}`Ch. 6 <ch-deep>`",
     )

@@ -115,23 +115,26 @@ def format_table(rows: list[dict], *, settings: dict) -> str:
     return "\n".join(lines)
 
 
-def _add_unlearn_parser(subparsers: argparse._SubParsersAction) -> None:
-    # The deep engine needs torch; importing it only when asked keeps `linear` fast.
-    from rbmlib.deep.cli import add_unlearn_parser, run_unlearn
-
-    add_unlearn_parser(subparsers)
-    subparsers.choices["unlearn"].set_defaults(handler=run_unlearn)
+#: Subcommands that live outside this module, imported only when asked for (the deep ones need
+#: torch, which would make ``linear`` slow): name -> (module, help line). Each module provides
+#: ``add_parser(subparsers)`` that registers the subcommand with a ``handler`` default.
+LAZY_COMMANDS: dict[str, tuple[str, str]] = {
+    "unlearn": ("rbmlib.deep.cli", "deep-unlearning experiments on real data (Chapter 6)"),
+}
 
 
 def build_parser(argv: Sequence[str]) -> argparse.ArgumentParser:
-    """The top-level parser; the ``unlearn`` subcommand is added only when it is requested."""
+    """The top-level parser; a lazy subcommand's module is imported only when it is requested."""
+    import importlib
+
     parser = argparse.ArgumentParser(prog="python -m rbmlib", description=__doc__.splitlines()[0])
     subparsers = parser.add_subparsers(dest="command", required=True)
     _add_linear_parser(subparsers)
-    if "unlearn" in argv:
-        _add_unlearn_parser(subparsers)
-    else:
-        subparsers.add_parser("unlearn", help="deep-unlearning experiments on real data (Chapter 6)")
+    for name, (module, help_line) in LAZY_COMMANDS.items():
+        if name in argv:
+            importlib.import_module(module).add_parser(subparsers)
+        else:
+            subparsers.add_parser(name, help=help_line)
     return parser
 
 

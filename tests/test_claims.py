@@ -58,7 +58,7 @@ def test_markdown_renders_a_row_or_bullet_per_claim():
 def test_unknown_verdict_is_rejected():
     with pytest.raises(ValueError, match="verdict must be one of"):
         Verdict("C9", "x", "probably", "none", "nowhere")
-    assert "planned" in VERDICTS
+    assert VERDICTS == ("holds", "holds under stated conditions", "trade-off", "inconclusive", "fails")
 
 
 def test_c2_sets_the_simulated_golden_loss_beside_its_closed_form_at_full_overlap():

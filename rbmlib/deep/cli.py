@@ -23,7 +23,7 @@ from rbmlib.deep.results import format_summary, summarize
 from rbmlib.deep.runner import DEFAULT_METHODS, ExperimentConfig, run_experiment
 from rbmlib.deep.splits import SplitConfig
 
-__all__ = ["add_unlearn_parser", "run_unlearn"]
+__all__ = ["add_parser", "add_unlearn_parser", "run_unlearn"]
 
 
 def add_unlearn_parser(subparsers: argparse._SubParsersAction) -> None:
@@ -87,6 +87,12 @@ def _config(args: argparse.Namespace) -> ExperimentConfig:
         device=args.device,
         threads=args.threads,
     )
+
+
+def add_parser(subparsers: argparse._SubParsersAction) -> None:
+    """Register ``unlearn`` with its handler (the hook :data:`rbmlib.cli.LAZY_COMMANDS` calls)."""
+    add_unlearn_parser(subparsers)
+    subparsers.choices["unlearn"].set_defaults(handler=run_unlearn)
 
 
 def run_unlearn(args: argparse.Namespace) -> int:
