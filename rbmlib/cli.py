@@ -1,23 +1,54 @@
-"""Command-line interface: ``python -m rbmlib linear ...`` and ``python -m rbmlib unlearn ...``.
+"""Command-line interface: ``python -m rbmlib linear|claims|unlearn ...``.
 
 Any ``ValueError`` raised by the library (bad sizes, ranks, ratios, datasets) becomes one line on
-stderr and exit status 2, with no traceback.
+stderr and exit status 2, with no traceback; Ctrl-C ends with one line and exit status 130.
+``--json`` output is strict JSON: a non-finite number is written as ``null``.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import math
 import sys
 from collections.abc import Sequence
 
-from rbmlib.linear_model import BlockSizes
-from rbmlib.simulation import METRICS, SimulationConfig, simulate, summarise
 from rbmlib.experiments import MaskConfig, simulate_methods
+from rbmlib.linear_model import BlockSizes
 from rbmlib.masks import MASK_METHODS
+from rbmlib.simulation import METRIC_ANALOGUES, METRICS, SimulationConfig, simulate, summarise
 from rbmlib.theory import expected_losses, expected_masked_losses
 
-__all__ = ["main", "build_parser", "format_table"]
+__all__ = ["main", "build_parser", "format_table", "to_json"]
+
+#: Draws above which ``linear`` shows a progress bar (on a terminal only).
+PROGRESS_DRAWS = 2000
+
+
+def to_json(obj: object) -> str:
+    """Strict JSON: every non-finite float (``inf``, ``nan``) becomes ``null``."""
+
+    def clean(x: object) -> object:
+        if isinstance(x, float) and not math.isfinite(x):
+            return None
+        if isinstance(x, dict):
+            return {k: clean(v) for k, v in x.items()}
+        if isinstance(x, (list, tuple)):
+            return [clean(v) for v in x]
+        return x
+
+    return json.dumps(clean(obj), allow_nan=False)
+
+
+def _seed(text: str) -> int:
+    """``--seed``: an integer >= 0 (numpy's seeds), with the option named in the error."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be an integer >= 0, got {text!r}") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"must be an integer >= 0, got {value}")
+    return value
 
 
 def _add_linear_parser(subparsers: argparse._SubParsersAction) -> None:
@@ -34,7 +65,7 @@ def _add_linear_parser(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--n-forget", type=int, required=True, help="forgetting samples n_f")
     p.add_argument("--n-retain", type=int, required=True, help="remaining samples n_r")
     p.add_argument("--draws", type=int, default=300, help="independent instances (default 300)")
-    p.add_argument("--seed", type=int, default=0, help="root seed (default 0)")
+    p.add_argument("--seed", type=_seed, default=0, help="root seed, an integer >= 0 (default 0)")
     p.add_argument("--noise", type=float, default=0.0, help="label-noise std sigma (default 0)")
     p.add_argument("--json", action="store_true", help="print one JSON object instead of a table")
     p.add_argument(
@@ -44,28 +75,78 @@ def _add_linear_parser(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--leak", type=float, default=0.0, help="feature leak epsilon >= 0 (default 0, Chapter 4)")
     p.add_argument(
         "--mask-ratio", type=float, default=None,
-        help="fraction of weights the masks keep, in (0, 1] (default: the saliency's support)",
+        help="fraction of weights the masks FREE (reset, or moved by the masked update), in (0, 1] — the "
+        "field's convention, as in `unlearn`; 1 frees every weight (default: the saliency's support)",
     )
+    p.add_argument("--no-progress", action="store_true", help="never show a progress bar")
     p.set_defaults(handler=_run_linear)
+
+
+def _progress(args: argparse.Namespace, total: int):
+    """A tqdm bar for long runs on a terminal; ``None`` otherwise, so logs stay free of escape codes."""
+    if args.no_progress or total < PROGRESS_DRAWS or not sys.stderr.isatty():
+        return None
+    from tqdm import tqdm
+
+    return tqdm(total=total, unit="draw", file=sys.stderr, leave=False)
 
 
 def _run_linear(args: argparse.Namespace) -> int:
     sizes = BlockSizes(args.d_forget, args.d_shared, args.d_retain, args.n_forget, args.n_retain)
     cfg = SimulationConfig(sizes=sizes, draws=args.draws, seed=args.seed, noise=args.noise)
     masks = MaskConfig(leak=args.leak, mask_ratio=args.mask_ratio)
-    if masks.leak == 0:
-        # The block-sparse engine gives the first three rows fast; the masks need dense designs.
-        samples = {**simulate(cfg), **simulate_methods(cfg, masks, methods=MASK_METHODS)}
-    else:
-        samples = simulate_methods(cfg, masks)  # a leak changes every model's data
+    # Without a leak the block-sparse engine gives the first three rows; a leak changes every model's data.
+    passes = 2 if masks.leak == 0 else 1
+    bar = _progress(args, passes * cfg.draws)
+    tick = None if bar is None else bar.update
+    try:
+        if masks.leak == 0:
+            samples = {**simulate(cfg, on_batch=tick), **simulate_methods(cfg, masks, methods=MASK_METHODS, on_batch=tick)}
+        else:
+            samples = simulate_methods(cfg, masks, on_batch=tick)
+    finally:
+        if bar is not None:
+            bar.close()
     rows = summarise(samples)
     if args.theory:
         rows = _with_theory(rows, _closed_forms(sizes, noise=args.noise, masks=masks))
     settings = {**cfg.to_dict(), "leak": masks.leak, "mask_ratio": masks.mask_ratio}
     if args.json:
-        print(json.dumps({"settings": settings, "rows": rows}))
+        print(to_json({"settings": settings, "rows": rows, "mask_ratio_meaning": "fraction of weights freed",
+                       "metric_analogues": METRIC_ANALOGUES}))
     else:
         print(format_table(rows, settings=settings))
+    return 0
+
+
+def _add_claims_parser(subparsers: argparse._SubParsersAction) -> None:
+    p = subparsers.add_parser(
+        "claims",
+        help="the claims table: the verdict of every claim of the abstract (C1-C7)",
+        description="Compute the verdict of claims C1-C6 on the spot (about ten seconds) and of C7 from "
+        "an `unlearn` results folder when one is given.",
+    )
+    p.add_argument("--json", action="store_true",
+                   help='print a JSON list of {"id", "claim", "verdict", "conditions", "evidence", "chapter"}')
+    p.add_argument("--deep", metavar="RESULTS_DIR", default=None,
+                   help="results folder of `python -m rbmlib unlearn` for C7 (default: C7 is 'not computed')")
+    p.set_defaults(handler=_run_claims)
+
+
+def _run_claims(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from rbmlib.claims import all_verdicts
+
+    if args.deep is not None and not (Path(args.deep) / "results.csv").is_file():
+        raise ValueError(f"--deep {args.deep!r} is not a results folder of `unlearn` (it has no results.csv)")
+    verdicts = all_verdicts(deep_results=args.deep)
+    if args.json:
+        print(to_json([v.to_json() for v in verdicts]))
+        return 0
+    for v in verdicts:
+        print(f"{v.id}  {v.verdict}  [{v.chapter}]\n    claim: {v.claim}\n    conditions: {v.conditions}\n"
+              f"    evidence: {v.evidence}")
     return 0
 
 
@@ -130,6 +211,7 @@ def build_parser(argv: Sequence[str]) -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m rbmlib", description=__doc__.splitlines()[0])
     subparsers = parser.add_subparsers(dest="command", required=True)
     _add_linear_parser(subparsers)
+    _add_claims_parser(subparsers)
     for name, (module, help_line) in LAZY_COMMANDS.items():
         if name in argv:
             importlib.import_module(module).add_parser(subparsers)
@@ -147,3 +229,6 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ValueError as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
+    except KeyboardInterrupt:
+        print("interrupted: nothing was written", file=sys.stderr)
+        return 130

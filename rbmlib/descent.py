@@ -7,6 +7,7 @@ optimiser that knows nothing about pseudo-inverses.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -25,6 +26,7 @@ __all__ = [
     "relative_error",
     "unlearning_trajectories",
     "finetune_paths",
+    "early_stopping_curve",
 ]
 
 
@@ -216,3 +218,45 @@ def finetune_paths(starts: dict[str, np.ndarray], instance: LinearInstance, *, s
         for data, loss_fn in (("remaining", remaining_loss), ("forgetting", forgetting_loss)):
             frames.append(pd.DataFrame({"model": model, "step": np.arange(steps + 1), "data": data, "loss": loss_fn(path.iterates, instance)}))
     return pd.concat(frames, ignore_index=True)
+
+
+def early_stopping_curve(instance: LinearInstance, *, steps: Sequence[int], lr: float | None = None) -> pd.DataFrame:
+    """Forgetting loss of FT (to convergence) when the original is trained for only ``k`` steps.
+
+    For each ``k`` in ``steps`` the original is :math:`w_o^{(k)}`, ``k`` gradient-descent steps
+    from 0 on :math:`D = D_f \\cup D_r`; fine-tuning runs to convergence,
+    :math:`w_t^{(k)} = \\mathrm{fit}(w_o^{(k)}, X_r, y_r) = w_g + (I - P_r)\\,w_o^{(k)}` (Proposition 1.2
+    holds for any start). At ``k = 0`` FT *is* the golden model; as ``k`` grows
+    :math:`w_o^{(k)} \\to w_o` and FT's forgetting loss falls to 0 (claim C2's limit).
+
+    Parameters
+    ----------
+    instance : LinearInstance
+        One unbatched instance.
+    steps : sequence of int
+        Training budgets ``k >= 0`` of the original (any order, repeats allowed).
+    lr : float, optional
+        Step size of the original's training; defaults to :func:`step_size` of :math:`X`.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Columns ``steps``, ``original_forgetting_loss`` (the early-stopped original's own
+        forgetting loss) and ``ft_forgetting_loss``; one row per entry of ``steps``.
+    """
+    import pandas as pd
+
+    from rbmlib.linear_model import forgetting_loss, interpolate
+
+    budget = np.asarray(steps)
+    if budget.ndim != 1 or budget.size == 0 or not np.issubdtype(budget.dtype, np.integer) or np.any(budget < 0):
+        raise ValueError(f"steps must be a non-empty sequence of integers >= 0, got {list(steps)!r}")
+    d = instance.X_f.shape[-1]
+    path = gradient_descent(np.zeros(d), instance.X, instance.y, steps=int(budget.max()), lr=lr)
+    w_orig = path.iterates[budget]  # (len(steps), d)
+    w_ft = np.stack([interpolate(w, instance.X_r, instance.y_r) for w in w_orig])
+    return pd.DataFrame({
+        "steps": budget,
+        "original_forgetting_loss": forgetting_loss(w_orig, instance),
+        "ft_forgetting_loss": forgetting_loss(w_ft, instance),
+    })

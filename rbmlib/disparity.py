@@ -12,7 +12,7 @@ from collections.abc import Mapping, Sequence
 
 import numpy as np
 
-__all__ = ["gaps", "gap_summary"]
+__all__ = ["gaps", "gap_summary", "recovered_fraction"]
 
 
 def gaps(
@@ -42,3 +42,38 @@ def gap_summary(
     per_draw = gaps(samples, reference=reference)
     chosen = [m for m in samples if m != reference] if models is None else list(models)
     return {model: {metric: float(np.mean(v)) for metric, v in per_draw[model].items()} for model in chosen}
+
+
+def recovered_fraction(method_loss: np.ndarray, golden_loss: np.ndarray) -> tuple[float, float]:
+    """Fraction of the golden forgetting loss a method recovers, with its standard error.
+
+    Parameters
+    ----------
+    method_loss, golden_loss : ndarray, shape (draws,)
+        Per-draw forgetting losses of the method and of the golden model **on the same draws**.
+
+    Returns
+    -------
+    (fraction, se) : tuple of float
+        :math:`\\hat\\rho = \\bar a / \\bar g`, and its delta-method standard error
+        :math:`\\hat\\rho \\sqrt{(s_a^2/\\bar a^2 + s_g^2/\\bar g^2 - 2 s_{ag}/(\\bar a \\bar g))/n}`
+        (paired draws, so the covariance :math:`s_{ag}` enters). When :math:`\\bar a = 0` the
+        standard error is :math:`s_a / (\\bar g \\sqrt n)`.
+
+    Notes
+    -----
+    Claim C4 ("RBM significantly improves UA over FT") is measured by this fraction: FT recovers
+    0 (it keeps the original's zero forgetting loss), the golden model 1 by definition.
+    """
+    a, g = np.asarray(method_loss, dtype=float), np.asarray(golden_loss, dtype=float)
+    if a.shape != g.shape or a.ndim != 1 or a.size < 2:
+        raise ValueError(f"need two paired 1-d samples of >= 2 draws, got shapes {a.shape} and {g.shape}")
+    n, a_bar, g_bar = a.size, float(np.mean(a)), float(np.mean(g))
+    if not g_bar > 0:
+        raise ValueError(f"the golden forgetting loss must be positive to define a fraction, got mean {g_bar}")
+    rho = a_bar / g_bar
+    if a_bar == 0:
+        return 0.0, float(np.std(a, ddof=1) / (g_bar * np.sqrt(n)))
+    cov = np.cov(a, g, ddof=1)
+    rel = cov[0, 0] / a_bar**2 + cov[1, 1] / g_bar**2 - 2 * cov[0, 1] / (a_bar * g_bar)
+    return rho, float(abs(rho) * np.sqrt(max(rel, 0.0) / n))

@@ -9,14 +9,14 @@ from child ``i`` of ``np.random.default_rng(seed)``, exactly as in :mod:`rbmlib.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 import numpy as np
 from threadpoolctl import threadpool_limits
 
-from rbmlib.disparity import gaps
+from rbmlib.disparity import gaps, recovered_fraction
 from rbmlib.linear_model import BlockSizes, fit_models, instances_from_generators
 from rbmlib.masks import SALIENCY_KINDS, masked_weights
 from rbmlib.simulation import METRICS, SimulationConfig, evaluate
@@ -33,6 +33,7 @@ __all__ = [
     "ratio_sweep",
     "with_theory",
     "phase_difference",
+    "cell_seeds",
 ]
 
 #: Every model of the linear chapters, in table order.
@@ -48,7 +49,9 @@ class MaskConfig:
     leak : float, default 0.0
         Feature leak :math:`\\varepsilon \\ge 0` of the data model.
     mask_ratio : float or None, default None
-        Fraction of weights kept, in :math:`(0, 1]`; ``None`` keeps the saliency's support.
+        Fraction of weights **freed** (reset, or moved by the masked update), in :math:`(0, 1]` —
+        the field's convention, as in Chapter 6; ``None`` reads the saliency's support. Ratio 1
+        frees everything: reset-then-FT is then the golden retrain.
     saliency : str, default "fisher"
         One of :data:`rbmlib.masks.SALIENCY_KINDS`.
     """
@@ -61,19 +64,21 @@ class MaskConfig:
         if not np.isfinite(self.leak) or self.leak < 0:
             raise ValueError(f"leak must be finite and >= 0, got {self.leak}")
         if self.mask_ratio is not None and not (0.0 < self.mask_ratio <= 1.0):
-            raise ValueError(f"mask ratio (fraction of weights kept) must be in (0, 1], got {self.mask_ratio}")
+            raise ValueError(f"mask ratio (fraction of weights freed) must be in (0, 1], got {self.mask_ratio}")
         if self.saliency not in SALIENCY_KINDS:
             raise ValueError(f"saliency must be one of {SALIENCY_KINDS}, got {self.saliency!r}")
 
 
 def simulate_methods(
-    cfg: SimulationConfig, masks: MaskConfig = MaskConfig(), *, methods: Sequence[str] = LINEAR_METHODS
+    cfg: SimulationConfig, masks: MaskConfig = MaskConfig(), *, methods: Sequence[str] = LINEAR_METHODS,
+    on_batch: Callable[[int], None] | None = None,
 ) -> dict[str, dict[str, np.ndarray]]:
     """Per-draw metrics of ``methods``: ``samples[model][metric]`` has shape ``(draws,)``.
 
     ``methods`` may name any of :data:`LINEAR_METHODS` and the reset points ``rbm_reset`` and
     ``fbm_reset`` (the masked models before fine-tuning); the masked updates are computed only
-    when asked for.
+    when asked for. ``on_batch``, if given, is called with the number of draws of each finished
+    batch (progress).
     """
     if tuple(cfg.teacher_scales) != (1.0, 1.0, 1.0):
         raise ValueError(f"the masking engine draws w_* ~ N(0, I); teacher_scales must be (1, 1, 1), got {cfg.teacher_scales}")
@@ -86,7 +91,10 @@ def simulate_methods(
     chunks = []
     with threadpool_limits(limits=1, user_api="blas"):  # small matrices: threads only add overhead
         for start in range(0, cfg.draws, cfg.batch_size):
-            chunks.append(_evaluate_chunk(cfg, masks, children[start : start + cfg.batch_size], names, with_updates))
+            generators = children[start : start + cfg.batch_size]
+            chunks.append(_evaluate_chunk(cfg, masks, generators, names, with_updates))
+            if on_batch is not None:
+                on_batch(len(generators))
     return {name: {m: np.concatenate([c[name][m] for c in chunks]) for m in METRICS} for name in names}
 
 
@@ -137,19 +145,40 @@ class PhaseGrid:
         return BlockSizes(self.forget_block - d_o, d_o, self.d_retain, self.n_forget, n_r)
 
 
-def _cell_records(samples: dict, *, methods: Sequence[str], **keys) -> list[dict]:
+def _cell_records(samples: dict, *, methods: Sequence[str], pairs: Sequence[tuple[str, str]] = (), **keys) -> list[dict]:
     per_draw = gaps(samples)
+    golden_forget = samples["golden"]["forgetting_loss"]
     records = []
     for method in methods:
         for metric, values in {**samples[method], **{f"gap_{k}": v for k, v in per_draw[method].items()}}.items():
             records.append({**keys, "method": method, "metric": metric, "mean": float(np.mean(values)),
                             "se": float(np.std(values, ddof=1) / np.sqrt(values.size))})
+        fraction, se = recovered_fraction(samples[method]["forgetting_loss"], golden_forget)
+        records.append({**keys, "method": method, "metric": "recovered_forgetting", "mean": fraction, "se": se})
+    for a, b in pairs:
+        # Paired by draw: both methods are evaluated on the same instances, so the difference's
+        # standard error is that of the per-draw differences (much smaller than either method's).
+        metrics = {**samples[a], **{f"gap_{k}": v for k, v in per_draw[a].items()}}
+        others = {**samples[b], **{f"gap_{k}": v for k, v in per_draw[b].items()}}
+        for metric, values in metrics.items():
+            diff = values - others[metric]
+            records.append({**keys, "method": f"{a}-{b}", "metric": metric, "mean": float(np.mean(diff)),
+                            "se": float(np.std(diff, ddof=1) / np.sqrt(diff.size))})
     return records
+
+
+def cell_seeds(seed: int, n: int) -> list[int]:
+    """``n`` independent integer seeds, one per grid cell, spawned from ``seed``.
+
+    Cell seeds of the form ``seed + k`` would make neighbouring grids share streams; spawned
+    children of :class:`numpy.random.SeedSequence` do not.
+    """
+    return [int(child.generate_state(1)[0]) for child in np.random.SeedSequence(seed).spawn(n)]
 
 
 def phase_grid(
     grid: PhaseGrid, *, draws: int, seed: int, masks: MaskConfig = MaskConfig(),
-    methods: Sequence[str] = ("ft", "rbm", "fbm"),
+    methods: Sequence[str] = ("ft", "rbm", "fbm"), pairs: Sequence[tuple[str, str]] = (("fbm", "rbm"),),
 ) -> pd.DataFrame:
     """Mean metrics and gaps to the golden model of ``methods`` on every cell of ``grid``.
 
@@ -158,16 +187,20 @@ def phase_grid(
     pandas.DataFrame
         One row per (overlap, retain_ratio, method, metric) with ``mean`` and ``se``; ``metric``
         runs over :data:`rbmlib.simulation.METRICS` and their gaps ``gap_<metric>`` and
-        ``gap_avg_gap``. Cell ``k`` of the grid uses seed ``seed + k``.
+        ``gap_avg_gap``, and ``recovered_forgetting``, the fraction of the golden forgetting loss
+        the method recovers (:func:`rbmlib.disparity.recovered_fraction`, delta-method ``se``).
+        Cell ``k`` of the grid uses the ``k``-th of :func:`cell_seeds`, an independent stream.
+        Each pair ``(a, b)`` of ``pairs`` adds rows with method ``"a-b"``: the mean and standard
+        error of the per-draw difference ``a − b`` of every metric and gap (a paired comparison).
     """
     import pandas as pd
 
     records = []
     cells = [(o, r) for o in grid.overlaps for r in grid.retain_ratios]
-    for k, (overlap, ratio) in enumerate(cells):
-        cfg = SimulationConfig(grid.sizes(overlap, ratio), draws=draws, seed=seed + k)
+    for (overlap, ratio), cell_seed in zip(cells, cell_seeds(seed, len(cells))):
+        cfg = SimulationConfig(grid.sizes(overlap, ratio), draws=draws, seed=cell_seed)
         samples = simulate_methods(cfg, masks, methods=("golden", *methods))
-        records += _cell_records(samples, methods=("golden", *methods), overlap=overlap, retain_ratio=ratio)
+        records += _cell_records(samples, methods=("golden", *methods), pairs=pairs, overlap=overlap, retain_ratio=ratio)
     return pd.DataFrame.from_records(records)
 
 
@@ -207,9 +240,11 @@ def with_theory(table: pd.DataFrame, sizes_of) -> pd.DataFrame:
     pandas.DataFrame
         Rows of ``table`` whose (method, metric) has a closed form in
         :func:`rbmlib.theory.expected_losses` (the golden model, FT; not the gaps), with the
-        columns ``theory`` and ``z``. Where the closed form is exactly 0 (an interpolation
-        identity), the simulated mean is round-off: ``z`` is 0 if it is below ``1e-12 * d`` and
-        infinite otherwise.
+        columns ``theory``, ``z`` and ``structural``. Where the closed form is exactly 0 (an
+        interpolation identity, ``structural`` true), the simulated mean is round-off: ``z`` is 0
+        if it is below ``1e-12 * d`` and infinite otherwise. Such identities cannot miss by a
+        sampling error, so agreement counts report them apart from the checks that could have
+        failed (``structural`` false).
     """
     from rbmlib.theory import expected_losses
 
@@ -225,7 +260,7 @@ def with_theory(table: pd.DataFrame, sizes_of) -> pd.DataFrame:
             z = 0.0 if abs(row.mean) <= 1e-12 * sizes.d else np.inf
         else:
             z = (row.mean - theory) / row.se
-        rows.append({**row._asdict(), "theory": theory, "z": z})
+        rows.append({**row._asdict(), "theory": theory, "z": z, "structural": theory == 0})
     import pandas as pd
 
     return pd.DataFrame.from_records(rows)

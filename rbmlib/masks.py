@@ -6,11 +6,14 @@ Chapter 4 derives everything here. In short:
   from quantities that do not: the diagonal of the Fisher (Gauss–Newton) matrix
   :math:`h_j(D) = \\frac1n\\sum_i x_{ij}^2`, or the gradient at initialisation
   :math:`|\\nabla \\mathcal L(0; D)|_j = |\\frac2n X^\\top y|_j`;
-* a mask is a boolean vector of **kept** coordinates. ``ratio`` is always the fraction of the
-  ``d`` coordinates kept, exactly ``max(1, round(ratio * d))`` of them, ties broken by coordinate
-  index (the lower index wins). ``ratio=None`` means "keep what the saliency says", i.e. the
-  support: RBM keeps the retain-salient coordinates, FBM keeps the coordinates that are *not*
-  forget-salient;
+* a mask is a boolean vector of **kept** (frozen) coordinates; its complement is the **freed**
+  coordinates, the ones the method changes (reset, or moved by the masked update). ``ratio``
+  follows the field's convention (SalUn's, and Chapter 6's): it is the fraction of the ``d``
+  coordinates **freed**, exactly ``round(ratio * d)`` of them (at least one), ties broken by
+  coordinate index (the lower index wins). Ratio 1 frees every weight: reset-then-FT becomes
+  the golden retrain and the masked update the unmasked objective (the analogue of RL).
+  ``ratio=None`` means "free what the saliency says", i.e. read the support: RBM frees the
+  coordinates that are *not* retain-salient, FBM the forget-salient ones;
 * two ways to use a mask: *reset, then fine-tune* (zero what is not kept, then
   :math:`\\mathrm{fit}(\\cdot, X_r, y_r)`) and *masked update* (only the coordinates that are not
   kept move, to fit :math:`D_r` and the relabelled forgetting set :math:`(X_f, 0)`).
@@ -28,7 +31,8 @@ __all__ = [
     "SALIENCY_KINDS",
     "gradient",
     "saliency",
-    "keep_fraction",
+    "n_freed",
+    "free_fraction",
     "rbm_keep_mask",
     "fbm_keep_mask",
     "reset_then_finetune",
@@ -71,6 +75,7 @@ def saliency(X: np.ndarray, y: np.ndarray, *, kind: str = "fisher") -> np.ndarra
     X, y = np.asarray(X, dtype=float), np.asarray(y, dtype=float)
     if X.ndim < 2 or y.shape != X.shape[:-1]:
         raise ValueError(f"X must be (..., n, d) and y (..., n): got X {X.shape}, y {y.shape}")
+    _check_finite("X", X), _check_finite("y", y)
     if kind == "fisher":
         return np.mean(X**2, axis=-2)
     if kind == "init_gradient":
@@ -81,38 +86,45 @@ def saliency(X: np.ndarray, y: np.ndarray, *, kind: str = "fisher") -> np.ndarra
 def _check_ratio(ratio: float) -> float:
     ratio = float(ratio)
     if not (0.0 < ratio <= 1.0):
-        raise ValueError(f"mask ratio (fraction of weights kept) must be in (0, 1], got {ratio}")
+        raise ValueError(f"mask ratio (fraction of weights freed) must be in (0, 1], got {ratio}")
     return ratio
 
 
-def keep_fraction(scores: np.ndarray, ratio: float, *, keep: Literal["most", "least"]) -> np.ndarray:
-    """Boolean mask keeping exactly ``max(1, round(ratio * d))`` coordinates of each score vector.
+def n_freed(d: int, ratio: float) -> int:
+    """Number of freed coordinates, :math:`\\max(1, \\mathrm{round}(\\text{ratio}\\cdot d))`, for ``ratio`` in (0, 1]."""
+    return max(1, int(round(_check_ratio(ratio) * d)))
+
+
+def _check_finite(name: str, a: np.ndarray) -> np.ndarray:
+    if not np.all(np.isfinite(a)):
+        raise ValueError(f"{name} must be finite, got {int(np.sum(~np.isfinite(a)))} NaN or infinite entries")
+    return a
+
+
+def free_fraction(scores: np.ndarray, ratio: float, *, free: Literal["most", "least"]) -> np.ndarray:
+    """Boolean mask of the **freed** coordinates: exactly :func:`n_freed` of each score vector.
 
     Parameters
     ----------
     scores : ndarray, shape (..., d)
         Saliency scores.
     ratio : float
-        Fraction of coordinates kept, in :math:`(0, 1]`.
-    keep : {"most", "least"}
-        Keep the most salient coordinates (RBM: retain-salient weights are kept) or the least
-        salient ones (FBM: forget-salient weights are reset).
+        Fraction of coordinates freed, in :math:`(0, 1]` (the field's mask ratio).
+    free : {"most", "least"}
+        Free the most salient coordinates (FBM/SalUn: the forget-salient weights change) or the
+        least salient ones (RBM: the retain-salient weights are kept, the rest change).
 
     Returns
     -------
     ndarray of bool, shape (..., d)
-        ``True`` for kept coordinates. Ties are broken by coordinate index, lower first, so the
+        ``True`` for freed coordinates. Ties are broken by coordinate index, lower first, so the
         mask is a deterministic function of the scores.
     """
-    scores = np.asarray(scores, dtype=float)
-    ratio = _check_ratio(ratio)
-    if keep not in ("most", "least"):
-        raise ValueError(f"keep must be 'most' or 'least', got {keep!r}")
-    if not np.all(np.isfinite(scores)):
-        raise ValueError("saliency scores must be finite")
-    d = scores.shape[-1]
-    k = max(1, int(round(ratio * d)))
-    order = np.argsort(-scores if keep == "most" else scores, axis=-1, kind="stable")
+    scores = _check_finite("saliency scores", np.asarray(scores, dtype=float))
+    if free not in ("most", "least"):
+        raise ValueError(f"free must be 'most' or 'least', got {free!r}")
+    k = n_freed(scores.shape[-1], ratio)
+    order = np.argsort(-scores if free == "most" else scores, axis=-1, kind="stable")
     mask = np.zeros(scores.shape, dtype=bool)
     np.put_along_axis(mask, order[..., :k], True, axis=-1)
     return mask
@@ -122,20 +134,20 @@ def rbm_keep_mask(instance: LinearInstance, *, ratio: float | None = None, kind:
     """Retention-based mask :math:`m_r`: the coordinates salient for the **remaining** data.
 
     ``ratio=None`` keeps the support of the retain saliency (:math:`S_o \\cup S_r` without a leak);
-    a ratio keeps that fraction of the most retain-salient coordinates.
+    a ratio frees that fraction of the coordinates, the least retain-salient ones, and keeps the rest.
     """
     scores = saliency(instance.X_r, instance.y_r, kind=kind)
-    return scores > 0 if ratio is None else keep_fraction(scores, ratio, keep="most")
+    return scores > 0 if ratio is None else ~free_fraction(scores, ratio, free="least")
 
 
 def fbm_keep_mask(instance: LinearInstance, *, ratio: float | None = None, kind: str = "fisher") -> np.ndarray:
     """Forgetting-based mask: keep what is **not** salient for the forgetting data, :math:`1 - m_f`.
 
-    ``ratio=None`` resets the support of the forget saliency (:math:`S_f \\cup S_o` without a
-    leak); a ratio keeps that fraction of the least forget-salient coordinates.
+    ``ratio=None`` frees the support of the forget saliency (:math:`S_f \\cup S_o` without a
+    leak); a ratio frees that fraction of the coordinates, the most forget-salient ones.
     """
     scores = saliency(instance.X_f, instance.y_f, kind=kind)
-    return scores == 0 if ratio is None else keep_fraction(scores, ratio, keep="least")
+    return scores == 0 if ratio is None else ~free_fraction(scores, ratio, free="most")
 
 
 def _check_mask(mask: np.ndarray, w: np.ndarray) -> np.ndarray:
@@ -178,7 +190,9 @@ def masked_update(w_o: np.ndarray, keep: np.ndarray, instance: LinearInstance) -
     ndarray, shape (..., d)
         The updated weights; coordinates in ``keep`` are bit-identical to ``w_o``.
     """
-    w_o = np.asarray(w_o, dtype=float)
+    w_o = _check_finite("w_o", np.asarray(w_o, dtype=float))
+    for name in ("X_r", "y_r", "X_f", "y_f"):
+        _check_finite(name, np.asarray(getattr(instance, name)))
     free = ~_check_mask(keep, w_o)
     n_r, n_f = instance.X_r.shape[-2], instance.X_f.shape[-2]
     weights = np.concatenate([np.full(n_r, n_r**-0.5), np.full(n_f, n_f**-0.5)])

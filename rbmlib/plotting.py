@@ -27,6 +27,7 @@ __all__ = [
     "draw_loss_paths",
     "draw_saliency",
     "draw_finetune_paths",
+    "draw_early_stopping",
     "draw_phase",
     "draw_ratio_sweep",
     "draw_theory_vs_mc",
@@ -257,6 +258,27 @@ def draw_finetune_paths(
     if log:
         ax.set_yscale("log")
     ax.set_xlabel("fine-tuning step on $D_r$")
+    ax.legend(frameon=False)
+    return ax
+
+
+def draw_early_stopping(
+    ax: "matplotlib.axes.Axes", curve: "pd.DataFrame", *, golden: float
+) -> "matplotlib.axes.Axes":
+    """FT's forgetting loss against the original's training budget (:func:`rbmlib.descent.early_stopping_curve`).
+
+    The golden model's forgetting loss is drawn as a dashed reference line; the budget axis is
+    logarithmic with ``k = 0`` drawn at ``k = 0.5``.
+    """
+    k = np.maximum(curve["steps"].to_numpy(dtype=float), 0.5)
+    ax.plot(k, curve["ft_forgetting_loss"], color=MODEL_COLOURS["ft"], marker=MODEL_MARKERS["ft"],
+            label="FT to convergence", linewidth=1.6)
+    ax.plot(k, curve["original_forgetting_loss"], color=MODEL_COLOURS["original"], marker=MODEL_MARKERS["original"],
+            markerfacecolor="none", linestyle=":", label="original (early-stopped)", linewidth=1.2)
+    ax.axhline(golden, color=MODEL_COLOURS["golden"], linestyle="--", linewidth=1.2, label="golden (retrained)")
+    ax.set_xscale("log")
+    ax.set_xlabel("training steps $k$ of the original (0 drawn at 0.5)")
+    ax.set_ylabel(r"forgetting loss $\\mathcal{L}(w, D_f)$")
     ax.legend(frameon=False)
     return ax
 

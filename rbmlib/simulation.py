@@ -14,7 +14,7 @@ products is slower (much slower on a busy machine), not faster.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import asdict, dataclass
 from functools import cache
 from typing import TYPE_CHECKING
@@ -37,6 +37,7 @@ if TYPE_CHECKING:
     import pandas as pd
 
 __all__ = [
+    "METRIC_ANALOGUES",
     "METRICS",
     "MODELS",
     "SimulationConfig",
@@ -54,6 +55,15 @@ __all__ = [
 
 #: Metrics reported for every model, in table order.
 METRICS: tuple[str, ...] = ("forgetting_loss", "remaining_loss", "fresh_remaining_loss")
+
+#: The deep-unlearning metric each loss stands for in regression (Chapter 1 defines them):
+#: the forgetting loss on :math:`D_f` plays UA (higher = more forgotten), the loss on :math:`D_r`
+#: itself plays RA, and the excess loss on fresh remaining-distribution data plays TA.
+METRIC_ANALOGUES: dict[str, str] = {
+    "forgetting_loss": "UA",
+    "remaining_loss": "RA",
+    "fresh_remaining_loss": "TA",
+}
 
 #: Models of Chapter 1, in table order.
 MODELS: tuple[str, ...] = ("original", "golden", "ft")
@@ -312,10 +322,17 @@ def iter_batches(cfg: SimulationConfig) -> Iterator[BlockBatch]:
         )
 
 
-def simulate(cfg: SimulationConfig) -> dict[str, dict[str, np.ndarray]]:
-    """Per-draw metrics of every model: ``samples[model][metric]`` has shape ``(draws,)``."""
+def simulate(cfg: SimulationConfig, *, on_batch: Callable[[int], None] | None = None) -> dict[str, dict[str, np.ndarray]]:
+    """Per-draw metrics of every model: ``samples[model][metric]`` has shape ``(draws,)``.
+
+    ``on_batch``, if given, is called with the number of draws of each finished batch (progress).
+    """
+    chunks = []
     with _blas().limit(limits=1, user_api="blas"):
-        chunks = [evaluate_blocks(block_model_weights(batch), batch) for batch in iter_batches(cfg)]
+        for batch in iter_batches(cfg):
+            chunks.append(evaluate_blocks(block_model_weights(batch), batch))
+            if on_batch is not None:
+                on_batch(batch.y_f.shape[0])
     return {
         model: {m: np.concatenate([c[model][m] for c in chunks]) for m in METRICS}
         for model in chunks[0]

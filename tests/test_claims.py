@@ -1,67 +1,124 @@
-"""Tests of rbmlib.claims: the computed claims table of the introduction."""
+"""Tests of rbmlib.claims: the claims registry behind the introduction, the chapters and `claims`."""
 
 from __future__ import annotations
+
+import json
 
 import pytest
 
 from rbmlib.claims import (
     CLAIM_CHECKS,
+    NOT_COMPUTED,
     VERDICTS,
     Verdict,
     claims_markdown,
+    definitions_markdown,
     verdict_c1,
     verdict_c2,
     verdict_c3,
     verdict_c4,
     verdict_c5,
     verdict_c6,
+    verdict_c7,
     verdicts_markdown,
 )
-from rbmlib.experiments import PhaseGrid
+from rbmlib.cli import main
+from rbmlib.experiments import PhaseGrid, phase_grid
+from rbmlib.running_example import DRAWS
 
 TINY_GRID = PhaseGrid(forget_block=20, d_retain=20, n_forget=4, overlaps=(0.0, 0.5, 1.0), retain_ratios=(0.3, 0.7))
 
 
+@pytest.fixture(scope="module")
+def tiny_table():
+    return phase_grid(TINY_GRID, draws=30, seed=3)
+
+
 def test_every_claim_has_one_check_in_order():
-    assert len(CLAIM_CHECKS) == 7
     names = [getattr(check, "__name__", "") for check in CLAIM_CHECKS]
-    assert names[:6] == [f"verdict_c{i}" for i in range(1, 7)]
+    assert names == [f"verdict_c{i}" for i in range(1, 8)]
 
 
-def test_masking_claims_hold_in_the_linear_model():
-    assert verdict_c3().verdict == "holds"
-    assert verdict_c4(draws=10).verdict == "holds under stated conditions"
-    assert verdict_c5(draws=10).verdict == "holds under stated conditions"
-    c6 = verdict_c6(grid=TINY_GRID, draws=20)
-    assert c6.verdict == "holds" and "6 cells" in c6.evidence
-
-
-def test_c1_and_c2_hold_in_the_linear_model():
-    assert verdict_c1(draws=20).verdict == "holds"
-    assert verdict_c2(draws=20).verdict == "holds"
-
-
-def test_evidence_is_computed_from_the_draws():
-    assert "20/20" in verdict_c1(draws=20).evidence
-    assert verdict_c2(draws=20, seed=1).evidence != verdict_c2(draws=20, seed=2).evidence
-
-
-def test_markdown_renders_a_row_or_bullet_per_claim():
-    verdicts = [Verdict(f"C{i}", "a claim", "holds", "numbers", "{ref}`x`") for i in (1, 2)]
-    table = claims_markdown(verdicts).splitlines()
-    assert table[0].startswith("| id | claim | verdict")
-    assert len(table) == 2 + 2
-    assert all(line.count("|") == 6 for line in table)
-    assert verdicts_markdown(verdicts).splitlines()[1] == "* **C2 — holds**: numbers."
-
-
-def test_unknown_verdict_is_rejected():
-    with pytest.raises(ValueError, match="verdict must be one of"):
-        Verdict("C9", "x", "probably", "none", "nowhere")
+def test_the_five_verdict_words_are_the_only_verdicts():
     assert VERDICTS == ("holds", "holds under stated conditions", "trade-off", "inconclusive", "fails")
+    with pytest.raises(ValueError, match="verdict must be one of"):
+        Verdict("C9", "x", "probably", "none", "none", ("ch-masking",))
+    with pytest.raises(ValueError, match=r"unknown chapter labels \['ch-9'\]"):
+        Verdict("C9", "x", "holds", "none", "none", ("ch-9",))
+    assert definitions_markdown().count("\n: ") == 5
 
 
-def test_c2_sets_the_simulated_golden_loss_beside_its_closed_form_at_full_overlap():
-    evidence = verdict_c2(draws=20).evidence
-    assert "closed form 186.7" in evidence and "closed form 160.0" in evidence
-    assert "(0, 200, 200, 40, 80)" in evidence
+def test_table_and_bullets_render_every_field():
+    verdicts = [Verdict(f"C{i}", "a claim | with a bar", "holds", "if so", "numbers", ("ch-masking",)) for i in (1, 2)]
+    table = claims_markdown(verdicts).splitlines()
+    assert table[0] == "| id | claim | verdict | conditions | examined in |"
+    assert table[2] == "| C1 | a claim \\| with a bar | **holds** | if so | {ref}`Ch. 4 <ch-masking>` |"
+    assert verdicts_markdown(verdicts).splitlines()[1] == "* **C2 — holds** (if so): numbers."
+
+
+def test_c1_counts_zero_remaining_loss_on_the_shared_batch():
+    v = verdict_c1()
+    assert v.verdict == "holds" and f"{DRAWS}/{DRAWS}" in v.evidence
+
+
+def test_c2_carries_its_scope_and_the_closed_forms():
+    v = verdict_c2()
+    assert v.verdict == "holds under stated conditions"
+    assert "no explicit regularisation" in v.conditions
+    assert "closed form 186.7" in v.evidence and "closed form 160.0" in v.evidence
+    assert "1.00 after 0" in v.evidence  # an original trained for 0 steps makes FT the golden model
+
+
+def test_c3_holds_by_construction():
+    assert verdict_c3().verdict == "holds"
+
+
+def test_c4_measures_the_recovered_fraction_and_fails_when_rbm_recovers_nothing(tiny_table):
+    assert verdict_c4(grid=TINY_GRID, table=tiny_table).verdict == "holds under stated conditions"
+    broken = tiny_table.copy()
+    rows = (broken["method"] == "rbm") & (broken["metric"] == "recovered_forgetting") & (broken["overlap"] == 0.5)
+    broken.loc[rows, "mean"] = 0.0
+    assert verdict_c4(grid=TINY_GRID, table=broken).verdict == "fails"
+
+
+def test_c5_names_the_update_and_the_regime():
+    v = verdict_c5()
+    assert v.verdict == "holds under stated conditions"
+    assert "reset-then-FT" in v.conditions and "$n_r \\ge d_o$ and $n_f \\le d_f$" in v.conditions
+
+
+def test_c6_is_a_trade_off_and_its_rule_can_say_otherwise(tiny_table):
+    assert verdict_c6(grid=TINY_GRID, table=tiny_table).verdict == "trade-off"
+    rbm_everywhere = tiny_table.copy()
+    pair = rbm_everywhere["method"] == "fbm-rbm"
+    rbm_everywhere.loc[pair & rbm_everywhere["metric"].str.startswith("gap_"), "mean"] = 1.0  # FBM further away
+    assert verdict_c6(grid=TINY_GRID, table=rbm_everywhere).verdict == "holds"
+    mixed = tiny_table.copy()
+    cell = (mixed["method"] == "fbm-rbm") & (mixed["overlap"] == 0.5) & (mixed["retain_ratio"] == 0.3)
+    mixed.loc[cell & (mixed["metric"] == "gap_forgetting_loss"), "mean"] = 0.0
+    assert verdict_c6(grid=TINY_GRID, table=mixed).verdict == "inconclusive"
+
+
+def test_c6_counts_identities_apart_from_checks_that_could_fail(tiny_table):
+    evidence = verdict_c6(grid=TINY_GRID, table=tiny_table).evidence
+    assert "interpolation identities" in evidence and "could have failed" in evidence
+
+
+def test_c7_is_not_computed_without_results():
+    assert verdict_c7().verdict == NOT_COMPUTED
+
+
+def test_claims_command_prints_the_registry_as_json(capsys):
+    assert main(["claims", "--json"]) == 0
+    rows = json.loads(capsys.readouterr().out)
+    assert [r["id"] for r in rows] == [f"C{i}" for i in range(1, 8)]
+    assert all(set(r) == {"id", "claim", "verdict", "conditions", "evidence", "chapter"} for r in rows)
+    assert [r["verdict"] for r in rows] == [
+        "holds", "holds under stated conditions", "holds", "holds under stated conditions",
+        "holds under stated conditions", "trade-off", NOT_COMPUTED,
+    ]
+
+
+def test_claims_command_refuses_a_folder_without_results(tmp_path, capsys):
+    assert main(["claims", "--deep", str(tmp_path)]) == 2
+    assert capsys.readouterr().err.startswith("error: --deep")

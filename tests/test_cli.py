@@ -72,7 +72,7 @@ def test_same_seed_gives_identical_json(capsys):
         (["--n-retain", "30"], "error: not over-parameterised: n_retain > d_shared + d_retain (30 > 4 + 20)"),
         (["--noise", "-1"], "error: noise must be finite and >= 0, got -1.0"),
         (["--draws", "1"], "error: draws must be >= 2 to estimate a standard error, got 1"),
-        (["--mask-ratio", "0"], "error: mask ratio (fraction of weights kept) must be in (0, 1], got 0.0"),
+        (["--mask-ratio", "0"], "error: mask ratio (fraction of weights freed) must be in (0, 1], got 0.0"),
         (["--leak", "-0.5"], "error: leak must be finite and >= 0, got -0.5"),
         (["--noise", "nan", "--theory"], "error: noise must be finite and >= 0, got nan"),
     ],
@@ -108,3 +108,50 @@ def test_leak_and_mask_ratio_change_the_masks_and_void_the_closed_forms(capsys):
     leaky = {row["model"]: row for row in json.loads(capsys.readouterr().out)["rows"]}
     assert leaky["golden"]["forgetting_loss"]["mean"] != plain["golden"]["forgetting_loss"]["mean"]
     assert all(leaky[m][k]["theory"] is None for m in MODELS for k in ("forgetting_loss", "fresh_remaining_loss"))
+
+
+def test_negative_seed_is_refused_naming_the_option():
+    proc = subprocess.run([sys.executable, "-m", "rbmlib", *ARGS[:-2], "--seed", "-3"], capture_output=True, text=True, check=False)
+    assert proc.returncode == 2 and proc.stdout == ""
+    assert proc.stderr.splitlines()[-1].endswith("error: argument --seed: must be an integer >= 0, got -3")
+
+
+def test_non_finite_numbers_become_null_in_strict_json():
+    from rbmlib.cli import to_json
+
+    assert json.loads(to_json({"a": [float("inf"), 1.0, float("nan")], "b": {"c": -float("inf")}})) == {
+        "a": [None, 1.0, None], "b": {"c": None}}
+
+
+def test_json_names_the_ratio_convention_and_the_metric_analogues(capsys):
+    assert main([*ARGS, "--json"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert out["mask_ratio_meaning"] == "fraction of weights freed"
+    assert out["metric_analogues"] == {"forgetting_loss": "UA", "remaining_loss": "RA", "fresh_remaining_loss": "TA"}
+
+
+def test_ctrl_c_is_one_line_and_exit_130(monkeypatch, capsys):
+    import rbmlib.cli as cli
+
+    def interrupted(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(cli, "simulate", interrupted)
+    assert main(ARGS) == 130
+    assert capsys.readouterr().err == "interrupted: nothing was written\n"
+
+
+def test_progress_is_shown_only_on_a_terminal(monkeypatch):
+    import argparse
+
+    import rbmlib.cli as cli
+
+    args = argparse.Namespace(no_progress=False)
+    monkeypatch.setattr(cli.sys.stderr, "isatty", lambda: False, raising=False)
+    assert cli._progress(args, 10**6) is None
+    monkeypatch.setattr(cli.sys.stderr, "isatty", lambda: True, raising=False)
+    bar = cli._progress(args, 10**6)
+    assert bar is not None
+    bar.close()
+    assert cli._progress(args, 10) is None
+    assert cli._progress(argparse.Namespace(no_progress=True), 10**6) is None

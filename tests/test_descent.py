@@ -87,3 +87,25 @@ def test_descent_rejects_mismatched_shapes():
 def test_relative_error_rejects_zero_reference():
     with pytest.raises(ValueError, match="w_ref is zero"):
         relative_error(np.ones(3), np.zeros(3))
+
+
+def test_early_stopping_curve_starts_at_the_golden_model_and_falls_to_zero(rng):
+    from rbmlib.descent import early_stopping_curve
+    from rbmlib.linear_model import BlockSizes, fit_models, forgetting_loss, sample_instance
+
+    inst = sample_instance(BlockSizes(d_forget=12, d_shared=4, d_retain=16, n_forget=4, n_retain=8), rng=rng)
+    curve = early_stopping_curve(inst, steps=[0, 3, 30, 3000])
+    golden = float(forgetting_loss(fit_models(inst).w_g, inst))
+    assert curve["ft_forgetting_loss"].iloc[0] == pytest.approx(golden, rel=1e-9)  # k = 0: FT is the retrain
+    assert curve["ft_forgetting_loss"].iloc[-1] < 1e-12 * golden  # converged original: FT keeps 0
+    assert np.all(np.diff(curve["ft_forgetting_loss"].to_numpy()) < 0)
+
+
+@pytest.mark.parametrize("steps", [[], [-1], [1.5]])
+def test_early_stopping_curve_rejects_bad_budgets(rng, steps):
+    from rbmlib.descent import early_stopping_curve
+    from rbmlib.linear_model import BlockSizes, sample_instance
+
+    inst = sample_instance(BlockSizes(d_forget=4, d_shared=2, d_retain=4, n_forget=2, n_retain=2), rng=rng)
+    with pytest.raises(ValueError, match="steps must be a non-empty sequence of integers >= 0"):
+        early_stopping_curve(inst, steps=steps)

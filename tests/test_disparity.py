@@ -30,3 +30,25 @@ def test_missing_reference_or_metric_is_rejected():
         gaps(SAMPLES, reference="retrain")
     with pytest.raises(ValueError, match="model 'y' has metrics"):
         gaps({**SAMPLES, "y": {"a": np.zeros(2)}})
+
+
+def test_recovered_fraction_matches_a_bootstrap_of_paired_draws():
+    from rbmlib.disparity import recovered_fraction
+
+    rng = np.random.default_rng(11)
+    g = rng.gamma(5.0, 2.0, size=400)
+    a = 0.6 * g + rng.normal(0, 1.0, size=400)
+    rho, se = recovered_fraction(a, g)
+    assert rho == pytest.approx(a.mean() / g.mean())
+    boot = np.random.default_rng(12).integers(0, 400, size=(4000, 400))
+    ratios = a[boot].mean(axis=1) / g[boot].mean(axis=1)
+    assert se == pytest.approx(ratios.std(ddof=1), rel=0.1)
+
+
+def test_recovered_fraction_rejects_unpaired_or_zero_golden_losses():
+    from rbmlib.disparity import recovered_fraction
+
+    with pytest.raises(ValueError, match="paired 1-d samples"):
+        recovered_fraction(np.ones(3), np.ones(4))
+    with pytest.raises(ValueError, match="golden forgetting loss must be positive"):
+        recovered_fraction(np.ones(3), np.zeros(3))

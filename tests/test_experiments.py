@@ -44,17 +44,21 @@ def test_only_the_requested_methods_are_reported():
         simulate_methods(SimulationConfig(SIZES, draws=3, seed=0), methods=("salun",))
 
 
-def test_mask_ratio_one_turns_both_masks_into_finetuning():
-    out = simulate_methods(SimulationConfig(SIZES, draws=5, seed=2), MaskConfig(mask_ratio=1.0), methods=("ft", "rbm", "fbm"))
+def test_mask_ratio_one_frees_every_weight_so_reset_then_ft_is_the_golden_retrain():
+    # The field's convention: ratio 1 frees everything. Resetting every weight and fine-tuning is
+    # retraining from zero, and the masked update moves every weight (the analogue of RL).
+    out = simulate_methods(SimulationConfig(SIZES, draws=5, seed=2), MaskConfig(mask_ratio=1.0),
+                           methods=("golden", "rbm", "fbm", "rbm_masked", "fbm_masked"))
     for model in ("rbm", "fbm"):
-        np.testing.assert_allclose(out[model]["forgetting_loss"], out["ft"]["forgetting_loss"], atol=1e-18)
+        np.testing.assert_allclose(out[model]["forgetting_loss"], out["golden"]["forgetting_loss"], rtol=1e-9)
+    np.testing.assert_allclose(out["rbm_masked"]["forgetting_loss"], out["fbm_masked"]["forgetting_loss"], rtol=1e-9)
 
 
 @pytest.mark.parametrize(
     ("kwargs", "message"),
     [
         ({"leak": -0.5}, "leak must be finite and >= 0, got -0.5"),
-        ({"mask_ratio": 0.0}, r"mask ratio \(fraction of weights kept\) must be in \(0, 1\], got 0.0"),
+        ({"mask_ratio": 0.0}, r"mask ratio \(fraction of weights freed\) must be in \(0, 1\], got 0.0"),
         ({"mask_ratio": 1.2}, r"must be in \(0, 1\], got 1.2"),
         ({"saliency": "random"}, "saliency must be one of"),
     ],
@@ -91,10 +95,34 @@ def test_phase_grid_matches_the_closed_forms_and_is_exact_with_distinct_features
 def test_ratio_sweep_has_a_row_per_leak_ratio_method_and_metric():
     sweep = ratio_sweep(SIZES, ratios=(0.5, 1.0), leaks=(0.0, 0.2), draws=4, seed=0)
     assert set(sweep["method"]) == {"golden", "ft", "rbm", "fbm"}
-    assert len(sweep) == 2 * 2 * 4 * 7  # leaks x ratios x methods x (3 metrics + 4 gaps)
+    assert len(sweep) == 2 * 2 * 4 * 8  # leaks x ratios x methods x (3 metrics + 4 gaps + recovered fraction)
 
 
 def test_phase_difference_names_a_missing_metric():
     table = phase_grid(TINY, draws=3, seed=0)
     with pytest.raises(ValueError, match="metric 'accuracy' is not in the table"):
         phase_difference(table, "accuracy")
+
+
+def test_grid_cells_get_independent_spawned_seeds():
+    from rbmlib.experiments import cell_seeds
+
+    seeds = cell_seeds(0, 6)
+    assert len(set(seeds)) == 6 and seeds != list(range(6))
+    assert cell_seeds(1, 6)[:5] != seeds[1:]  # a neighbouring root seed does not shift the same streams
+    assert cell_seeds(0, 3) == seeds[:3]
+
+
+def test_phase_grid_adds_paired_differences_on_the_same_draws():
+    from rbmlib.experiments import PhaseGrid, phase_grid
+
+    grid = PhaseGrid(forget_block=20, d_retain=20, n_forget=4, overlaps=(0.5,), retain_ratios=(0.5,))
+    table = phase_grid(grid, draws=12, seed=0).set_index(["method", "metric"])
+    for metric in ("fresh_remaining_loss", "gap_avg_gap"):
+        diff = table.loc[("fbm-rbm", metric), "mean"]
+        np.testing.assert_allclose(diff, table.loc[("fbm", metric), "mean"] - table.loc[("rbm", metric), "mean"], rtol=1e-10)
+    # Paired: the difference's SE is below the independent bound sqrt(se_a^2 + se_b^2).
+    se = table["se"]
+    assert se[("fbm-rbm", "fresh_remaining_loss")] < np.hypot(se[("fbm", "fresh_remaining_loss")], se[("rbm", "fresh_remaining_loss")])
+    assert table.loc[("golden", "recovered_forgetting"), "mean"] == pytest.approx(1.0)
+    assert table.loc[("ft", "recovered_forgetting"), "mean"] < 1e-12

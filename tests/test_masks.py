@@ -11,7 +11,7 @@ from rbmlib.linear_model import BlockSizes, fit_models, forgetting_loss, fresh_r
 from rbmlib.masks import (
     fbm_keep_mask,
     gradient,
-    keep_fraction,
+    free_fraction,
     masked_update,
     masked_weights,
     rbm_keep_mask,
@@ -50,24 +50,48 @@ def test_a_leak_makes_every_coordinate_salient(rng):
 
 
 @settings(max_examples=50, deadline=None)
-@given(d=st.integers(1, 40), ratio=st.floats(0.001, 1.0), seed=st.integers(0, 10_000), keep=st.sampled_from(["most", "least"]))
-def test_keep_fraction_honours_the_ratio_exactly(d, ratio, seed, keep):
+@given(d=st.integers(1, 40), ratio=st.floats(0.001, 1.0), seed=st.integers(0, 10_000), free=st.sampled_from(["most", "least"]))
+def test_free_fraction_frees_exactly_the_ratio_of_coordinates(d, ratio, seed, free):
     scores = np.random.default_rng(seed).integers(0, 3, size=(2, d)).astype(float)  # many ties
-    mask = keep_fraction(scores, ratio, keep=keep)
+    mask = free_fraction(scores, ratio, free=free)
     k = max(1, round(ratio * d))
     assert mask.dtype == bool and np.all(mask.sum(axis=-1) == k)
-    kept, dropped = np.where(mask, scores, np.nan), np.where(~mask, scores, np.nan)
+    freed, kept = np.where(mask, scores, np.nan), np.where(~mask, scores, np.nan)
     for row in range(2):
         if k < d:
-            if keep == "most":
-                assert np.nanmin(kept[row]) >= np.nanmax(dropped[row])
+            if free == "most":
+                assert np.nanmin(freed[row]) >= np.nanmax(kept[row])
             else:
-                assert np.nanmax(kept[row]) <= np.nanmin(dropped[row])
+                assert np.nanmax(freed[row]) <= np.nanmin(kept[row])
 
 
 def test_ties_are_broken_by_the_lower_index():
-    np.testing.assert_array_equal(keep_fraction(np.ones(5), 0.4, keep="most"), [True, True, False, False, False])
-    np.testing.assert_array_equal(keep_fraction(np.ones(5), 0.4, keep="least"), [True, True, False, False, False])
+    np.testing.assert_array_equal(free_fraction(np.ones(5), 0.4, free="most"), [True, True, False, False, False])
+    np.testing.assert_array_equal(free_fraction(np.ones(5), 0.4, free="least"), [True, True, False, False, False])
+
+
+def test_ratio_frees_the_least_retain_salient_for_rbm_and_the_most_forget_salient_for_fbm(rng):
+    inst = sample_instance(SIZES, rng=rng, leak=0.05)
+    ratio = SIZES.d_forget / SIZES.d  # frees as many coordinates as S_f holds
+    freed_rbm, freed_fbm = ~rbm_keep_mask(inst, ratio=ratio), ~fbm_keep_mask(inst, ratio=ratio)
+    assert freed_rbm.sum() == freed_fbm.sum() == SIZES.d_forget
+    h_r = saliency(inst.X_r, inst.y_r)
+    assert h_r[freed_rbm].max() <= h_r[~freed_rbm].min()
+    h_f = saliency(inst.X_f, inst.y_f)
+    assert h_f[freed_fbm].min() >= h_f[~freed_fbm].max()
+
+
+def test_saliency_and_masked_update_refuse_non_finite_input(rng):
+    inst = sample_instance(SIZES, rng=rng)
+    w_o = fit_models(inst).w_o
+    X = inst.X_r.copy()
+    X[0, 0] = np.nan
+    with pytest.raises(ValueError, match="X must be finite, got 1 NaN or infinite entries"):
+        saliency(X, inst.y_r)
+    bad = w_o.copy()
+    bad[3] = np.inf
+    with pytest.raises(ValueError, match="w_o must be finite"):
+        masked_update(bad, rbm_keep_mask(inst), inst)
 
 
 @settings(max_examples=40, deadline=None)
@@ -149,13 +173,13 @@ def test_masked_weights_returns_every_method(rng):
     inst = sample_instance(SIZES, rng=rng)
     out = masked_weights(inst, fit_models(inst).w_o, ratio=0.5)
     assert set(out) == {"rbm", "fbm", "rbm_reset", "fbm_reset", "rbm_masked", "fbm_masked"}
-    assert np.count_nonzero(out["rbm_reset"]) <= round(0.5 * SIZES.d)
+    assert np.count_nonzero(out["rbm_reset"]) <= SIZES.d - round(0.5 * SIZES.d)  # half the weights freed (reset)
 
 
 @pytest.mark.parametrize("ratio", [0.0, -0.1, 1.5, float("nan")])
 def test_mask_ratio_outside_unit_interval_is_rejected(ratio):
-    with pytest.raises(ValueError, match=r"mask ratio \(fraction of weights kept\) must be in \(0, 1\]"):
-        keep_fraction(np.ones(4), ratio, keep="most")
+    with pytest.raises(ValueError, match=r"mask ratio \(fraction of weights freed\) must be in \(0, 1\]"):
+        free_fraction(np.ones(4), ratio, free="most")
 
 
 def test_bad_masks_are_rejected(rng):

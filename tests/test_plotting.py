@@ -45,3 +45,15 @@ def test_draw_functions_reject_inconsistent_arguments(ax):
         draw_theory_vs_mc(ax, model="ft", x_mc=[1], mean=[1], ci95=[0], x_theory=[1])
     with pytest.raises(ValueError, match="a custom label needs exactly one model"):
         draw_sweep(ax, _table(), x="x", metric="loss", label="both")
+
+
+def test_early_stopping_draws_ft_the_original_and_the_golden_reference(ax):
+    from rbmlib.plotting import draw_early_stopping
+
+    curve = pd.DataFrame({"steps": [0, 10, 100], "original_forgetting_loss": [5.0, 1.0, 0.0],
+                          "ft_forgetting_loss": [4.0, 2.0, 0.0]})
+    assert draw_early_stopping(ax, curve, golden=4.0) is ax
+    lines = ax.get_lines()
+    np.testing.assert_array_equal(lines[0].get_xdata(), [0.5, 10, 100])  # k = 0 drawn at 0.5 on the log axis
+    assert [line.get_label() for line in lines] == ["FT to convergence", "original (early-stopped)", "golden (retrained)"]
+    assert ax.get_xscale() == "log"
