@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from rbmlib.linear_model import BlockSizes
-from rbmlib.running_example import DRAWS, FULL_OVERLAP_SIZES, SIZES, example_samples
+from rbmlib.running_example import DRAWS, FULL_OVERLAP_SIZES, SIZES, example_core_samples, example_samples
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -140,7 +140,7 @@ def _mean_se(values: np.ndarray) -> str:
 
 def verdict_c1() -> Verdict:
     """C1: FT reaches zero remaining loss (Proposition 1.2), checked on the shared batch."""
-    samples = example_samples()
+    samples = example_core_samples()
     scale = float(np.mean(samples["golden"]["forgetting_loss"]))
     zero = int(np.sum(samples["ft"]["remaining_loss"] < ZERO_LOSS * scale))
     return Verdict(
@@ -172,7 +172,7 @@ def verdict_c2() -> Verdict:
 
     parts, holds = [], True
     for sizes in (SIZES, FULL_OVERLAP_SIZES):
-        samples = example_samples(sizes)
+        samples = example_core_samples(sizes)
         ft, golden = samples["ft"]["forgetting_loss"], samples["golden"]["forgetting_loss"]
         theory = expected_losses(sizes)["golden"]["forgetting_loss"]
         holds = holds and float(np.mean(golden)) > 0 and bool(np.all(ft < ZERO_LOSS * np.mean(golden)))
@@ -327,26 +327,17 @@ def verdict_c6(*, grid: PhaseGrid | None = None, table: pd.DataFrame | None = No
     that are exactly zero (interpolation identities) are counted apart from the checks that could
     have failed.
     """
-    from rbmlib.experiments import with_theory
+    from rbmlib.experiments import paired_wins, with_theory
 
     grid, table = _grid_table(grid, table, draws, seed)
     checked = with_theory(table, lambda row: grid.sizes(row.overlap, row.retain_ratio))
     live = checked[~checked["structural"]]
     z = np.abs(live["z"].to_numpy())
     identities_ok = bool(np.all(checked.loc[checked["structural"], "z"] == 0))
-    mean = table.set_index(["overlap", "retain_ratio", "method", "metric"])["mean"]
-    se = table.set_index(["overlap", "retain_ratio", "method", "metric"])["se"]
-    overlapping = [(o, r) for o in grid.overlaps if 0 < o for r in grid.retain_ratios]
-
-    def wins(metric: str, sign: int) -> int:
-        # The paired difference FBM - RBM (same draws) beyond 2 of its standard errors, in direction `sign`.
-        return sum(sign * mean[o, r, "fbm-rbm", metric] > 2 * se[o, r, "fbm-rbm", metric] for o, r in overlapping)
-
-    rbm_fresher = wins("fresh_remaining_loss", +1)
-    fbm_closer = wins("gap_forgetting_loss", -1)
-    fbm_avg = wins("gap_avg_gap", -1)
+    rbm_fresher, n = paired_wins(table, "fresh_remaining_loss", winner="rbm")
+    fbm_closer, _ = paired_wins(table, "gap_forgetting_loss", winner="fbm")
+    fbm_avg, _ = paired_wins(table, "gap_avg_gap", winner="fbm")
     theory_ok = bool(np.all(z < 4)) and identities_ok
-    n = len(overlapping)
     if not theory_ok:
         verdict = "fails"
     elif rbm_fresher == n and fbm_closer == n:

@@ -34,6 +34,7 @@ __all__ = [
     "with_theory",
     "phase_difference",
     "cell_seeds",
+    "paired_wins",
 ]
 
 #: Every model of the linear chapters, in table order.
@@ -264,6 +265,35 @@ def with_theory(table: pd.DataFrame, sizes_of) -> pd.DataFrame:
     import pandas as pd
 
     return pd.DataFrame.from_records(rows)
+
+
+def paired_wins(table: pd.DataFrame, metric: str, *, winner: str, pair: tuple[str, str] = ("fbm", "rbm"),
+                z: float = 2.0) -> tuple[int, int]:
+    """Cells with overlapping features where ``winner`` has the lower ``metric``, beyond ``z`` paired SEs.
+
+    Parameters
+    ----------
+    table : pandas.DataFrame
+        Output of :func:`phase_grid` with the pair's ``"a-b"`` rows.
+    metric : str
+        A loss or a gap (lower is better), e.g. ``"fresh_remaining_loss"`` or ``"gap_avg_gap"``.
+    winner : str
+        One of the two methods of ``pair``.
+
+    Returns
+    -------
+    (wins, cells) : tuple of int
+        The number of cells with overlap > 0 where the per-draw difference favours ``winner`` by
+        more than ``z`` standard errors of that difference, and the number of such cells.
+    """
+    a, b = pair
+    if winner not in pair:
+        raise ValueError(f"winner must be one of {pair}, got {winner!r}")
+    rows = table[(table["method"] == f"{a}-{b}") & (table["metric"] == metric) & (table["overlap"] > 0)]
+    if rows.empty:
+        raise ValueError(f"the table has no paired rows {a}-{b} for metric {metric!r}")
+    sign = 1.0 if winner == b else -1.0  # a - b > 0 means b is lower
+    return int(np.sum(sign * rows["mean"] > z * rows["se"])), len(rows)
 
 
 def phase_difference(table: pd.DataFrame, metric: str, *, minus: str = "rbm", of: str = "fbm") -> pd.DataFrame:

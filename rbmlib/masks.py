@@ -25,7 +25,7 @@ from typing import Literal
 
 import numpy as np
 
-from rbmlib.linear_model import LinearInstance, interpolate
+from rbmlib.linear_model import BlockSizes, LinearInstance, interpolate
 
 __all__ = [
     "SALIENCY_KINDS",
@@ -37,6 +37,9 @@ __all__ = [
     "fbm_keep_mask",
     "reset_then_finetune",
     "masked_update",
+    "fbm_masked_update_is_exact",
+    "masked_updates_coincide",
+    "masked_regime",
     "MASK_METHODS",
     "masked_weights",
 ]
@@ -205,6 +208,67 @@ def masked_update(w_o: np.ndarray, keep: np.ndarray, instance: LinearInstance) -
     coef = np.einsum("...nk,...k->...n", np.linalg.pinv(gram, hermitian=True), residual)
     delta = np.einsum("...nd,...n->...d", Z, coef)
     return np.where(free, w_o + delta, w_o)
+
+
+def fbm_masked_update_is_exact(sizes: BlockSizes) -> bool:
+    """Whether FBM's masked update fits :math:`D_r` and the relabelled :math:`D_f` exactly (a.s.).
+
+    Notes
+    -----
+    Chapter 4, Proposition 4.4: the system :math:`\\begin{bmatrix}0 & R_o\\\\ A_f & B_f\\end{bmatrix}\\delta
+    = \\begin{bmatrix}0\\\\ -y_f\\end{bmatrix}` confines :math:`\\delta_o` to the null space of
+    :math:`R_o`, of dimension :math:`d_o - \\min(n_r, d_o)`, so it is solvable iff
+    :math:`n_f + \\min(n_r, d_o) \\le d_f + d_o`.
+    """
+    return sizes.n_forget + min(sizes.n_retain, sizes.d_shared) <= sizes.d_forget + sizes.d_shared
+
+
+def masked_updates_coincide(sizes: BlockSizes) -> bool:
+    """Whether RBM's and FBM's masked updates are the same weights (a.s.), Proposition 4.4.
+
+    They coincide when :math:`R_o` has full column rank (:math:`n_r \\ge d_o`, which forces
+    :math:`\\delta_o = 0`) **and** RBM's own system :math:`A_f\\delta_f = -y_f` is solvable
+    (:math:`n_f \\le d_f`); the two conditions together imply that FBM's is exact too.
+    """
+    return sizes.n_retain >= sizes.d_shared and sizes.n_forget <= sizes.d_forget
+
+
+def masked_regime(sizes: BlockSizes, *, rng: np.random.Generator, rtol: float = 1e-9) -> dict[str, object]:
+    """Measure which branch of Proposition 4.4 one instance of ``sizes`` falls in, beside the prediction.
+
+    Returns
+    -------
+    dict
+        ``sizes`` (text), ``FBM exact`` (measured: FBM's masked update fits :math:`D_r` and zeroes the
+        forgetting predictions to ``rtol`` of the label scale), ``FBM exact (Prop. 4.4)``
+        (:func:`fbm_masked_update_is_exact`), ``identical`` (measured: the two updates agree to
+        ``rtol``), ``identical (Prop. 4.4)`` (:func:`masked_updates_coincide`), and the remaining loss
+        of FBM's update and the fresh-loss difference FBM − RBM on the instance (as text, round-off
+        shown as ``"0"``).
+    """
+    from rbmlib.linear_model import fit_models, fresh_remaining_loss, remaining_loss, sample_instance
+
+    inst = sample_instance(sizes, rng=rng)
+    w_o = fit_models(inst).w_o
+    rbm = masked_update(w_o, rbm_keep_mask(inst), inst)
+    fbm = masked_update(w_o, fbm_keep_mask(inst), inst)
+    scale = 1.0 + float(np.mean(inst.y_f**2) + np.mean(inst.y_r**2))
+    fbm_remaining = float(remaining_loss(fbm, inst))
+    fbm_exact = fbm_remaining < rtol * scale and float(np.max(np.abs(inst.X_f @ fbm))) < np.sqrt(rtol * scale)
+    return {
+        "sizes": ", ".join(str(v) for v in (sizes.d_forget, sizes.d_shared, sizes.d_retain, sizes.n_forget, sizes.n_retain)),
+        "FBM exact": bool(fbm_exact),
+        "FBM exact (Prop. 4.4)": fbm_masked_update_is_exact(sizes),
+        "identical": bool(np.max(np.abs(rbm - fbm)) < np.sqrt(rtol * scale)),
+        "identical (Prop. 4.4)": masked_updates_coincide(sizes),
+        "FBM remaining loss": _rounded(fbm_remaining, rtol * scale),
+        "fresh loss FBM − RBM": _rounded(float(fresh_remaining_loss(fbm, inst) - fresh_remaining_loss(rbm, inst)), rtol * scale),
+    }
+
+
+def _rounded(value: float, zero: float) -> str:
+    """Three significant digits, and "0" for round-off (which differs between machines)."""
+    return "0" if abs(value) < zero else f"{value:.3g}"
 
 
 #: Linear unlearning methods of Chapters 4–5, in table order (beside ``original``, ``golden``, ``ft``).

@@ -338,5 +338,5 @@ def draw_ratio_sweep(
                         markerfacecolor="white", label=f"{MODEL_LABELS[model]}, $\\varepsilon$ = {leak:g}")
     for model, value in (references or {}).items():
         ax.axhline(value, color=MODEL_COLOURS[model], linewidth=1, linestyle=(0, (4, 2)), label=f"{MODEL_LABELS[model]} (theory)")
-    ax.set_xlabel("mask ratio (fraction of weights kept)")
+    ax.set_xlabel("mask ratio (fraction of weights freed)")
     return ax

@@ -196,3 +196,50 @@ def test_unknown_saliency_and_negative_leak_are_rejected(rng):
         saliency(np.ones((2, 3)), np.ones(2), kind="magnitude")
     with pytest.raises(ValueError, match="leak must be finite and >= 0, got -0.1"):
         sample_instance(SIZES, rng=rng, leak=-0.1)
+
+
+#: One size per branch of Proposition 4.4 (d_f, d_o, d_r, n_f, n_r).
+MASKED_BRANCHES = {
+    # n_r >= d_o and n_f <= d_f although n_r + n_f > d_f + d_o: exact and identical (the review's case)
+    "coincide": BlockSizes(10, 5, 50, 4, 20),
+    # n_r < d_o, n_f > d_f, n_f + n_r <= d_f + d_o: FBM exact (it uses the null space of R_o), RBM not
+    "fbm_exact_rbm_not": BlockSizes(2, 10, 50, 6, 3),
+    # n_r < d_o, n_f <= d_f: both exact, but FBM moves shared weights, so they differ
+    "both_exact_differ": BlockSizes(20, 10, 50, 6, 3),
+    # n_f + min(n_r, d_o) > d_f + d_o: FBM cannot fit both sets
+    "fbm_inconsistent": BlockSizes(2, 10, 50, 8, 6),
+}
+
+
+@pytest.mark.parametrize("branch", sorted(MASKED_BRANCHES))
+def test_every_branch_of_proposition_4_4(rng, branch):
+    from rbmlib.masks import fbm_masked_update_is_exact, masked_updates_coincide
+
+    sizes = MASKED_BRANCHES[branch]
+    inst = sample_instance(sizes, rng=rng)
+    w_o = fit_models(inst).w_o
+    rbm = masked_update(w_o, rbm_keep_mask(inst), inst)
+    fbm = masked_update(w_o, fbm_keep_mask(inst), inst)
+    tol = 1e-9 * _scale(inst)
+    exact = fbm_masked_update_is_exact(sizes)
+    assert exact == (branch != "fbm_inconsistent")
+    assert masked_updates_coincide(sizes) == (branch == "coincide")
+    fbm_fits = remaining_loss(fbm, inst) < tol and np.abs(inst.X_f @ fbm).max() < 1e-6 * np.sqrt(_scale(inst))
+    assert bool(fbm_fits) == exact
+    assert remaining_loss(rbm, inst) < tol  # RBM's update never touches the remaining fit
+    rbm_zeroes = np.abs(inst.X_f @ rbm).max() < 1e-6 * np.sqrt(_scale(inst))
+    assert bool(rbm_zeroes) == (sizes.n_forget <= sizes.d_forget)
+    same = np.abs(rbm - fbm).max() < 1e-8 * np.sqrt(_scale(inst))
+    assert bool(same) == masked_updates_coincide(sizes)
+    if branch == "both_exact_differ":  # FBM's difference is on the shared block, so the fresh loss moves
+        assert abs(fresh_remaining_loss(fbm, inst) - fresh_remaining_loss(rbm, inst)) > 1e-8
+
+
+@pytest.mark.parametrize("branch", sorted(MASKED_BRANCHES))
+def test_masked_regime_measures_what_proposition_4_4_predicts(rng, branch):
+    from rbmlib.masks import masked_regime
+
+    row = masked_regime(MASKED_BRANCHES[branch], rng=rng)
+    assert row["FBM exact"] == row["FBM exact (Prop. 4.4)"]
+    assert row["identical"] == row["identical (Prop. 4.4)"]
+    assert (row["FBM remaining loss"] == "0") == row["FBM exact"]
