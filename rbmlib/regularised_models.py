@@ -45,8 +45,8 @@ class BudgetConfig:
     ridge : float
         :math:`\\lambda \\ge 0`.
     steps : int or str or None
-        Steps per stage (``None``: run to convergence, which needs :math:`\\lambda > 0` here; the
-        unregularised limits are the engine of :mod:`rbmlib.simulation`).
+        Steps per stage (``None``: run to convergence; with :math:`\\lambda = 0` that is the plain
+        linear model of Chapters 1-4, computed here by the same code).
     lr : float or None
         Step size; only with ``steps``. ``None``: :math:`1/\\lambda_{\\max}(H)` over every design and draw.
     """
@@ -56,8 +56,6 @@ class BudgetConfig:
         self.steps = None if steps is None else check_steps(steps)
         if lr is not None and self.steps is None:
             raise ValueError(f"lr = {lr} needs a step budget (--steps); without one every stage runs to convergence")
-        if self.steps is None and self.ridge == 0:
-            raise ValueError("the ridge limit needs lambda > 0 (lambda = 0 and no step budget is the plain linear model)")
         self.lr = None if lr is None else float(lr)
 
     def to_dict(self) -> dict:
@@ -93,10 +91,8 @@ def _closed(W0: np.ndarray, Z: np.ndarray, r: np.ndarray, free: np.ndarray, *, l
     for i in range(W0.shape[0]):
         u = free[i]
         spec = spectrum(Z[i][:, u], r[i], whitened=True)
-        if steps is None:
-            out[i, u] = spec.minimiser(lam)
-        else:
-            out[i, u] = descend(spec, W0[i, u], steps, lam=lam, lr=lr)
+        # lr plays no part in the limit (steps=None)
+        out[i, u] = descend(spec, W0[i, u], steps, lam=lam, lr=0.0 if lr is None else lr)
     return out
 
 
@@ -159,7 +155,7 @@ def regularised_weights(
         if f"{name}_masked" in methods:
             Z, r = _masked_problem(inst, w_o, ~mask)
             measured[f"{name}_masked"], closed[f"{name}_masked"] = run(w_o, Z, r, ~mask)
-    if K is None:
+    if K is None and lam > 0:
         # Proposition 7.1: every reset-then-FT limit is the regularised retrain, whatever its start.
         w_g = _dual_solve(*problems["D_r"], lam)
         closed.update({name: w_g for name in ("golden", "ft", "rbm", "fbm")})
