@@ -23,9 +23,10 @@ TINY_GRID = PhaseGrid(forget_block=20, d_retain=20, n_forget=4, overlaps=(0.0, 0
 
 
 def test_every_claim_has_one_check_in_order():
-    assert len(CLAIM_CHECKS) == 7
+    assert len(CLAIM_CHECKS) == 8
     names = [getattr(check, "__name__", "") for check in CLAIM_CHECKS]
     assert names[:6] == [f"verdict_c{i}" for i in range(1, 7)]
+    assert names[7] == "verdict_c2_in_practice"  # the book's own question (Chapter 7)
 
 
 def test_masking_claims_hold_in_the_linear_model():
@@ -39,6 +40,14 @@ def test_masking_claims_hold_in_the_linear_model():
 def test_c1_and_c2_hold_in_the_linear_model():
     assert verdict_c1(draws=20).verdict == "holds"
     assert verdict_c2(draws=20).verdict == "holds"
+
+
+def test_c2_in_practice_is_marked_as_the_books_own_question():
+    from rbmlib.claims import verdict_c2_in_practice
+
+    v = verdict_c2_in_practice(draws=5)
+    assert v.verdict == "holds under stated conditions" and "not the paper's" in v.statement
+    assert "5/5 draws" in v.evidence and "99.1%" in v.evidence
 
 
 def test_evidence_is_computed_from_the_draws():
