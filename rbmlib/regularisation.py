@@ -58,6 +58,12 @@ __all__ = [
     "simulate_budget_plane",
     "early_stopping_curve",
     "steps_per_epoch",
+    "common_lr",
+    "finetune_forgetting",
+    "null_fraction",
+    "budget_planes",
+    "early_stopping_curves",
+    "finetune_null_fractions",
 ]
 
 #: SalUn's fine-tuning recipe for CIFAR-10 (see ``unlearning-reference.md``): 10 epochs, lr 0.01,
@@ -469,8 +475,10 @@ def budget_plane(
     null_res = (delta - c @ spec.V.T) @ X_f.T  # (K_o, n_f)
     kt = np.asarray(k_t, dtype=float)
     rho, q = (1.0 - lr * (spec.a + lam))[None, :] ** kt[:, None], (1.0 - lr * lam) ** kt  # (K_t, q), (K_t,)
-    e = X_f @ spec.minimiser(lam) - y_f + (c[:, None, :] * rho[None]) @ (X_f @ spec.V).T + q[None, :, None] * null_res[:, None, :]
-    return np.mean(e**2, axis=-1)
+    K_o, K_t = c.shape[0], kt.size
+    row = ((c[:, None, :] * rho[None]).reshape(K_o * K_t, -1) @ (X_f @ spec.V).T).reshape(K_o, K_t, -1)  # one GEMM
+    e = row + (X_f @ spec.minimiser(lam) - y_f) + q[None, :, None] * null_res[:, None, :]
+    return np.einsum("abn,abn->ab", e, e) / e.shape[-1]
 
 
 def simulate_budget_plane(
@@ -505,3 +513,76 @@ def steps_per_epoch(n: int, batch: int) -> int:
     if n < 1 or batch < 1:
         raise ValueError(f"n and batch must be >= 1, got n={n}, batch={batch}")
     return -(-int(n) // int(batch))
+
+
+def _unbatch(batch, i: int) -> tuple[np.ndarray, ...]:
+    return batch.X[i], batch.y[i], batch.X_r[i], batch.y_r[i], batch.X_f[i], batch.y_f[i]
+
+
+def common_lr(batch, lam: float = 0.0) -> float:
+    """One step size for every draw and both stages: :math:`1/\\max(\\lambda_{\\max}(H_\\lambda))` over :math:`X` and :math:`X_r` of all draws."""
+    return default_lr(max(curvature_max(batch.X), curvature_max(batch.X_r)), check_ridge(lam))
+
+
+def finetune_forgetting(batch, w_init: np.ndarray, ks, *, lam: float, lr: float, iterate: bool = False) -> np.ndarray:
+    """Forgetting loss of FT with weight decay after each budget in ``ks``, per draw.
+
+    Parameters
+    ----------
+    batch : LinearInstance
+        Batched draws (leading axis ``B``).
+    w_init : ndarray, shape (B, d)
+        Starts (e.g. Chapter 1's original :math:`w_o`).
+    ks : sequence of int
+    lam, lr : float
+    iterate : bool
+        ``False``: the closed form :func:`descend`; ``True``: the iterated updates (the oracle).
+
+    Returns
+    -------
+    ndarray, shape (B, len(ks))
+    """
+    out = []
+    for i in range(batch.X.shape[0]):
+        _, _, X_r, y_r, X_f, y_f = _unbatch(batch, i)
+        if iterate:
+            W = iterate_weight_decay(w_init[i], X_r, y_r, lam=lam, lr=lr, record=ks)
+        else:
+            W = descend(spectrum(X_r, y_r), w_init[i], np.asarray(ks), lam=lam, lr=lr)
+        out.append(np.mean((W @ X_f.T - y_f) ** 2, axis=-1))
+    return np.array(out)
+
+
+def null_fraction(w_k: np.ndarray, w_init: np.ndarray, X_r: np.ndarray, y_r: np.ndarray, lam: float) -> np.ndarray:
+    """Measured :math:`\\|(I-P_r)(w_k - w_\\lambda)\\| / \\|(I-P_r)(w_0 - w_\\lambda)\\|` (Proposition 7.2 says :math:`(1-\\eta\\lambda)^k`).
+
+    ``w_k (..., K, d)`` are iterates from ``w_init (..., d)``; ``X_r (..., n_r, d)``.
+    """
+    from rbmlib.linear_model import row_space_projector
+
+    P = row_space_projector(X_r)  # (..., d, d)
+    w_lam = ridge_fit(X_r, y_r, lam)
+    def null(v):  # (I - P_r) v for v (..., K, d)
+        return v - np.einsum("...de,...ke->...kd", P, v)
+
+    top = np.linalg.norm(null(w_k - w_lam[..., None, :]), axis=-1)
+    return top / np.linalg.norm(null((w_init - w_lam)[..., None, :]), axis=-1)
+
+
+def budget_planes(batch, k_o, k_t, *, lr: float, lam: float = 0.0, iterate: bool = False) -> np.ndarray:
+    """:func:`budget_plane` (or, with ``iterate``, :func:`simulate_budget_plane`) for every draw: shape ``(B, len(k_o), len(k_t))``."""
+    fn = simulate_budget_plane if iterate else budget_plane
+    return np.array([fn(*_unbatch(batch, i), k_o, k_t, lr=lr, lam=lam) for i in range(batch.X.shape[0])])
+
+
+def early_stopping_curves(batch, k_o, *, lr: float) -> np.ndarray:
+    """:func:`early_stopping_curve` for every draw of a batch: shape ``(B, len(k_o))``."""
+    return np.array([early_stopping_curve(*_unbatch(batch, i), k_o, lr=lr) for i in range(batch.X.shape[0])])
+
+
+def finetune_null_fractions(batch, w_init: np.ndarray, ks, *, lam: float, lr: float) -> np.ndarray:
+    """:func:`null_fraction` measured on the *iterated* FT descent of every draw: shape ``(B, len(ks))``."""
+    return np.array([
+        null_fraction(iterate_weight_decay(w_init[i], batch.X_r[i], batch.y_r[i], lam=lam, lr=lr, record=ks), w_init[i], batch.X_r[i], batch.y_r[i], lam)
+        for i in range(batch.X.shape[0])
+    ])
