@@ -20,9 +20,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
-from threadpoolctl import threadpool_limits
 
 from rbmlib.masks import keep_fraction
+from rbmlib.regularisation import single_threaded
 
 __all__ = [
     "RF_METHODS",
@@ -181,6 +181,7 @@ def mnist_rf_data(n_train: int, n_forget: int, n_test: int, *, rng: np.random.Ge
     return RFData(X[f], X[r], X[t], Y[f], Y[r], Y[t])
 
 
+@single_threaded
 def width_sweep(
     data_for: Sequence[RFData] | RFData, widths: Sequence[int], *, ratio: float, generators: Sequence[np.random.Generator],
 ) -> "pd.DataFrame":
@@ -208,10 +209,9 @@ def width_sweep(
     if len(datasets) != len(generators):
         raise ValueError(f"{len(datasets)} data sets for {len(generators)} trials")
     records = []
-    with threadpool_limits(limits=1, user_api="blas"):
-        for trial, (data, g) in enumerate(zip(datasets, generators)):
-            for p in widths:
-                W = random_first_layer(data.X_r.shape[1], int(p), rng=g)
-                for method, metrics in rf_losses(data, W, ratio=ratio).items():
-                    records += [{"trial": trial, "width": int(p), "method": method, "metric": m, "value": v} for m, v in metrics.items()]
+    for trial, (data, g) in enumerate(zip(datasets, generators)):
+        for p in widths:
+            W = random_first_layer(data.X_r.shape[1], int(p), rng=g)
+            for method, metrics in rf_losses(data, W, ratio=ratio).items():
+                records += [{"trial": trial, "width": int(p), "method": method, "metric": m, "value": v} for m, v in metrics.items()]
     return pd.DataFrame.from_records(records)

@@ -30,14 +30,17 @@ mean losses, goes through the same code.
 
 from __future__ import annotations
 
+import functools
 import math
 from dataclasses import dataclass
 from numbers import Integral
 
 import numpy as np
+from threadpoolctl import ThreadpoolController
 
 __all__ = [
     "SALUN_FT_RECIPE",
+    "single_threaded",
     "check_ridge",
     "check_steps",
     "check_lr",
@@ -72,6 +75,24 @@ __all__ = [
 SALUN_FT_RECIPE: dict[str, float] = {
     "lr": 0.01, "weight_decay": 5e-4, "momentum": 0.9, "epochs": 10, "batch": 256, "n_retain": 45_000,
 }
+
+@functools.cache
+def _blas() -> ThreadpoolController:
+    """The loaded BLAS libraries, found once (the search takes about a millisecond)."""
+    return ThreadpoolController()
+
+
+def single_threaded(fn):
+    """Run ``fn`` with one BLAS thread: the matrices here are small, and threaded BLAS on many small
+    products is slower, much slower on a busy machine (as in :mod:`rbmlib.simulation`)."""
+
+    @functools.wraps(fn)
+    def wrapper(*args, **kwargs):
+        with _blas().limit(limits=1, user_api="blas"):
+            return fn(*args, **kwargs)
+
+    return wrapper
+
 
 # Singular values below this fraction of the largest are treated as zero (round-off, not signal).
 _RANK_TOL = 1e-7
@@ -396,6 +417,7 @@ def steps_for_decay(lr: float, lam: float, fraction: float) -> int:
     return 0 if q == 0 else math.ceil(math.log(fraction) / math.log(q) - 1e-12)
 
 
+@single_threaded
 def steps_to_fraction(
     w_init: np.ndarray, X_r: np.ndarray, y_r: np.ndarray, X_f: np.ndarray, y_f: np.ndarray,
     *, lam: float, lr: float, fraction: float, max_steps: int = 10**9,
@@ -444,6 +466,7 @@ def budget_grid(points: int, k_max: int) -> np.ndarray:
         m += 1
 
 
+@single_threaded
 def budget_plane(
     X: np.ndarray, y: np.ndarray, X_r: np.ndarray, y_r: np.ndarray, X_f: np.ndarray, y_f: np.ndarray,
     k_o, k_t, *, lr: float, lam: float = 0.0,
@@ -481,6 +504,7 @@ def budget_plane(
     return np.einsum("abn,abn->ab", e, e) / e.shape[-1]
 
 
+@single_threaded
 def simulate_budget_plane(
     X: np.ndarray, y: np.ndarray, X_r: np.ndarray, y_r: np.ndarray, X_f: np.ndarray, y_f: np.ndarray,
     k_o, k_t, *, lr: float, lam: float = 0.0,
@@ -491,6 +515,7 @@ def simulate_budget_plane(
     return np.mean((W @ np.asarray(X_f, dtype=float).T - y_f) ** 2, axis=-1)
 
 
+@single_threaded
 def early_stopping_curve(
     X: np.ndarray, y: np.ndarray, X_r: np.ndarray, y_r: np.ndarray, X_f: np.ndarray, y_f: np.ndarray,
     k_o, *, lr: float,
@@ -524,6 +549,7 @@ def common_lr(batch, lam: float = 0.0) -> float:
     return default_lr(max(curvature_max(batch.X), curvature_max(batch.X_r)), check_ridge(lam))
 
 
+@single_threaded
 def finetune_forgetting(batch, w_init: np.ndarray, ks, *, lam: float, lr: float, iterate: bool = False) -> np.ndarray:
     """Forgetting loss of FT with weight decay after each budget in ``ks``, per draw.
 
@@ -569,17 +595,20 @@ def null_fraction(w_k: np.ndarray, w_init: np.ndarray, X_r: np.ndarray, y_r: np.
     return top / np.linalg.norm(null((w_init - w_lam)[..., None, :]), axis=-1)
 
 
+@single_threaded
 def budget_planes(batch, k_o, k_t, *, lr: float, lam: float = 0.0, iterate: bool = False) -> np.ndarray:
     """:func:`budget_plane` (or, with ``iterate``, :func:`simulate_budget_plane`) for every draw: shape ``(B, len(k_o), len(k_t))``."""
     fn = simulate_budget_plane if iterate else budget_plane
     return np.array([fn(*_unbatch(batch, i), k_o, k_t, lr=lr, lam=lam) for i in range(batch.X.shape[0])])
 
 
+@single_threaded
 def early_stopping_curves(batch, k_o, *, lr: float) -> np.ndarray:
     """:func:`early_stopping_curve` for every draw of a batch: shape ``(B, len(k_o))``."""
     return np.array([early_stopping_curve(*_unbatch(batch, i), k_o, lr=lr) for i in range(batch.X.shape[0])])
 
 
+@single_threaded
 def finetune_null_fractions(batch, w_init: np.ndarray, ks, *, lam: float, lr: float) -> np.ndarray:
     """:func:`null_fraction` measured on the *iterated* FT descent of every draw: shape ``(B, len(ks))``."""
     return np.array([

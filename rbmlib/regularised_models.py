@@ -30,7 +30,7 @@ from rbmlib.experiments import LINEAR_METHODS, MaskConfig
 from rbmlib.linear_model import LinearInstance, instances_from_generators
 from rbmlib.masks import fbm_keep_mask, rbm_keep_mask
 from rbmlib.regularisation import (
-    _dual_solve, _newton_from, check_lr, check_ridge, check_steps, default_lr, descend, spectrum,
+    _dual_solve, _newton_from, check_lr, check_ridge, check_steps, default_lr, descend, single_threaded, spectrum,
 )
 from rbmlib.simulation import METRICS, SimulationConfig, evaluate
 
@@ -105,6 +105,7 @@ def _a_max(Z: np.ndarray) -> float:
     return float(np.max(2.0 * np.linalg.norm(Z, ord=2, axis=(-2, -1)) ** 2))
 
 
+@single_threaded
 def regularised_weights(
     inst: LinearInstance, budget: BudgetConfig, masks: MaskConfig = MaskConfig(), *,
     methods: Sequence[str] = LINEAR_METHODS,

@@ -45,6 +45,17 @@ def test_feature_saliency_is_dense_so_the_mask_keeps_the_ratio(rng):
     assert set(weights) == set(RF_METHODS)
 
 
+def test_rbm_reset_on_features_breaks_the_remaining_fit_unlike_the_block_model(rng):
+    from rbmlib.masks import keep_fraction
+
+    data = block_rf_data(SIZES, 10, rng=rng)
+    Phi_f, Phi_r = _phis(data, random_first_layer(SIZES.d, 100, rng=rng))
+    w_o = rf_weights(Phi_f, Phi_r, data.Y_f, data.Y_r, ratio=0.5)["original"]
+    keep = keep_fraction(np.mean(Phi_r**2, axis=0), 0.5, keep="most")
+    broken = np.mean((Phi_r @ (w_o * keep[:, None]) - data.Y_r) ** 2)
+    assert broken > 1e-3 * np.mean(data.Y_r**2)  # Proposition 4.2 (1) needed a support; features have none
+
+
 def test_losses_and_sweep_have_the_documented_shape(rng):
     data = block_rf_data(SIZES, 10, rng=rng)
     losses = rf_losses(data, random_first_layer(SIZES.d, 50, rng=rng), ratio=0.5)
