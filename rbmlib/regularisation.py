@@ -32,6 +32,7 @@ from __future__ import annotations
 
 import functools
 import math
+import re
 from dataclasses import dataclass
 from numbers import Integral
 
@@ -112,7 +113,7 @@ def check_steps(steps: object) -> int:
         raise ValueError(f"steps must be a non-negative integer, got {steps!r}")
     if isinstance(steps, str):
         text = steps.strip()
-        if not text.lstrip("+-").isdigit():
+        if not re.fullmatch(r"[+-]?[0-9]+", text):
             raise ValueError(f"steps must be a non-negative integer, got {steps!r}")
         steps = int(text)
     if not isinstance(steps, Integral):

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 import numpy as np
 from threadpoolctl import threadpool_limits
@@ -37,28 +38,36 @@ from rbmlib.simulation import METRICS, SimulationConfig, evaluate
 __all__ = ["BudgetConfig", "regularised_weights", "simulate_regularised"]
 
 
+@dataclass(frozen=True)
 class BudgetConfig:
     """Weight decay and step budget of every stage.
 
     Parameters
     ----------
     ridge : float
-        :math:`\\lambda \\ge 0`.
+        :math:`\\lambda \\ge 0` (PyTorch's ``weight_decay``).
     steps : int or str or None
         Steps per stage (``None``: run to convergence; with :math:`\\lambda = 0` that is the plain
-        linear model of Chapters 1-4, computed here by the same code).
+        linear model of Chapters 1-4, computed here by the same code). An integer-valued string
+        (from the command line) is converted; anything else that is not a non-negative integer is
+        refused.
     lr : float or None
         Step size; only with ``steps``. ``None``: :math:`1/\\lambda_{\\max}(H)` over every design and draw.
     """
 
-    def __init__(self, ridge: float = 0.0, steps: object = None, lr: float | None = None) -> None:
-        self.ridge = check_ridge(ridge)
-        self.steps = None if steps is None else check_steps(steps)
-        if lr is not None and self.steps is None:
-            raise ValueError(f"lr = {lr} needs a step budget (--steps); without one every stage runs to convergence")
-        self.lr = None if lr is None else float(lr)
+    ridge: float = 0.0
+    steps: int | None = None
+    lr: float | None = None
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "ridge", check_ridge(self.ridge))
+        object.__setattr__(self, "steps", None if self.steps is None else check_steps(self.steps))
+        if self.lr is not None and self.steps is None:
+            raise ValueError(f"lr = {self.lr} needs a step budget (--steps); without one every stage runs to convergence")
+        object.__setattr__(self, "lr", None if self.lr is None else float(self.lr))
 
     def to_dict(self) -> dict:
+        """The CLI's settings entries."""
         return {"ridge": self.ridge, "steps": self.steps, "lr": self.lr}
 
 

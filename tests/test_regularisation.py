@@ -137,7 +137,7 @@ def test_bad_ridge_is_refused(bad):
         check_ridge(bad)
 
 
-@pytest.mark.parametrize("bad", [-1, "2.5", "x", 2.5, True, "-4"])
+@pytest.mark.parametrize("bad", [-1, "2.5", "x", 2.5, True, "-4", "--5", "1e3", ""])
 def test_bad_steps_are_refused(bad):
     with pytest.raises(ValueError, match="non-negative integer"):
         check_steps(bad)
