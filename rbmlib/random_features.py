@@ -18,11 +18,15 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from rbmlib.masks import keep_fraction
 from rbmlib.regularisation import single_threaded
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 __all__ = [
     "RF_METHODS",
@@ -35,6 +39,7 @@ __all__ = [
     "block_rf_data",
     "mnist_rf_data",
     "width_sweep",
+    "relative_forgetting",
 ]
 
 #: Methods of the random-features bridge, in table order.
@@ -215,3 +220,13 @@ def width_sweep(
             for method, metrics in rf_losses(data, W, ratio=ratio).items():
                 records += [{"trial": trial, "width": int(p), "method": method, "metric": m, "value": v} for m, v in metrics.items()]
     return pd.DataFrame.from_records(records)
+
+
+def relative_forgetting(table: "pd.DataFrame") -> "pd.DataFrame":
+    """Each method's forgetting loss divided by the golden model's, per trial and width.
+
+    ``table`` is a :func:`width_sweep` result; returns a frame indexed by ``(trial, width)`` with one
+    column per method (1: forgets as much as retraining, 0: forgets nothing).
+    """
+    f = table[table["metric"] == "forgetting_loss"].pivot_table(index=["trial", "width"], columns="method", values="value")
+    return f.div(f["golden"], axis=0)
