@@ -135,7 +135,7 @@ def curvature_max(X: np.ndarray) -> float:
     return float(np.max(2.0 / X.shape[-2] * np.asarray(s) ** 2))
 
 
-def check_lr(lr: float, a_max: float, lam: float, *, design: str = "X") -> float:
+def check_lr(lr: float, a_max: float, lam: float, *, hessian: str = "(2/n) X^T X") -> float:
     """Validate a step size against the stable range :math:`0 < \\eta < 2/(a_{\\max} + \\lambda)`.
 
     Parameters
@@ -146,8 +146,8 @@ def check_lr(lr: float, a_max: float, lam: float, *, design: str = "X") -> float
         :math:`\\lambda_{\\max}(\\frac2n X^\\top X)` of the design (:func:`curvature_max`).
     lam : float
         Weight decay; :math:`\\lambda_{\\max}(H_\\lambda) = a_{\\max} + \\lambda`.
-    design : str
-        Name of the design, for the error message.
+    hessian : str
+        The data part of the Hessian in words, for the error message.
 
     Notes
     -----
@@ -159,7 +159,7 @@ def check_lr(lr: float, a_max: float, lam: float, *, design: str = "X") -> float
     if not (math.isfinite(lr) and 0 < lr < bound):
         raise ValueError(
             f"lr = {lr} is outside the stable range 0 < lr < 2/lambda_max(H) = {bound:.6g}, "
-            f"H = (2/n) {design}^T {design} + lambda I with lambda_max = {a_max + lam:.6g}"
+            f"H = {hessian} + lambda I with lambda_max = {a_max + lam:.6g}"
         )
     return lr
 
@@ -459,6 +459,8 @@ def budget_grid(points: int, k_max: int) -> np.ndarray:
     """``points`` distinct step budgets from 0 to ``k_max``, log-spaced after 0 (the axes of the budget plane)."""
     if points < 2 or k_max < points:
         raise ValueError(f"need 2 <= points <= k_max, got points={points}, k_max={k_max}")
+    if points == 2:
+        return np.array([0, k_max])
     m = points - 1
     while True:  # rounding merges small budgets: ask for more points until points - 1 distinct ones remain
         ks = np.unique(np.round(np.geomspace(1, k_max, m)).astype(int))

@@ -136,13 +136,13 @@ def regularised_weights(
     problems = _stage_problems(inst)
     lr = None
     if K is not None:
-        designs = {"X": problems["D"][0], "X_r": problems["D_r"][0]}
+        designs = {"(2/n) X^T X": problems["D"][0], "(2/n_r) X_r^T X_r": problems["D_r"][0]}
         if any(m.endswith("_masked") for m in methods):
-            designs.update({f"Z_{name} (masked)": _masked_problem(inst, zero, ~keep[name])[0] for name in keep})
+            designs.update({f"2 Z^T Z of the {name.upper()} masked update": _masked_problem(inst, zero, ~keep[name])[0] for name in keep})
         a_max = {name: _a_max(Z) for name, Z in designs.items()}
         lr = default_lr(max(a_max.values()), lam) if budget.lr is None else budget.lr
         for name, a in a_max.items():
-            check_lr(lr, a, lam, design=name)
+            check_lr(lr, a, lam, hessian=name)
 
     def run(W0, Z, r, free):
         if K is None:  # the ridge limit, from the stage's own start

@@ -148,3 +148,12 @@ def test_step_size_outside_the_stable_range_is_refused(lr):
     with pytest.raises(ValueError, match="stable range"):
         check_lr(lr, a_max=0.9, lam=0.1)
     assert check_lr(1.99, a_max=0.9, lam=0.1) == 1.99
+
+
+def test_budget_grid_has_the_asked_number_of_distinct_budgets():
+    from rbmlib.regularisation import budget_grid
+
+    for points, k_max in ((2, 5), (40, 3000), (40, 10_000), (10, 10)):
+        grid = budget_grid(points, k_max)
+        assert len(grid) == points and len(set(grid)) == points
+        assert grid[0] == 0 and grid[-1] == k_max and np.all(np.diff(grid) > 0)
