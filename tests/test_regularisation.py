@@ -157,3 +157,20 @@ def test_budget_grid_has_the_asked_number_of_distinct_budgets():
         grid = budget_grid(points, k_max)
         assert len(grid) == points and len(set(grid)) == points
         assert grid[0] == 0 and grid[-1] == k_max and np.all(np.diff(grid) > 0)
+
+
+def test_iterated_monte_carlo_agrees_with_closed_form_within_four_standard_errors(seed):
+    """Closed form on one stream of draws, iterated descent on an independent stream: the means agree."""
+    from scipy.stats import sem
+
+    from rbmlib.linear_model import sample_instances
+    from rbmlib.regularisation import common_lr, finetune_forgetting
+
+    theory_stream, mc_stream = np.random.default_rng(seed).spawn(2)
+    theory_draws, mc_draws = sample_instances(SIZES, 80, rng=theory_stream), sample_instances(SIZES, 40, rng=mc_stream)
+    lam, ks = 0.1, [5, 50, 400]
+    lr = min(common_lr(theory_draws, lam), common_lr(mc_draws, lam))
+    theory = finetune_forgetting(theory_draws, fit_models(theory_draws).w_o, ks, lam=lam, lr=lr)
+    simulated = finetune_forgetting(mc_draws, fit_models(mc_draws).w_o, ks, lam=lam, lr=lr, iterate=True)
+    z = (simulated.mean(0) - theory.mean(0)) / np.hypot(sem(simulated), sem(theory))
+    assert np.all(np.abs(z) < 4), f"seed={seed}: z = {z}"
