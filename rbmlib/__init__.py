@@ -9,6 +9,9 @@ Each module holds one concept of the book and mirrors a chapter:
 * :mod:`rbmlib.masks` — saliency, masks, reset-then-fine-tune and the masked update (Chapter 4).
 * :mod:`rbmlib.disparity` — gaps to the golden model (Chapters 4–5).
 * :mod:`rbmlib.experiments` — the synthetic suite: phase grid and mask-ratio sweep (Chapter 5).
+* :mod:`rbmlib.regularisation` — weight decay and finite budgets in closed form (Chapter 7).
+* :mod:`rbmlib.regularised_models` — every linear model under weight decay or a step budget (Chapter 7, CLI).
+* :mod:`rbmlib.random_features` — a random-features network trained in its last layer (Chapter 7).
 * :mod:`rbmlib.claims` — the computed verdict on each claim of the abstract (introduction).
 * :mod:`rbmlib.plotting`, :mod:`rbmlib.reporting` — figures and tables of the book.
 * :mod:`rbmlib.deep` — the deep-unlearning engine (Chapter 6); not imported here because it needs torch.
@@ -31,16 +34,24 @@ from rbmlib.linear_model import (
     sample_instances,
 )
 from rbmlib.masks import fbm_keep_mask, masked_update, masked_weights, rbm_keep_mask, reset_then_finetune, saliency
+from rbmlib.random_features import RF_METHODS, RFData, rf_losses, width_sweep
+from rbmlib.regularisation import budget_plane, descend, ridge_finetune, ridge_fit, spectrum, steps_to_fraction
+from rbmlib.regularised_models import BudgetConfig, simulate_regularised
 from rbmlib.simulation import SimulationConfig, simulate, summarise
 from rbmlib.theory import expected_losses, expected_masked_losses
 
 __all__ = [
     "BlockSizes",
+    "BudgetConfig",
     "LINEAR_METHODS",
     "LinearInstance",
     "MaskConfig",
     "PhaseGrid",
+    "RFData",
+    "RF_METHODS",
     "SimulationConfig",
+    "budget_plane",
+    "descend",
     "expected_losses",
     "expected_masked_losses",
     "fbm_keep_mask",
@@ -57,11 +68,18 @@ __all__ = [
     "rbm_keep_mask",
     "remaining_loss",
     "reset_then_finetune",
+    "rf_losses",
+    "ridge_finetune",
+    "ridge_fit",
     "row_space_projector",
     "saliency",
     "sample_instance",
     "sample_instances",
     "simulate",
     "simulate_methods",
+    "simulate_regularised",
+    "spectrum",
+    "steps_to_fraction",
     "summarise",
+    "width_sweep",
 ]

@@ -41,6 +41,7 @@ __all__ = [
     "verdict_c5",
     "verdict_c6",
     "verdict_c7",
+    "verdict_c2_in_practice",
     "all_verdicts",
     "claims_markdown",
     "verdicts_markdown",
@@ -71,6 +72,7 @@ CHAPTERS: dict[str, str] = {
     "ch-masking": "Ch. 4",
     "ch-synthetic": "Ch. 5",
     "ch-deep": "Ch. 6",
+    "ch-beyond": "Ch. 7",
 }
 
 #: A loss below this fraction of the golden forgetting loss counts as zero: round-off, not fit error.
@@ -364,6 +366,51 @@ def verdict_c6(*, grid: PhaseGrid | None = None, table: pd.DataFrame | None = No
     )
 
 
+def verdict_c2_in_practice(*, draws: int = 40, seed: int = 0, ridge: float = 0.1) -> Verdict:
+    """The book's own question (not a claim of the paper): does C2 survive weight decay and finite budgets? (Chapter 7)
+
+    Two computed facts decide it. (1) Run to convergence with weight decay ``ridge`` > 0, FT equals
+    the regularised retrain on every draw of the running example (Proposition 7.1): C2 fails there.
+    (2) With SalUn's CIFAR-10 FT recipe (:data:`rbmlib.regularisation.SALUN_FT_RECIPE`) the fraction
+    of the original's weights outside the remaining data's row space that survives,
+    :math:`(1-\\eta\\lambda)^k` (plain SGD) and its heavy-ball value (momentum), stays above one half:
+    C2 holds for the budgets people use. Both true gives "holds under stated conditions".
+    """
+    from rbmlib.regularisation import SALUN_FT_RECIPE as R
+    from rbmlib.regularisation import heavy_ball_null_decay, null_space_decay, steps_for_decay, steps_per_epoch
+    from rbmlib.regularised_models import BudgetConfig, simulate_regularised
+    from rbmlib.simulation import SimulationConfig
+
+    measured, _, _ = simulate_regularised(
+        SimulationConfig(SIZES, draws=draws, seed=seed), BudgetConfig(ridge=ridge), methods=("original", "golden", "ft")
+    )
+    ft, golden = measured["ft"]["forgetting_loss"], measured["golden"]["forgetting_loss"]
+    equal = int(np.sum(np.abs(ft - golden) <= 1e-8 * np.abs(golden)))
+    per_epoch = steps_per_epoch(int(R["n_retain"]), int(R["batch"]))
+    steps = int(R["epochs"]) * per_epoch
+    left = float(null_space_decay(R["lr"], R["weight_decay"], steps))
+    left_momentum = heavy_ball_null_decay(R["lr"], R["weight_decay"], R["momentum"], steps)
+    halving_epochs = steps_for_decay(R["lr"], R["weight_decay"], 0.5) / per_epoch
+    limit_forgets = equal == draws
+    budget_keeps = min(left, left_momentum) > 0.5
+    verdict = "holds under stated conditions" if limit_forgets and budget_keeps else ("fails" if limit_forgets else "inconclusive")
+    return Verdict(
+        id="C2+",
+        claim="The book's own question, not the paper's: does C2 survive weight decay and finite training budgets?",
+        verdict=verdict,
+        conditions="for the finite budgets people use ($\\eta\\lambda k \\ll 1$, as in SalUn's recipes); run to "
+        "convergence with weight decay, FT does forget: it equals the regularised retrain",
+        evidence=(
+            f"with weight decay run to convergence FT equals the regularised retrain on "
+            f"{equal}/{draws} draws (forgetting loss {_mean_se(golden)} against the original's {_mean_se(measured['original']['forgetting_loss'])}), "
+            f"so C2 fails there; after SalUn's 10 FT epochs ({steps} steps of lr {R['lr']:g}, weight decay {R['weight_decay']:g}) "
+            f"{100 * left:.1f}% of the original's weight outside the remaining data's row space is left ({100 * left_momentum:.1f}% with "
+            f"momentum {R['momentum']:g}); halving it takes {halving_epochs:.0f} epochs without momentum"
+        ),
+        chapters=("ch-beyond",),
+    )
+
+
 C7_CLAIM = "On real data RBM balances UA, RA and disparity better than forgetting-based masking."
 
 
@@ -396,6 +443,7 @@ CLAIM_CHECKS: tuple[Callable[[], Verdict], ...] = (
     verdict_c5,
     verdict_c6,
     verdict_c7,
+    verdict_c2_in_practice,  # the book's own question, after the abstract's seven claims
 )
 
 

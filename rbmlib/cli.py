@@ -79,6 +79,11 @@ def _add_linear_parser(subparsers: argparse._SubParsersAction) -> None:
         "field's convention, as in `unlearn`; 1 frees every weight (default: the saliency's support)",
     )
     p.add_argument("--no-progress", action="store_true", help="never show a progress bar")
+    p.add_argument("--ridge", type=float, default=None, metavar="LAMBDA",
+                   help="weight decay lambda >= 0 on every stage, PyTorch's convention (Chapter 7)")
+    p.add_argument("--steps", default=None, metavar="K", help="gradient steps per stage (default: to convergence)")
+    p.add_argument("--lr", type=float, default=None, metavar="ETA",
+                   help="step size with --steps, 0 < ETA < 2/lambda_max((2/n) X^T X + lambda I) (default 1/lambda_max)")
     p.set_defaults(handler=_run_linear)
 
 
@@ -95,6 +100,11 @@ def _run_linear(args: argparse.Namespace) -> int:
     sizes = BlockSizes(args.d_forget, args.d_shared, args.d_retain, args.n_forget, args.n_retain)
     cfg = SimulationConfig(sizes=sizes, draws=args.draws, seed=args.seed, noise=args.noise)
     masks = MaskConfig(leak=args.leak, mask_ratio=args.mask_ratio)
+    if args.ridge is not None or args.steps is not None or args.lr is not None:  # Chapter 7
+        from rbmlib.regularised_models import regularised_rows
+
+        rows, budget = regularised_rows(cfg, masks, ridge=args.ridge, steps=args.steps, lr=args.lr, theory=args.theory)
+        return _print_rows(args, rows, {**cfg.to_dict(), "leak": masks.leak, "mask_ratio": masks.mask_ratio, **budget})
     # Without a leak the block-sparse engine gives the first three rows; a leak changes every model's data.
     passes = 2 if masks.leak == 0 else 1
     bar = _progress(args, passes * cfg.draws)
@@ -110,7 +120,10 @@ def _run_linear(args: argparse.Namespace) -> int:
     rows = summarise(samples)
     if args.theory:
         rows = _with_theory(rows, _closed_forms(sizes, noise=args.noise, masks=masks))
-    settings = {**cfg.to_dict(), "leak": masks.leak, "mask_ratio": masks.mask_ratio}
+    return _print_rows(args, rows, {**cfg.to_dict(), "leak": masks.leak, "mask_ratio": masks.mask_ratio})
+
+
+def _print_rows(args: argparse.Namespace, rows: list[dict], settings: dict) -> int:
     if args.json:
         print(to_json({"settings": settings, "rows": rows, "mask_ratio_meaning": "fraction of weights freed",
                        "metric_analogues": METRIC_ANALOGUES}))

@@ -36,7 +36,7 @@ def tiny_table():
 
 def test_every_claim_has_one_check_in_order():
     names = [getattr(check, "__name__", "") for check in CLAIM_CHECKS]
-    assert names == [f"verdict_c{i}" for i in range(1, 8)]
+    assert names == [*(f"verdict_c{i}" for i in range(1, 8)), "verdict_c2_in_practice"]
 
 
 def test_the_five_verdict_words_are_the_only_verdicts():
@@ -111,14 +111,22 @@ def test_c7_is_not_computed_without_results():
 def test_claims_command_prints_the_registry_as_json(capsys):
     assert main(["claims", "--json"]) == 0
     rows = json.loads(capsys.readouterr().out)
-    assert [r["id"] for r in rows] == [f"C{i}" for i in range(1, 8)]
+    assert [r["id"] for r in rows] == [*(f"C{i}" for i in range(1, 8)), "C2+"]
     assert all(set(r) == {"id", "claim", "verdict", "conditions", "evidence", "chapter"} for r in rows)
     assert [r["verdict"] for r in rows] == [
         "holds", "holds under stated conditions", "holds", "holds under stated conditions",
-        "holds under stated conditions", "trade-off", NOT_COMPUTED,
+        "holds under stated conditions", "trade-off", NOT_COMPUTED, "holds under stated conditions",
     ]
 
 
 def test_claims_command_refuses_a_folder_without_results(tmp_path, capsys):
     assert main(["claims", "--deep", str(tmp_path)]) == 2
     assert capsys.readouterr().err.startswith("error: --deep")
+
+
+def test_c2_in_practice_is_marked_as_the_books_own_question():
+    from rbmlib.claims import verdict_c2_in_practice
+
+    v = verdict_c2_in_practice(draws=5)
+    assert v.verdict == "holds under stated conditions" and "not the paper's" in v.claim
+    assert "5/5 draws" in v.evidence and "99.1%" in v.evidence
