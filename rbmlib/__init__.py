@@ -12,14 +12,15 @@ Each module holds one concept of the book and mirrors a chapter:
 * :mod:`rbmlib.regularisation` — weight decay and finite budgets in closed form (Chapter 7).
 * :mod:`rbmlib.regularised_models` — every linear model under weight decay or a step budget (Chapter 7, CLI).
 * :mod:`rbmlib.random_features` — a random-features network trained in its last layer (Chapter 7).
-* :mod:`rbmlib.claims` — the computed verdict on each claim of the abstract (introduction).
+* :mod:`rbmlib.running_example` — the running example's sizes and its one shared, seeded batch.
+* :mod:`rbmlib.claims` — the claims registry: the computed verdict on each claim (introduction, ``claims`` CLI).
 * :mod:`rbmlib.plotting`, :mod:`rbmlib.reporting` — figures and tables of the book.
 * :mod:`rbmlib.deep` — the deep-unlearning engine (Chapter 6); not imported here because it needs torch.
 
 The names most chapters use are re-exported below.
 """
 
-from rbmlib.disparity import gap_summary, gaps
+from rbmlib.disparity import gap_summary, gaps, recovered_fraction
 from rbmlib.experiments import LINEAR_METHODS, MaskConfig, PhaseGrid, phase_grid, ratio_sweep, simulate_methods
 from rbmlib.linear_model import (
     BlockSizes,
@@ -33,14 +34,29 @@ from rbmlib.linear_model import (
     sample_instance,
     sample_instances,
 )
-from rbmlib.masks import fbm_keep_mask, masked_update, masked_weights, rbm_keep_mask, reset_then_finetune, saliency
+from rbmlib.masks import (
+    fbm_keep_mask,
+    fbm_masked_update_is_exact,
+    free_fraction,
+    masked_update,
+    masked_updates_coincide,
+    masked_weights,
+    rbm_keep_mask,
+    reset_then_finetune,
+    saliency,
+)
 from rbmlib.random_features import RF_METHODS, RFData, rf_losses, width_sweep
 from rbmlib.regularisation import budget_plane, descend, ridge_finetune, ridge_fit, spectrum, steps_to_fraction
 from rbmlib.regularised_models import BudgetConfig, simulate_regularised
-from rbmlib.simulation import SimulationConfig, simulate, summarise
+from rbmlib.simulation import METRIC_ANALOGUES, SimulationConfig, simulate, summarise
 from rbmlib.theory import expected_losses, expected_masked_losses
 
 __all__ = [
+    "METRIC_ANALOGUES",
+    "masked_updates_coincide",
+    "free_fraction",
+    "fbm_masked_update_is_exact",
+    "recovered_fraction",
     "BlockSizes",
     "BudgetConfig",
     "LINEAR_METHODS",

@@ -428,10 +428,11 @@ def verdict_c7(results: str | Path | None = None) -> Verdict:
             evidence="computed live in Chapter 6 (or by `python -m rbmlib claims --deep RESULTS_DIR`)",
             chapters=("ch-deep",),
         )
-    from rbmlib.deep.stats import c7_verdict_from_results
+    from rbmlib.deep.commands import report
 
-    verdict, conditions, evidence = c7_verdict_from_results(Path(results))
-    return Verdict(id="C7", claim=C7_CLAIM, verdict=verdict, conditions=conditions, evidence=evidence, chapters=("ch-deep",))
+    found = report(Path(results))["verdict"]  # paired bootstrap intervals, the rule of rbmlib.deep.stats.c7_verdict
+    return Verdict(id="C7", claim=C7_CLAIM, verdict=found["verdict"], conditions=found["conditions"],
+                   evidence=found["evidence"], chapters=("ch-deep",))
 
 
 #: One function per claim, in order.

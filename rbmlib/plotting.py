@@ -278,7 +278,7 @@ def draw_early_stopping(
     ax.axhline(golden, color=MODEL_COLOURS["golden"], linestyle="--", linewidth=1.2, label="golden (retrained)")
     ax.set_xscale("log")
     ax.set_xlabel("training steps $k$ of the original (0 drawn at 0.5)")
-    ax.set_ylabel(r"forgetting loss $\\mathcal{L}(w, D_f)$")
+    ax.set_ylabel(r"forgetting loss $\mathcal{L}(w, D_f)$")
     ax.legend(frameon=False)
     return ax
 

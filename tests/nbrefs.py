@@ -80,6 +80,11 @@ def regenerate(source: Path) -> Path:
     """Execute ``source`` (cwd: its folder, as in the book build) and store its text outputs."""
     nb = read_source(source)
     NotebookClient(nb, timeout=CELL_TIMEOUT, kernel_name="python3", resources={"metadata": {"path": str(source.parent)}}).execute()
+    # An error raised while *displaying* an output (e.g. a figure that fails to render) leaves an
+    # error output in a cell whose execution status is "ok"; such a notebook is never a reference.
+    failed = [i for i, c in enumerate(nb.cells) for o in c.get("outputs", []) if o.get("output_type") == "error"]
+    if failed:
+        raise RuntimeError(f"{source.name}: cells {failed} produced an error output; no reference written")
     _strip_images(nb)
     nb.cells = [c for c in nb.cells if c.cell_type == "code"]  # prose is read from the source
     GOLDEN.mkdir(parents=True, exist_ok=True)

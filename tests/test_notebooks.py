@@ -55,3 +55,12 @@ def test_chapter_follows_the_house_rules(source):
     for forbidden in ("matplotlib.use(", "sys.path", "%run", "exec(open("):
         assert forbidden not in text, f"{source.name} uses {forbidden}"
     assert "## Summary" in text
+
+
+def test_no_reference_holds_an_error_output():
+    # An output that failed to render (e.g. a figure label mathtext cannot parse) is stored as an
+    # "error" output in a cell that nbclient reports as executed; it must never become a reference.
+    for path in sorted(GOLDEN.glob("*.ipynb")):
+        nb = nbformat.read(path, as_version=4)
+        errors = [i for i, c in enumerate(nb.cells) for o in c.get("outputs", []) if o.get("output_type") == "error"]
+        assert not errors, f"{path.name}: error outputs in cells {errors}"

@@ -57,3 +57,4 @@ def test_early_stopping_draws_ft_the_original_and_the_golden_reference(ax):
     np.testing.assert_array_equal(lines[0].get_xdata(), [0.5, 10, 100])  # k = 0 drawn at 0.5 on the log axis
     assert [line.get_label() for line in lines] == ["FT to convergence", "original (early-stopped)", "golden (retrained)"]
     assert ax.get_xscale() == "log"
+    ax.figure.canvas.draw()  # renders the mathtext labels, which fail only when drawn
