@@ -262,11 +262,6 @@ class Plan:
         return (out / "cells" / self.data.name / cell.scenario.replace(":", "-") / cell.label
                 / f"seed{cell.seed}-{key[:16]}.json")
 
-    @property
-    def run_key(self) -> str:
-        """Key of the whole run: the SHA-256 of its cells' keys (same cells, same run)."""
-        return config_key({"kind": "run", "cells": sorted(config_key(self.cell_config(c)) for c in self.cells)})
-
 
 def make_plan(cfg: ExperimentConfig) -> Plan:
     """Validate ``cfg`` and build its grid in memory; loads the dataset, writes nothing.

@@ -49,6 +49,7 @@ from rbmlib.deep.artifacts import (
     atomic_write_bytes,
     atomic_write_json,
     commit_artifact,
+    config_key,
     environment_info,
     file_sha256,
     verify_artifact,
@@ -57,6 +58,7 @@ from rbmlib.deep.executors import EXECUTORS, Executor, LocalExecutor, RayExecuto
 from rbmlib.deep.methods import METHODS
 from rbmlib.deep.planning import (
     DEFAULT_METHODS,
+    Cell,
     ExperimentConfig,
     Plan,
     make_plan,
@@ -201,22 +203,40 @@ def _mask_key(value: Any) -> float | None:
     return None if value is None or (isinstance(value, float) and np.isnan(value)) else float(value)
 
 
-def _run_table(plan: Plan, out: Path) -> tuple[pd.DataFrame, list[dict[str, Any]]]:
+def _references(plan: Plan, out: Path) -> list[tuple[Cell, dict[str, Any]]]:
+    """Stored Retrain cells this grid's Avg. Gap can use although it does not list Retrain.
+
+    Only the Retrain cell of the same plan (same split hash, recipe, compute mode; its key) is
+    a valid reference; any other Retrain in the folder is ignored.
+    """
+    have = {(c.scenario, c.seed) for c in plan.cells if c.method == "retrain"}
+    refs = []
+    for scenario, seed in plan.splits:
+        if (scenario, seed) not in have:
+            cell = Cell(scenario, "retrain", seed, plan.recipe.method_config("retrain"), None)
+            stored = read_cell(plan, out, cell)
+            if stored is not None:
+                refs.append((cell, stored))
+    return refs
+
+
+def _run_table(plan: Plan, out: Path) -> tuple[pd.DataFrame, list[dict[str, Any]], list[str]]:
     stored = [read_cell(plan, out, c) for c in plan.cells]
     missing = [plan.cell_path(out, c) for c, s in zip(plan.cells, stored) if s is None]
     if missing:  # an executor returned without creating every cell
         raise RuntimeError(f"{len(missing)} cells were not computed, e.g. {missing[0]}")
-    by_key = {(c.scenario, c.method, c.mask_ratio, c.seed): (c, s) for c, s in zip(plan.cells, stored)}
-    table = collect([s["record"] for s in stored])  # sorted rows, Avg. Gap within this grid
-    order = [by_key[(r.scenario, r.method, _mask_key(r.mask_ratio), r.seed)]
-             for r in table.itertuples(index=False)]
+    refs = _references(plan, out)
+    mine = {(c.scenario, c.method, c.mask_ratio, c.seed): (c, s) for c, s in zip(plan.cells, stored)}
+    table = collect([s["record"] for s in stored] + [s["record"] for _, s in refs])
+    keys = [(r.scenario, r.method, _mask_key(r.mask_ratio), r.seed) for r in table.itertuples(index=False)]
+    table = table[[k in mine for k in keys]].reset_index(drop=True)  # references are not rows
+    order = [mine[k] for k in keys if k in mine]
     table["config_sha256"] = [s["record"]["config_sha256"] for _, s in order]
-    table["run_sha256"] = plan.run_key
     rows = [{"cell": plan.cell_path(out, c).relative_to(out).as_posix(),
              "config_sha256": s["record"]["config_sha256"], "split_sha256": s["record"]["split_sha256"],
              "original_sha256": s["record"]["original_sha256"], "environment": s["environment"]}
             for c, s in order]
-    return table, rows
+    return table, rows, [s["record"]["config_sha256"] for _, s in refs]
 
 
 def _run_summary(plan: Plan) -> dict[str, Any]:
@@ -228,24 +248,29 @@ def _run_summary(plan: Plan) -> dict[str, Any]:
     }
 
 
-def _write_run(plan: Plan, out: Path, table: pd.DataFrame, rows: list[dict[str, Any]]) -> Path:
-    """The run's own table, written once as an artifact (same cells, same table)."""
-    path = out / "runs" / plan.run_key[:16]
-    config = {"kind": "run", "run_sha256": plan.run_key, "cells": [r["config_sha256"] for r in rows]}
+def _write_run(plan: Plan, out: Path, table: pd.DataFrame, rows: list[dict[str, Any]],
+               references: list[str]) -> pd.DataFrame:
+    """The run's own table, written once as an artifact keyed by its cells and Retrain references
+    (same cells and references, same table). Returns the table with its ``run_sha256``."""
+    config = {"kind": "run", "format": _FORMAT, "cells": sorted(r["config_sha256"] for r in rows),
+              "references": sorted(references)}
+    key = config_key(config)
+    path = out / "runs" / key[:16]
+    table = table.assign(run_sha256=key)
     if verify_artifact(path, kind="run", config=config):
-        return path
+        return table
     csv = table.to_csv(index=False).encode()
 
     def write(tmp: Path) -> None:
         (tmp / "results.csv").write_bytes(csv)
-        meta = {"format": _FORMAT, "run_sha256": plan.run_key, "rows": rows,
+        meta = {"format": _FORMAT, "run_sha256": key, "rows": rows, "references": references,
                 "environment": environment_info(plan.cfg.device), **_run_summary(plan)}
         (tmp / "results.json").write_text(json.dumps(meta, indent=2, sort_keys=True, allow_nan=False) + "\n")
 
-    with artifact_lock(out, plan.run_key):
+    with artifact_lock(out, key):
         if not verify_artifact(path, kind="run", config=config):
             commit_artifact(path, write, kind="run", config=config)
-    return path
+    return table
 
 
 def _read_runs(out: Path) -> list[tuple[pd.DataFrame, dict[str, Any]]]:
@@ -265,8 +290,8 @@ def _read_runs(out: Path) -> list[tuple[pd.DataFrame, dict[str, Any]]]:
 
 
 def _write_tables(plan: Plan, out: Path) -> pd.DataFrame:
-    table, rows = _run_table(plan, out)
-    _write_run(plan, out, table, rows)
+    table, rows, references = _run_table(plan, out)
+    table = _write_run(plan, out, table, rows, references)
     with artifact_lock(out, "tables-of-this-folder"):
         _check_not_foreign(out)
         frames, provenance, runs = [], [], {}
@@ -278,6 +303,9 @@ def _write_tables(plan: Plan, out: Path) -> pd.DataFrame:
         every["_run"] = [i for i, df in enumerate(frames) for _ in range(len(df))]
         columns = list(COLUMNS) + list(PROVENANCE_COLUMNS)
         every = every.drop_duplicates(subset=[c for c in columns if c != "run_sha256"])
+        # A row without Avg. Gap is superseded by the same cell's row of a run that had its Retrain.
+        paired = set(every.loc[every["avg_gap"].notna(), "config_sha256"])
+        every = every[every["avg_gap"].notna() | ~every["config_sha256"].isin(paired)]
         order = {m: i for i, m in enumerate(METHODS)}
         every = every.sort_values(list(KEYS) + ["config_sha256", "run_sha256"],
                                   key=lambda s: s.map(order) if s.name == "method" else s, kind="stable")
