@@ -107,13 +107,16 @@ def _prepare(out: Path) -> None:
                           f"choose a folder you can write to") from None
 
 
-def _recorded_csv(out: Path) -> set[str]:
+def _recorded_json(out: Path) -> dict[str, Any]:
     try:
         meta = json.loads((out / "results.json").read_text())
     except (OSError, ValueError):
-        return set()
-    if not isinstance(meta, dict) or meta.get("format") != _FORMAT:
-        return set()
+        return {}
+    return meta if isinstance(meta, dict) and meta.get("format") == _FORMAT else {}
+
+
+def _recorded_csv(out: Path) -> set[str]:
+    meta = _recorded_json(out)
     return {meta.get("csv_sha256"), meta.get("previous_csv_sha256")} - {None}
 
 
@@ -312,13 +315,18 @@ def _write_tables(plan: Plan, out: Path) -> pd.DataFrame:
         prov = [{"row": i, "run_sha256": rs, **provenance[r][j]}
                 for i, (r, j, rs) in enumerate(zip(every["_run"], every["_row"], every["run_sha256"]))]
         csv = every[columns].to_csv(index=False).encode()
-        previous = file_sha256(out / "results.csv") if (out / "results.csv").exists() else None
+        digest = sha256(csv).hexdigest()
+        current = file_sha256(out / "results.csv") if (out / "results.csv").exists() else None
+        recorded = _recorded_json(out)
         # results.json first: it names the new table and the old one, so a kill between the two
-        # writes leaves a results.csv that is still recognised as the runner's own.
-        atomic_write_json(out / "results.json", {
-            "format": _FORMAT, "csv_sha256": sha256(csv).hexdigest(), "previous_csv_sha256": previous,
-            "columns": columns, "rows": prov, "runs": runs,
-            "written_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-        })
-        atomic_write_bytes(out / "results.csv", csv)
+        # writes leaves a results.csv that is still recognised as the runner's own. Files that
+        # are already up to date are not rewritten, so a rerun of a finished grid writes nothing.
+        if recorded.get("csv_sha256") != digest:
+            atomic_write_json(out / "results.json", {
+                "format": _FORMAT, "csv_sha256": digest, "previous_csv_sha256": current,
+                "columns": columns, "rows": prov, "runs": runs,
+                "written_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+            })
+        if current != digest:
+            atomic_write_bytes(out / "results.csv", csv)
     return table[columns].reset_index(drop=True)
