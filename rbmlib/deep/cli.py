@@ -86,7 +86,7 @@ def add_unlearn_parser(subparsers: argparse._SubParsersAction) -> None:
     g.add_argument("--slurm-array-parallelism", type=int, default=64,
                    help="slurm: jobs of an array running at once (default: 64)")
     g.add_argument("--slurm-folder", default=None, help="slurm: job scripts and logs (default: <out>/.submitit)")
-    g.add_argument("--slurm-cluster", default=None, choices=("slurm", "local", "debug"),
+    g.add_argument("--slurm-cluster", default=None, choices=("slurm", "local"),
                    help="slurm: submitit cluster (default: detect SLURM; 'local' runs the same job "
                         "arrays as local processes, for a try-out without SLURM)")
     p.set_defaults(handler=run_unlearn)

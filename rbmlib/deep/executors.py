@@ -258,8 +258,8 @@ class SlurmExecutor:
     array_parallelism : int
         Jobs of one array running at once.
     cluster : str, optional
-        submitit cluster: ``None`` detects SLURM; ``"local"`` runs the jobs as local processes,
-        ``"debug"`` in this process.
+        submitit cluster: ``None`` detects SLURM; ``"local"`` runs the jobs as local processes.
+        (submitit's ``"debug"`` runs them in this process but opens a debugger on a failure.)
     """
 
     folder: str | None = None
