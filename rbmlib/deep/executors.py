@@ -199,7 +199,7 @@ class RayExecutor:
             refs = [remote.remote(cfg, root, t, gpus > 0, originals.get(t.seed))
                     for t in _cell_tasks(plan, pending)]
             waiting = refs + list(originals.values())
-            cells = set(refs)
+            cells, count = set(refs), 0
             with tqdm(total=len(refs), desc=f"unlearn {plan.data.name} (ray)",
                       disable=not (progress and sys.stderr.isatty())) as bar:
                 while waiting:
@@ -208,7 +208,11 @@ class RayExecutor:
                         ray.get(done)
                     except Exception as err:  # a task's ValueError/OSError is the user's error
                         raise _unwrap_ray(err) from None
-                    bar.update(sum(1 for d in done if d in cells))
+                    finished = sum(1 for d in done if d in cells)
+                    count += finished
+                    bar.update(finished)
+                    if finished and progress and not sys.stderr.isatty():
+                        print(f"cells done: {count}/{len(refs)} (ray)", file=sys.stderr, flush=True)
         except BaseException:
             for ref in waiting:
                 ray.cancel(ref, force=True)
@@ -299,13 +303,15 @@ class SlurmExecutor:
                 if not tasks:
                     continue
                 jobs = ex.map_array(job, [plan.cfg] * len(tasks), [str(out)] * len(tasks), tasks)
-                for j in tqdm(jobs, desc=f"{tasks[0].kind}s (submitit)",
-                              disable=not (progress and sys.stderr.isatty())):
+                for n, j in enumerate(tqdm(jobs, desc=f"{tasks[0].kind}s (submitit)",
+                                           disable=not (progress and sys.stderr.isatty())), start=1):
                     try:
                         j.result()
                     except FailedJobError as err:
                         raise RuntimeError(f"submitit job {j.job_id} failed; its log is in "
                                            f"{j.paths.stderr}:\n{err}") from None
+                    if progress and not sys.stderr.isatty():
+                        print(f"{tasks[0].kind}s done: {n}/{len(jobs)} (submitit)", file=sys.stderr, flush=True)
         except BaseException:
             for j in jobs:
                 if not j.done():
