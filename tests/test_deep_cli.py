@@ -183,3 +183,18 @@ def test_progress_in_a_log_is_plain_lines_without_escape_codes(tmp_path, capsys)
     err = capsys.readouterr().err
     assert "\r" not in err and "\x1b" not in err
     assert "cell 1/2 done: retrain random:0.1 seed 0" in err and "cell 2/2 done" in err
+
+
+def test_scale_out_flags_build_the_documented_executors(tmp_path):
+    from rbmlib.deep.cli import _executor
+    from rbmlib.deep.executors import LocalExecutor, RayExecutor, SlurmExecutor
+
+    parser = argparse.ArgumentParser(prog="rbmlib")
+    add_unlearn_parser(parser.add_subparsers(dest="command", required=True))
+    base = ["unlearn", "--dataset", "digits", "--out", str(tmp_path)]
+    assert _executor(parser.parse_args(base)) == LocalExecutor()
+    ray = parser.parse_args(base + ["--executor", "ray", "--ray-address", "auto", "--gpus-per-task", "0.5"])
+    assert _executor(ray) == RayExecutor(address="auto", gpus_per_task=0.5)
+    slurm = parser.parse_args(base + ["--executor", "slurm", "--slurm-partition", "gpu", "--slurm-time", "720",
+                                      "--slurm-gpus", "1", "--slurm-array-parallelism", "16"])
+    assert _executor(slurm) == SlurmExecutor(partition="gpu", time_min=720, gpus_per_node=1, array_parallelism=16)
