@@ -1,13 +1,20 @@
 """The ``unlearn`` subcommand of ``python -m rbmlib`` (Chapter 6).
 
-Example::
+Examples::
 
     python -m rbmlib unlearn --dataset mnist5k --scenario random:0.1 class:3 \\
         --methods retrain,ft,ga,rl,l1,salun,rbm --seeds 0 1 2 --out results/mnist5k
+    # one cell per GPU on a multi-GPU node (a local Ray cluster), or on a running Ray cluster:
+    python -m rbmlib unlearn --dataset cifar10 --data-root data --seeds 0 1 2 3 4 \\
+        --device cuda --executor ray [--ray-address auto] --out results/cifar10
+    # SLURM job arrays through submitit (requeued on preemption):
+    python -m rbmlib unlearn --dataset cifar10 --data-root data --device cuda --executor slurm \\
+        --slurm-partition gpu --slurm-time 720 --slurm-gpus 1 --out results/cifar10
 
 The entry point (``rbmlib.cli``) calls :func:`add_unlearn_parser` to register the subcommand and
-:func:`run_unlearn` to run it. Bad input prints one ``error:`` line on stderr and returns 2,
-before anything is written.
+:func:`run_unlearn` to run it. Bad input, an unusable output folder, a damaged stored
+artifact or a malformed dataset folder print one ``error:`` line on stderr (naming the path and
+the fix) and return 2; an interrupted run prints one line and returns 130.
 """
 
 from __future__ import annotations
@@ -17,6 +24,7 @@ import sys
 from dataclasses import replace
 
 from rbmlib.deep.datasets import DATASETS, DatasetUnavailableError
+from rbmlib.deep.executors import EXECUTORS, Executor, LocalExecutor, RayExecutor, SlurmExecutor
 from rbmlib.deep.methods import METHODS
 from rbmlib.deep.recipes import default_recipe, with_amp, with_mask_ratio
 from rbmlib.deep.results import format_summary, summarize
@@ -59,11 +67,61 @@ def add_unlearn_parser(subparsers: argparse._SubParsersAction) -> None:
                    help="torch CPU threads (default: torch's, one per core; 1 avoids "
                         "oversubscription when other processes share the cores)")
     p.add_argument("--amp", action="store_true", help="bfloat16 autocast in training (GPU speed option)")
-    p.add_argument("--no-progress", action="store_true", help="no progress bars")
+    p.add_argument("--no-progress", action="store_true",
+                   help="no progress output (default: bars on a terminal, one line per cell in a log)")
+    g = p.add_argument_group("scale-out (pip install rbmlib[cluster])")
+    g.add_argument("--executor", default="local", choices=EXECUTORS,
+                   help="who runs the cells: this process (default), Ray tasks, or SLURM job arrays")
+    g.add_argument("--workers", type=int, default=None,
+                   help="ray: CPUs of the local cluster, i.e. cells at once on CPU (default: the cores)")
+    g.add_argument("--ray-address", default=None,
+                   help="ray: join this running cluster ('auto' finds a local one) instead of starting one")
+    g.add_argument("--gpus-per-task", type=float, default=None,
+                   help="ray: GPUs per cell, fractions share a GPU (default: 1 with --device cuda)")
+    g.add_argument("--slurm-partition", default=None, help="slurm: partition")
+    g.add_argument("--slurm-time", type=int, default=60, help="slurm: minutes per job (default: 60)")
+    g.add_argument("--slurm-gpus", type=int, default=None,
+                   help="slurm: GPUs per job (default: 1 with --device cuda, else 0)")
+    g.add_argument("--slurm-cpus", type=int, default=None, help="slurm: CPUs per job (default: --threads)")
+    g.add_argument("--slurm-array-parallelism", type=int, default=64,
+                   help="slurm: jobs of an array running at once (default: 64)")
+    g.add_argument("--slurm-folder", default=None, help="slurm: job scripts and logs (default: <out>/.submitit)")
+    g.add_argument("--slurm-cluster", default=None, choices=("slurm", "local"),
+                   help="slurm: submitit cluster (default: detect SLURM; 'local' runs the same job "
+                        "arrays as local processes, for a try-out without SLURM)")
     p.set_defaults(handler=run_unlearn)
 
 
+def _check_options(args: argparse.Namespace) -> None:
+    if not args.out.strip():
+        raise ValueError("--out is empty; give an output folder, e.g. --out results/digits")
+    if any(s < 0 for s in args.seeds):
+        raise ValueError(f"--seeds must be non-negative integers, got {' '.join(map(str, args.seeds))}")
+    if args.split_seed < 0:
+        raise ValueError(f"--split-seed must be a non-negative integer, got {args.split_seed}")
+    for name in ("threads", "workers", "slurm_time", "slurm_cpus", "slurm_array_parallelism"):
+        value = getattr(args, name)
+        if value is not None and value < 1:
+            raise ValueError(f"--{name.replace('_', '-')} must be >= 1, got {value}")
+    for name in ("gpus_per_task", "slurm_gpus"):
+        value = getattr(args, name)
+        if value is not None and value < 0:
+            raise ValueError(f"--{name.replace('_', '-')} must be >= 0, got {value}")
+
+
+def _executor(args: argparse.Namespace) -> Executor:
+    if args.executor == "ray":
+        return RayExecutor(address=args.ray_address, workers=args.workers, gpus_per_task=args.gpus_per_task)
+    if args.executor == "slurm":
+        return SlurmExecutor(folder=args.slurm_folder, partition=args.slurm_partition,
+                             time_min=args.slurm_time, gpus_per_node=args.slurm_gpus,
+                             cpus_per_task=args.slurm_cpus, array_parallelism=args.slurm_array_parallelism,
+                             cluster=args.slurm_cluster)
+    return LocalExecutor()
+
+
 def _config(args: argparse.Namespace) -> ExperimentConfig:
+    _check_options(args)
     if args.dataset not in DATASETS:
         raise ValueError(f"unknown dataset {args.dataset!r}; expected one of {', '.join(DATASETS)}")
     recipe = default_recipe(args.dataset)
@@ -98,15 +156,24 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
 def run_unlearn(args: argparse.Namespace) -> int:
     """Run the ``unlearn`` subcommand; returns the process exit code.
 
-    0 on success (the summary table is printed on stdout), 2 on bad input or a missing dataset
-    (one ``error:`` line on stderr, nothing written), 130 when interrupted (finished cells are
-    kept; rerun to resume).
+    0 on success (the summary table is printed on stdout); 2 on bad input, a missing or
+    malformed dataset, an unusable output folder or a damaged stored artifact (one ``error:``
+    line on stderr; settings are checked before anything is written); 130 when interrupted (one
+    line; finished cells are kept, rerun to resume).
     """
     try:
         cfg = _config(args)
-        table = run_experiment(cfg, args.out, progress=not args.no_progress)
+        table = run_experiment(cfg, args.out, progress=not args.no_progress, executor=_executor(args))
     except (ValueError, DatasetUnavailableError) as err:
         print(f"error: {err}", file=sys.stderr)
+        return 2
+    except ImportError as err:  # ray or submitit missing
+        print(f"error: --executor {args.executor} needs {err.name}: pip install 'rbmlib[cluster]'",
+              file=sys.stderr)
+        return 2
+    except OSError as err:
+        print(f"error: file-system error at {err.filename}: {err.strerror}; fix that path or choose "
+              f"another --out", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print(f"interrupted: finished cells are kept in {args.out}; rerun the same command to "

@@ -184,30 +184,64 @@ def _tiny_dir(root: Path) -> Path:
     )
 
 
-def _read_rgb(path: Path) -> np.ndarray:
-    from PIL import Image
+def _malformed(path: Path, problem: str) -> DatasetUnavailableError:
+    return DatasetUnavailableError(
+        f"tinyimagenet: {path} {problem}; the folder is not an intact tiny-imagenet-200: "
+        f"re-extract {_TINY_URL} (it is read, never modified)."
+    )
 
-    with path.open("rb") as fh, Image.open(fh) as img:  # read-only access to the user's file
-        return np.asarray(img.convert("RGB"), dtype=np.uint8).transpose(2, 0, 1)
+
+def _read_rgb(path: Path, size: tuple[int, ...] | None) -> np.ndarray:
+    from PIL import Image, UnidentifiedImageError
+
+    try:
+        with path.open("rb") as fh, Image.open(fh) as img:  # read-only access to the user's file
+            rgb = np.asarray(img.convert("RGB"), dtype=np.uint8).transpose(2, 0, 1)
+    except (OSError, UnidentifiedImageError, ValueError) as err:
+        raise _malformed(path, f"cannot be read as an image ({type(err).__name__})") from None
+    if size is not None and rgb.shape[1:] != size:
+        raise _malformed(path, f"is {rgb.shape[2]}x{rgb.shape[1]} pixels, unlike the others "
+                               f"({size[1]}x{size[0]})")
+    return rgb
 
 
-def _load_tinyimagenet(root: Path) -> ImageData:
-    base = _tiny_dir(root)
-    wnids = sorted(line.strip() for line in (base / "wnids.txt").read_text().splitlines() if line.strip())
-    label_of = {w: i for i, w in enumerate(wnids)}
-    train = [(p, label_of[w]) for w in wnids for p in sorted((base / "train" / w / "images").glob("*"))]
+def _val_items(base: Path, label_of: dict[str, int]) -> list[tuple[Path, int]]:
     annotations = base / "val" / "val_annotations.txt"
     if not annotations.is_file():
         raise DatasetUnavailableError(f"tinyimagenet: '{annotations}' is missing; re-extract {_TINY_URL}.")
     val = []
-    for line in annotations.read_text().splitlines():
-        if line.strip():
-            fname, wnid = line.split("\t")[:2]
-            val.append((base / "val" / "images" / fname, label_of[wnid]))
+    for number, line in enumerate(annotations.read_text(errors="replace").splitlines(), start=1):
+        if not line.strip():
+            continue
+        parts = line.split("\t")
+        if len(parts) < 2:
+            raise _malformed(annotations, f"line {number} has no tab-separated class id ({line[:40]!r})")
+        if parts[1] not in label_of:
+            raise _malformed(annotations, f"line {number} names class {parts[1]!r}, which wnids.txt lacks")
+        val.append((base / "val" / "images" / parts[0], label_of[parts[1]]))
+    return val
+
+
+def _load_tinyimagenet(root: Path) -> ImageData:
+    base = _tiny_dir(root)
+    try:
+        wnids = sorted(line.strip() for line in (base / "wnids.txt").read_text().splitlines() if line.strip())
+    except (OSError, UnicodeDecodeError) as err:
+        raise _malformed(base / "wnids.txt", f"cannot be read ({type(err).__name__})") from None
+    if len(set(wnids)) != len(wnids):
+        raise _malformed(base / "wnids.txt", "lists a class twice")
+    label_of = {w: i for i, w in enumerate(wnids)}
+    train = [(p, label_of[w]) for w in wnids for p in sorted((base / "train" / w / "images").glob("*"))]
+    val = _val_items(base, label_of)
     items = train + sorted(val)
     if not train or not val:
-        raise DatasetUnavailableError(f"tinyimagenet: no images found under '{base}'.")
-    x = np.stack([_read_rgb(p) for p, _ in items])
+        raise DatasetUnavailableError(f"tinyimagenet: no images found under '{base}'; re-extract {_TINY_URL}.")
+    seen = {label for _, label in train}
+    missing = [w for label, w in enumerate(wnids) if label not in seen]
+    if missing:
+        raise _malformed(base / "train" / missing[0] / "images", "holds no images")
+    first = _read_rgb(items[0][0], None)
+    x = np.stack([first] + [_read_rgb(p, first.shape[1:]) for p, _ in items[1:]])
     y = np.array([label for _, label in items])
     return _make("tinyimagenet", x, y, n_pool=len(train))
 

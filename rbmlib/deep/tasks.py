@@ -1,0 +1,171 @@
+"""The three kinds of work of a grid, each creating its artifact once, under a lock (Chapter 6).
+
+:func:`ensure_split`, :func:`ensure_original` and :func:`ensure_cell` are idempotent: each
+returns the stored, verified artifact when it exists, and otherwise takes the artifact's lock
+(:func:`rbmlib.deep.artifacts.artifact_lock`), looks again (another process may have made it
+meanwhile), computes it and commits it atomically. Any executor may therefore run them in any
+order that respects the plan's DAG, on any number of processes or machines sharing the output
+folder, and rerun them after a crash: finished work is never repeated and nothing half-written or
+made for another configuration is ever read.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import time
+from dataclasses import asdict
+from pathlib import Path
+from typing import Any
+
+import torch
+from torch import nn
+
+from rbmlib.deep.artifacts import (
+    ArtifactError,
+    artifact_lock,
+    atomic_write_json,
+    commit_artifact,
+    config_key,
+    environment_info,
+    torch_generator,
+    verify_artifact,
+)
+from rbmlib.deep.batches import TensorSet, take
+from rbmlib.deep.methods import METHODS
+from rbmlib.deep.metrics import evaluate
+from rbmlib.deep.models import build_model
+from rbmlib.deep.planning import Cell, Plan
+from rbmlib.deep.splits import Split, load_split, save_split
+from rbmlib.deep.training import fit
+
+__all__ = ["build_fresh", "cell_done", "ensure_cell", "ensure_original", "ensure_split", "read_cell",
+           "split_sets"]
+
+
+def ensure_split(plan: Plan, out: Path, scenario: str, seed: int) -> Split:
+    """The stored split of ``(scenario, seed)``, written first if missing; verified on load."""
+    path, config = plan.split_path(out, scenario, seed), plan.split_config(scenario, seed)
+    expected = plan.splits[(scenario, seed)]
+    if not verify_artifact(path, kind="split", config=config):
+        with artifact_lock(out, config_key(config)):
+            if not verify_artifact(path, kind="split", config=config):
+                commit_artifact(path, lambda tmp: save_split(expected, tmp / "split", cfg=plan.cfg.split),
+                                kind="split", config=config)
+    split = load_split(path / "split")
+    if split.sha256 != expected.sha256:  # the key covers every input, so only a code change gets here
+        raise ArtifactError(f"stored split {path} has hash {split.sha256[:12]}, the plan "
+                            f"{expected.sha256[:12]}; delete that folder and rerun")
+    return split
+
+
+def split_sets(plan: Plan, split: Split, device: torch.device) -> dict[str, TensorSet]:
+    """The retain, forget and test examples of a split on ``device``."""
+    return {k: take(plan.data, getattr(split, k), device=device) for k in ("retain", "forget", "test")}
+
+
+def build_fresh(plan: Plan, seed: int, device: torch.device) -> nn.Module:
+    """The initialised network of run ``seed`` (stream ``"init"``)."""
+    d = plan.data
+    return build_model(plan.recipe.model, in_channels=d.x.shape[1], image_size=d.x.shape[2],
+                       num_classes=d.num_classes, mean=d.mean, std=d.std,
+                       generator=torch_generator(seed, "init"), device=device)
+
+
+def ensure_original(plan: Plan, out: Path, seed: int, device: torch.device, *, progress: bool) -> nn.Module:
+    """The original model of ``seed`` (trained on the split's $D$), trained first if missing.
+
+    The state dict and its configuration are committed together as one folder; a load checks the
+    configuration and the file's SHA-256 before ``torch.load`` and loads strictly.
+    """
+    path, config = plan.original_path(out, seed), plan.original_config(seed)
+    if not verify_artifact(path, kind="original", config=config):
+        with artifact_lock(out, config_key(config)):
+            if not verify_artifact(path, kind="original", config=config):
+                split = next(sp for (_, s), sp in plan.splits.items() if s == seed)
+                train = take(plan.data, split.train, device=device)
+                model = fit(build_fresh(plan, seed, device), train, cfg=plan.recipe.original,
+                            generator=torch_generator(seed, "original"),
+                            desc=f"original seed {seed}" if progress else None)
+                buf = io.BytesIO()
+                torch.save(model.state_dict(), buf)
+                commit_artifact(path, lambda tmp: (tmp / "model.pt").write_bytes(buf.getvalue()),
+                                kind="original", config=config)
+                return model
+    model = build_fresh(plan, seed, device)
+    state = torch.load(path / "model.pt", map_location=device, weights_only=True)
+    model.load_state_dict(state, strict=True)  # strict: a mismatched checkpoint is an error
+    return model.eval()
+
+
+def read_cell(plan: Plan, out: Path, cell: Cell) -> dict[str, Any] | None:
+    """The stored file of a finished cell (``None`` when there is none), checked against the plan.
+
+    Raises
+    ------
+    ArtifactError
+        The file exists but cannot be read, is not valid JSON (truncated), or records another
+        configuration.
+    """
+    path = plan.cell_path(out, cell)
+    if not path.exists():
+        return None
+    try:
+        stored = json.loads(path.read_text())
+        same = stored["config"] == json.loads(json.dumps(plan.cell_config(cell))) and "record" in stored
+    except (OSError, ValueError, KeyError, TypeError) as err:
+        raise ArtifactError(f"stored result {path} cannot be read ({type(err).__name__}); delete "
+                            f"that file and rerun to recompute it") from None
+    if not same:
+        raise ArtifactError(f"stored result {path} records another configuration; delete that file "
+                            f"and rerun to recompute it")
+    return stored
+
+
+def cell_done(plan: Plan, out: Path, cell: Cell) -> bool:
+    """Whether the cell's verified result is stored."""
+    return read_cell(plan, out, cell) is not None
+
+
+def _compute(plan: Plan, cell: Cell, model0: nn.Module, sets: dict[str, TensorSet],
+             device: torch.device, progress: bool) -> dict[str, Any]:
+    stream = "retrain" if cell.method == "retrain" else "unlearn"
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)
+    start = time.perf_counter()
+    model = METHODS[cell.method](model0, sets["retain"], sets["forget"], cfg=cell.cfg,
+                                 generator=torch_generator(cell.seed, stream),
+                                 desc=f"{cell.method} seed {cell.seed}" if progress else None)
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)
+    rte = time.perf_counter() - start
+    m = evaluate(model, retain=sets["retain"], forget=sets["forget"], test=sets["test"],
+                 batch_size=plan.recipe.eval_batch_size)
+    split = plan.splits[(cell.scenario, cell.seed)]
+    config = plan.cell_config(cell)
+    return {"dataset": plan.data.name, "scenario": cell.scenario, "method": cell.method,
+            "mask_ratio": cell.mask_ratio, "seed": cell.seed, **asdict(m), "rte_s": rte,
+            "n_forget": len(split.forget), "n_retain": len(split.retain), "n_test": len(split.test),
+            "split_sha256": split.sha256, "config_sha256": config_key(config),
+            "original_sha256": config["original_key"]}
+
+
+def ensure_cell(plan: Plan, out: Path, cell: Cell, *, model0: nn.Module, sets: dict[str, TensorSet],
+                device: torch.device, progress: bool) -> dict[str, Any]:
+    """Run one cell from ``model0`` (the original, or a fresh network for Retrain) unless stored.
+
+    The result file holds the record (metrics, run time, sizes, split hash, the cell's key), the
+    cell's configuration and the environment of the process that computed it.
+    """
+    stored = read_cell(plan, out, cell)
+    if stored is not None:
+        return stored
+    config = plan.cell_config(cell)
+    with artifact_lock(out, config_key(config)):
+        stored = read_cell(plan, out, cell)
+        if stored is not None:
+            return stored
+        record = _compute(plan, cell, model0, sets, device, progress)
+        stored = {"record": record, "config": config, "environment": environment_info(str(device))}
+        atomic_write_json(plan.cell_path(out, cell), stored)
+    return stored
