@@ -6,8 +6,9 @@ Examples::
         --threads 1 --out tune/mnist5k
     python -m rbmlib report results/mnist5k --json
 
-:data:`rbmlib.cli.LAZY_COMMANDS` imports this module only when one of them is asked for (torch is
-slow to import). Bad input prints one ``error:`` line on stderr and returns 2, before anything is
+:data:`rbmlib.cli.LAZY_COMMANDS` imports this module (``report``) or :mod:`rbmlib.deep.tune`
+(``tune``, whose hook calls :func:`add_tune_parser`) only when the subcommand is asked for
+(torch is slow to import). Bad input prints one ``error:`` line on stderr and returns 2, before anything is
 written.
 """
 
@@ -186,9 +187,6 @@ def run_report(args: argparse.Namespace) -> int:
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
-    """Register ``tune`` and ``report`` (the hook :data:`rbmlib.cli.LAZY_COMMANDS` calls for
-    either); a subcommand already registered is left alone, so the hook may be called twice."""
-    if "tune" not in subparsers.choices:
-        add_tune_parser(subparsers)
-    if "report" not in subparsers.choices:
-        add_report_parser(subparsers)
+    """Register ``report`` (the hook :data:`rbmlib.cli.LAZY_COMMANDS` calls; ``tune``'s hook is
+    :func:`rbmlib.deep.tune.add_parser`, since each hook registers exactly one subcommand)."""
+    add_report_parser(subparsers)

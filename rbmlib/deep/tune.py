@@ -37,7 +37,7 @@ from rbmlib.deep.recipes import Recipe, default_recipe
 from rbmlib.deep.splits import SplitConfig, make_split, parse_scenario
 from rbmlib.deep.training import SGDConfig, fit
 
-__all__ = ["TuneConfig", "TUNABLE", "with_point", "tune"]
+__all__ = ["TuneConfig", "TUNABLE", "add_parser", "with_point", "tune"]
 
 #: Methods ``tune`` can tune (Retrain and the untouched original have nothing to tune).
 TUNABLE: tuple[str, ...] = tuple(m for m in METHODS if m not in ("original", "retrain"))
@@ -194,3 +194,10 @@ def tune(cfg: TuneConfig, *, recipe: Recipe | None = None, log=None) -> dict[str
         }
     return {"config": json.loads(json.dumps(cfg.__dict__, default=list)), "methods": results,
             "wall_s": round(time.perf_counter() - start, 1), "torch_threads": torch.get_num_threads()}
+
+
+def add_parser(subparsers) -> None:
+    """Register the ``tune`` subcommand (the hook :data:`rbmlib.cli.LAZY_COMMANDS` calls)."""
+    from rbmlib.deep.commands import add_tune_parser
+
+    add_tune_parser(subparsers)
