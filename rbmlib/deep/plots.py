@@ -51,11 +51,11 @@ METHOD_COLOURS: Mapping[str, str] = {
     "rl": "#56b4e9",
     "l1": "#ca9161",
     "salun": MODEL_COLOURS["fbm"],
-    "random": "#949494",
+    "random": "#000000",
     "rbm": MODEL_COLOURS["rbm"],
     "rbm_grad": "#fbafe4",
     "rbm_layer": "#ece133",
-    "rbm_reset": "#029e73",
+    "rbm_reset": "#8c564b",
 }
 
 
