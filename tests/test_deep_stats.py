@@ -58,10 +58,13 @@ def test_pairs_only_share_a_split_hash():
         compare(t, seed=0)
 
 
-def test_default_pairs_match_ratios():
-    pairs = default_pairs(["retrain", "salun:0.3", "salun:0.5", "rbm:0.5", "random:0.5", "rl"])
-    assert ("rbm:0.5", "salun:0.5") in pairs and ("salun:0.3", "rl") in pairs
-    assert ("salun:0.5", "random:0.5") in pairs and ("rbm:0.5", "salun:0.3") not in pairs
+def test_default_pairs_match_ratios_and_flag_the_primary_arms():
+    arms = ["retrain", "salun:0.3", "salun:0.5", "rbm:0.5", "random:0.5", "random:0.3", "rl"]
+    pairs = default_pairs(arms, {"salun": "salun:0.3", "random": "random:0.3", "rbm": "rbm:0.5", "rl": "rl"})
+    assert ("rbm:0.5", "salun:0.3", True) in pairs and ("salun:0.3", "random:0.3", True) in pairs
+    assert ("rbm:0.5", "salun:0.5", False) in pairs and ("salun:0.5", "random:0.5", False) in pairs
+    assert sum(p[2] for p in pairs) == 4  # rbm-salun, salun-random, salun-rl, rbm-random
+    assert ("rbm", "salun", True) in default_pairs(["rbm", "salun"])
 
 
 def _cmp(scenario, rbm_salun, salun_random, metric_gaps=None):

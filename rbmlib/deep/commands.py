@@ -20,7 +20,8 @@ import shlex
 import sys
 from pathlib import Path
 
-__all__ = ["add_parser", "add_report_parser", "add_tune_parser", "report", "run_report", "run_tune"]
+__all__ = ["add_parser", "add_report_parser", "add_tune_parser", "primary_arms", "report", "run_report",
+           "run_tune"]
 
 
 def add_tune_parser(subparsers: argparse._SubParsersAction) -> None:
@@ -98,11 +99,45 @@ def add_report_parser(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("results", help="results folder written by `python -m rbmlib unlearn`")
     p.add_argument("--json", action="store_true", help="one JSON object instead of tables")
     p.add_argument("--ratio", type=float, default=None,
-                   help="mask ratio at which the verdict compares the masked methods when the "
-                        "folder holds several (default: the folder's only ratio)")
+                   help="mask ratio at which the verdict reads a masked method run at several "
+                        "ratios (default: the ratio of its recipe for the scenario)")
     p.add_argument("--bootstrap-seed", type=int, default=0, help="seed of the bootstrap (default 0)")
     p.add_argument("--n-boot", type=int, default=10_000, help="bootstrap resamples (default 10000)")
     p.set_defaults(handler=run_report)
+
+
+def primary_arms(table, *, ratio: float | None = None) -> dict[str, dict[str, str]]:
+    """Scenario -> (method -> the arm the verdict reads).
+
+    A method run at one ratio in a scenario is its own primary arm. A method run at several
+    ratios (a sweep beside the main grid) is read at ``ratio`` when given, otherwise at the ratio
+    of its pre-registered recipe for that scenario (:func:`rbmlib.deep.recipes.default_recipe`).
+
+    Raises
+    ------
+    ValueError
+        The chosen ratio was not run.
+    """
+    import numpy as np
+
+    from rbmlib.deep.recipes import default_recipe
+
+    out: dict[str, dict[str, str]] = {}
+    for (dataset, scenario), rows in table.groupby(["dataset", "scenario"], sort=False):
+        arms = {}
+        for method, r in rows.groupby("method", sort=False):
+            ratios = sorted(set(r["mask_ratio"].dropna()))
+            if len(ratios) <= 1:
+                arms[method] = method
+                continue
+            want = ratio if ratio is not None else default_recipe(dataset, scenario).method_config(method).ratio
+            hit = [x for x in ratios if np.isclose(x, want)]
+            if not hit:
+                raise ValueError(f"{method} under {scenario} was run at ratios {ratios}, not at {want}; "
+                                 f"give --ratio")
+            arms[method] = f"{method}:{hit[0]:g}"
+        out[scenario] = arms
+    return out
 
 
 def report(folder: str | Path, *, ratio: float | None = None, seed: int = 0,
@@ -121,8 +156,6 @@ def report(folder: str | Path, *, ratio: float | None = None, seed: int = 0,
         Missing table, mixed splits or configurations, fewer than 2 seeds, a ratio outside
         ``(0, 1]`` or absent from the folder.
     """
-    import numpy as np
-
     from rbmlib.claims import VERDICT_DEFINITIONS
     from rbmlib.deep.results import read_results, summarize
     from rbmlib.deep.stats import c7_verdict, compare
@@ -135,18 +168,9 @@ def report(folder: str | Path, *, ratio: float | None = None, seed: int = 0,
     seeds = sorted(set(table["seed"]))
     if len(seeds) < 2:
         raise ValueError(f"report needs at least 2 seeds, {folder} holds {len(seeds)} ({seeds})")
-    comparisons = compare(table, seed=seed, n_boot=n_boot)
-    labels = {"rbm": "rbm", "salun": "salun", "control": "random"}
-    several = {m for m, n in table.groupby("method")["mask_ratio"].nunique().items() if n > 1}
-    if several:
-        if ratio is None:
-            raise ValueError(f"{folder} holds several mask ratios of {', '.join(sorted(several))}; "
-                             f"give --ratio for the verdict")
-        if not np.isclose(table["mask_ratio"], ratio).any():
-            raise ValueError(f"--ratio {ratio} is not among the folder's mask ratios "
-                             f"{sorted(set(table['mask_ratio'].dropna()))}")
-        labels = {k: (f"{v}:{ratio:g}" if v in several else v) for k, v in labels.items()}
-    verdict, conditions, evidence = c7_verdict(comparisons, **labels)
+    primary = primary_arms(table, ratio=ratio)
+    comparisons = compare(table, seed=seed, primary=primary, n_boot=n_boot)
+    verdict, conditions, evidence = c7_verdict(comparisons)
     summary = summarize(table)
     return {
         "summary": json.loads(summary.to_json(orient="records")),

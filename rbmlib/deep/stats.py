@@ -36,6 +36,8 @@ __all__ = [
     "PAIR_KEYS",
     "c7_verdict",
     "compare",
+    "comparison_table",
+    "WANTED_PAIRS",
     "default_pairs",
     "paired_bootstrap_ci",
     "scenario_outcome",
@@ -103,35 +105,49 @@ def _arms(table: pd.DataFrame) -> pd.DataFrame:
 
 def _with_metric_gaps(table: pd.DataFrame) -> pd.DataFrame:
     ref = table[table["method"] == "retrain"].set_index(list(PAIR_KEYS))[list(METRIC_NAMES)]
-    joined = table.join(ref, on=list(PAIR_KEYS), rsuffix="_retrain")
+    ref = ref.rename(columns={m: f"{m}_retrain" for m in METRIC_NAMES})
+    joined = table.join(ref, on=list(PAIR_KEYS))
     return table.assign(**{f"{m}_gap": (joined[m] - joined[f"{m}_retrain"]).abs() for m in METRIC_NAMES})
 
 
-def default_pairs(arms: Iterable[str]) -> list[tuple[str, str]]:
-    """The comparisons the report makes, ``(method, baseline)``, among the ``arms`` present.
+#: The comparisons of the report, ``(method, baseline)`` by method name.
+WANTED_PAIRS: tuple[tuple[str, str], ...] = (
+    ("rbm", "salun"), ("salun", "random"), ("salun", "rl"),
+    ("rbm_grad", "salun"), ("rbm_layer", "salun"), ("rbm_reset", "salun"), ("rbm", "random"),
+)
 
-    RBM vs SalUn, SalUn vs the random mask, SalUn vs RL, every RBM variant vs SalUn, and RBM vs
-    the random mask; arms ``method:ratio`` are paired with the baseline at the same ratio.
+
+def default_pairs(arms: Iterable[str], primary: Mapping[str, str] | None = None) -> list[tuple[str, str, bool]]:
+    """The comparisons the report makes among the ``arms`` present: ``(method, baseline, primary)``.
+
+    The pairs of :data:`WANTED_PAIRS`. ``primary`` maps a method name to its primary arm (the one
+    the verdict reads, e.g. ``"salun:0.3"``, each method at its tuned ratio); those pairs are made
+    first and flagged ``True``. Other ratio-labelled arms (a ratio sweep) are paired with the
+    baseline at the same ratio, flagged ``False``. Without ``primary``, a method's only arm is
+    its primary one.
     """
-    from rbmlib.deep.methods import RBM_VARIANTS
-
     present = list(dict.fromkeys(arms))
-    wanted = [("rbm", "salun"), ("salun", "random"), ("salun", "rl"),
-              *((v, "salun") for v in RBM_VARIANTS), ("rbm", "random")]
-    pairs = []
-    for a, b in wanted:
+    if primary is None:
+        primary = {a: a for a in present if ":" not in a}
+    pairs: list[tuple[str, str, bool]] = []
+    for a, b in WANTED_PAIRS:
+        if primary.get(a) in present and primary.get(b) in present:
+            pairs.append((primary[a], primary[b], True))
+    for a, b in WANTED_PAIRS:
         for arm in present:
             name, _, ratio = arm.partition(":")
-            if name != a:
+            if name != a or not ratio:
                 continue
-            for base in ((f"{b}:{ratio}",) if ratio else ()) + (b,):
+            for base in (f"{b}:{ratio}", b):
                 if base in present:
-                    pairs.append((arm, base))
+                    if not any(p[:2] == (arm, base) for p in pairs):
+                        pairs.append((arm, base, False))
                     break
     return pairs
 
 
-def compare(table: pd.DataFrame, *, seed: int, pairs: Sequence[tuple[str, str]] | None = None,
+def compare(table: pd.DataFrame, *, seed: int,
+            primary: Mapping[str, Mapping[str, str]] | None = None,
             n_boot: int = 10_000, level: float = 0.95) -> list[dict[str, Any]]:
     """Paired differences with bootstrap intervals, per scenario, pair of methods and metric.
 
@@ -141,10 +157,10 @@ def compare(table: pd.DataFrame, *, seed: int, pairs: Sequence[tuple[str, str]] 
         Tidy rows (:data:`rbmlib.deep.results.COLUMNS`), one dataset or several.
     seed : int
         Seed of the bootstrap; every comparison draws from its own child of
-        ``numpy.random.SeedSequence(seed)``, in output order, so results do not depend on which
-        other comparisons are made before it only through that order.
-    pairs : sequence of (str, str), optional
-        ``(method, baseline)`` arms to compare; default :func:`default_pairs`.
+        ``numpy.random.SeedSequence(seed)``, in output order.
+    primary : mapping, optional
+        Scenario -> (method -> primary arm), passed to :func:`default_pairs`; default: every
+        method's only arm.
     n_boot, level
         Passed to :func:`paired_bootstrap_ci`.
 
@@ -152,22 +168,21 @@ def compare(table: pd.DataFrame, *, seed: int, pairs: Sequence[tuple[str, str]] 
     -------
     list of dict
         ``{"dataset", "scenario", "method", "baseline", "metric", "diff", "ci_low", "ci_high",
-        "n"}``, ``diff`` = mean over paired seeds of method minus baseline.
+        "n", "primary"}``, ``diff`` = mean over paired seeds of method minus baseline; arms are
+        ``method`` or ``method:ratio`` when the scenario holds several ratios of the method.
 
     Raises
     ------
     ValueError
         Fewer than two paired seeds for a comparison.
     """
-    arms = _with_metric_gaps(_arms(table))
-    pairs = default_pairs(arms["arm"]) if pairs is None else list(pairs)
     jobs = []
-    for (dataset, scenario), rows in arms.groupby(["dataset", "scenario"], sort=False):
-        for a, b in pairs:
+    for (dataset, scenario), rows in table.groupby(["dataset", "scenario"], sort=False):
+        rows = _with_metric_gaps(_arms(rows))
+        pairs = default_pairs(rows["arm"], None if primary is None else primary.get(scenario))
+        for a, b, is_primary in pairs:
             left = rows[rows["arm"] == a].set_index(list(PAIR_KEYS))
             right = rows[rows["arm"] == b].set_index(list(PAIR_KEYS))
-            if left.empty or right.empty:
-                continue
             common = left.index.intersection(right.index)
             if len(common) < 2:
                 raise ValueError(f"{a} vs {b} under {scenario}: need at least 2 paired seeds "
@@ -175,15 +190,20 @@ def compare(table: pd.DataFrame, *, seed: int, pairs: Sequence[tuple[str, str]] 
             for metric in COMPARED_METRICS:
                 d = (left.loc[common, metric] - right.loc[common, metric]).to_numpy(float)
                 if np.isfinite(d).all():
-                    jobs.append((dataset, scenario, a, b, metric, d))
+                    jobs.append((dataset, scenario, a, b, is_primary, metric, d))
     children = np.random.SeedSequence(seed).spawn(len(jobs))
     out = []
-    for (dataset, scenario, a, b, metric, d), child in zip(jobs, children):
+    for (dataset, scenario, a, b, is_primary, metric, d), child in zip(jobs, children):
         diff, low, high = paired_bootstrap_ci(d, rng=np.random.default_rng(child), n_boot=n_boot,
                                               level=level)
         out.append({"dataset": dataset, "scenario": scenario, "method": a, "baseline": b,
-                    "metric": metric, "diff": diff, "ci_low": low, "ci_high": high, "n": int(d.size)})
+                    "metric": metric, "diff": diff, "ci_low": low, "ci_high": high,
+                    "n": int(d.size), "primary": is_primary})
     return out
+
+
+def _base(arm: str) -> str:
+    return arm.partition(":")[0]
 
 
 def _sign(row: Mapping[str, Any]) -> int:
@@ -206,7 +226,8 @@ def scenario_outcome(comparisons: Sequence[Mapping[str, Any]], scenario: str, *,
       others;
     * ``"tie"``: otherwise (every difference within the seed spread).
     """
-    rows = {(r["method"], r["baseline"], r["metric"]): r for r in comparisons if r["scenario"] == scenario}
+    rows = {(_base(r["method"]), _base(r["baseline"]), r["metric"]): r for r in comparisons
+            if r["scenario"] == scenario and r.get("primary", True)}
     power = rows.get((salun, control, "avg_gap"))
     main = rows.get((rbm, salun, "avg_gap"))
     if power is None or main is None or _sign(power) != -1:
@@ -242,7 +263,8 @@ def c7_verdict(comparisons: Sequence[Mapping[str, Any]], *, rbm: str = "rbm", sa
         Rows of :func:`compare` (keys ``scenario``, ``method``, ``baseline``, ``metric``, ``diff``,
         ``ci_low``, ``ci_high``).
     rbm, salun, control : str
-        Arm labels of the primary RBM, SalUn and the random-mask control.
+        Method names of the primary RBM, SalUn and the random-mask control; only rows flagged
+        ``primary`` (or without the flag) are read, whatever their ratio label.
 
     Returns
     -------
@@ -273,13 +295,50 @@ def c7_verdict(comparisons: Sequence[Mapping[str, Any]], *, rbm: str = "rbm", sa
         [f"{o} under {s}" for s, o in decided.items()]
         + ([f"no power under {', '.join(no_power)} (SalUn does not beat the random mask)"] if no_power else [])
     ) or "no scenario"
-    rows = {(r["scenario"], r["method"], r["baseline"], r["metric"]): r for r in comparisons}
+    rows = {(r["scenario"], _base(r["method"]), _base(r["baseline"]), r["metric"]): r
+            for r in comparisons if r.get("primary", True)}
     parts = []
     for s in scenarios:
         bits = []
         for a, b in ((rbm, salun), (salun, control)):
             r = rows.get((s, a, b, "avg_gap"))
             if r is not None:
-                bits.append(f"{a} − {b} Avg. Gap {r['diff']:+.2f} [{r['ci_low']:+.2f}, {r['ci_high']:+.2f}]")
+                bits.append(f"{r['method']} − {r['baseline']} Avg. Gap {r['diff']:+.2f} "
+                            f"[{r['ci_low']:+.2f}, {r['ci_high']:+.2f}]")
         parts.append(f"{s}: " + ", ".join(bits) + f" ({outcomes[s]})")
     return verdict, conditions, "; ".join(parts)
+
+
+def comparison_table(comparisons: Sequence[Mapping[str, Any]], *, metric: str = "avg_gap",
+                     labels: Mapping[str, str] | None = None, digits: int = 2,
+                     primary_only: bool = True) -> pd.DataFrame:
+    """Display table of one metric's paired differences: one row per (method, baseline), one column
+    per scenario, cells ``"+d [lo, hi]"`` (mean paired difference and its 95 % interval).
+
+    Parameters
+    ----------
+    comparisons : sequence of dict
+        Rows of :func:`compare`.
+    metric : str
+        Which metric's rows to show.
+    labels : mapping of str to str, optional
+        Display names of the methods (arms ``method:ratio`` keep their ratio).
+    digits : int
+        Decimals.
+    primary_only : bool
+        Show only the primary pairs (each method at its tuned ratio), named without ratios.
+    """
+    def name(arm: str) -> str:
+        base, sep, ratio = arm.partition(":")
+        shown = labels.get(base, base) if labels else base
+        return f"{shown} ({ratio})" if sep and not primary_only else shown
+
+    rows = [r for r in comparisons if r["metric"] == metric and (r.get("primary", True) or not primary_only)]
+    cells: dict[str, dict[str, str]] = {}
+    for r in rows:
+        key = f"{name(r['method'])} − {name(r['baseline'])}"
+        cells.setdefault(key, {})[r["scenario"]] = (
+            f"{r['diff']:+.{digits}f} [{r['ci_low']:+.{digits}f}, {r['ci_high']:+.{digits}f}]")
+    out = pd.DataFrame.from_dict(cells, orient="index").fillna("—")
+    out.index.name = "method − baseline"
+    return out
