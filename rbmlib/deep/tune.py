@@ -18,6 +18,7 @@ The protocol, the same for every method:
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import time
 from collections.abc import Sequence
@@ -32,6 +33,7 @@ from rbmlib.deep.batches import take
 from rbmlib.deep.datasets import load_dataset
 from rbmlib.deep.methods import MASKED_METHODS, METHODS, L1Config, MaskedRLConfig, ResetFTConfig
 from rbmlib.deep.metrics import avg_gap, evaluate
+from rbmlib.deep.mislabel import mislabel, noisy_fraction
 from rbmlib.deep.models import build_model
 from rbmlib.deep.recipes import Recipe, default_recipe
 from rbmlib.deep.splits import SplitConfig, make_split, parse_scenario
@@ -50,7 +52,8 @@ class TuneConfig:
     Attributes
     ----------
     dataset, scenario : str
-        Where to tune (the field tunes on random forgetting, ``"random:0.1"``).
+        Where to tune (the field tunes on random forgetting, ``"random:0.1"``); besides the
+        runner's scenarios, ``"noisy:<f>"`` (a mislabelled forget set, :mod:`rbmlib.deep.mislabel`).
     methods : tuple of str
         Methods to tune, from :data:`TUNABLE`.
     seeds : tuple of int
@@ -125,8 +128,16 @@ def _widen_ratio(ratios: list[float], best: float) -> list[float]:
 
 
 def _reference(cfg: TuneConfig, recipe: Recipe, data, seed: int) -> dict:
-    split = make_split(data.y.numpy(), data.n_pool, parse_scenario(cfg.scenario), dataset=data.name,
-                       cfg=SplitConfig(), rng=np.random.default_rng(stream_seed(seed, "forget")))
+    # A mislabelled forget set (noisy:<f>) has random:<f>'s indices; its wrong labels come from a
+    # child of the run's "forget" stream, and the original trains on them.
+    fraction = noisy_fraction(cfg.scenario)
+    scenario = parse_scenario(cfg.scenario if fraction is None else f"random:{fraction}")
+    forget_seed = stream_seed(seed, "forget")
+    split = make_split(data.y.numpy(), data.n_pool, scenario, dataset=data.name, cfg=SplitConfig(),
+                       rng=np.random.default_rng(forget_seed))
+    if fraction is not None:
+        data = dataclasses.replace(data, y=mislabel(data.y, split.forget, data.num_classes,
+                                                    rng=np.random.default_rng([forget_seed, 1])))
     sets = {k: take(data, getattr(split, k), device=cfg.device) for k in ("train", "retain", "forget", "test")}
     model = build_model(recipe.model, in_channels=data.x.shape[1], image_size=data.x.shape[2],
                         num_classes=data.num_classes, mean=data.mean, std=data.std,
@@ -149,7 +160,7 @@ def tune(cfg: TuneConfig, *, recipe: Recipe | None = None, log=None) -> dict[str
         "grid": [{"lr", "ratio", "avg_gap", "gaps"}, ...]}}, "wall_s"}``.
     """
     start = time.perf_counter()
-    recipe = default_recipe(cfg.dataset) if recipe is None else recipe
+    recipe = default_recipe(cfg.dataset, cfg.scenario) if recipe is None else recipe
     data = load_dataset(cfg.dataset, root=cfg.data_root, download=cfg.download)
     refs = [_reference(cfg, recipe, data, s) for s in cfg.seeds]
     done: dict[tuple[str, float, float | None], list[float]] = {}
