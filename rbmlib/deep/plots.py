@@ -39,7 +39,7 @@ METHOD_LABELS: Mapping[str, str] = {
 #: One marker per method, so that figures read without colour.
 METHOD_MARKERS: Mapping[str, str] = {
     "original": "X", "retrain": "*", "ft": "s", "ga": "v", "rl": "^", "l1": "<",
-    "salun": "o", "random": "x", "rbm": "D", "rbm_grad": "d", "rbm_layer": "P", "rbm_reset": "h",
+    "salun": "o", "random": "p", "rbm": "D", "rbm_grad": "d", "rbm_layer": "P", "rbm_reset": "h",
 }
 
 #: One colour per method, shared by every figure of the chapter.
