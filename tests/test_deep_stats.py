@@ -103,3 +103,10 @@ def test_better_gap_but_worse_metric_is_a_trade_off():
     rows = _cmp("s", (-0.2, 0.2), POWER, {"ra_gap": (0.2, 0.4), "ua_gap": (-2.0, -1.0)})
     assert scenario_outcome(rows, "s") == "trade-off"
     assert scenario_outcome(_cmp("s", (-0.2, 0.2), POWER, {"ra_gap": (0.2, 0.4)}), "s") == "tie"
+
+
+def test_an_interval_does_not_change_when_other_arms_are_added():
+    t = _table({"salun": [1.0, 2.0, 4.0, 3.0], "rbm": [0.5, 2.5, 3.0, 3.5]})
+    more = _table({"salun": [1.0, 2.0, 4.0, 3.0], "rbm": [0.5, 2.5, 3.0, 3.5], "random": [5.0, 6.0, 5.0, 7.0]})
+    pick = lambda rows: next(r for r in rows if (r["method"], r["baseline"], r["metric"]) == ("rbm", "salun", "avg_gap"))
+    assert pick(compare(t, seed=4)) == pick(compare(more, seed=4))

@@ -21,6 +21,7 @@ The verdict rule of claim C7 is defined once, in :func:`c7_verdict`.
 
 from __future__ import annotations
 
+import zlib
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
@@ -156,8 +157,10 @@ def compare(table: pd.DataFrame, *, seed: int,
     table : pandas.DataFrame
         Tidy rows (:data:`rbmlib.deep.results.COLUMNS`), one dataset or several.
     seed : int
-        Seed of the bootstrap; every comparison draws from its own child of
-        ``numpy.random.SeedSequence(seed)``, in output order.
+        Seed of the bootstrap. Every comparison draws from its own stream,
+        ``numpy.random.SeedSequence([seed, crc32(key)])`` with ``key`` the text
+        ``"dataset|scenario|method|baseline|metric"``, so an interval does not change when other
+        arms are added to the folder.
     primary : mapping, optional
         Scenario -> (method -> primary arm), passed to :func:`default_pairs`; default: every
         method's only arm.
@@ -191,11 +194,11 @@ def compare(table: pd.DataFrame, *, seed: int,
                 d = (left.loc[common, metric] - right.loc[common, metric]).to_numpy(float)
                 if np.isfinite(d).all():
                     jobs.append((dataset, scenario, a, b, is_primary, metric, d))
-    children = np.random.SeedSequence(seed).spawn(len(jobs))
     out = []
-    for (dataset, scenario, a, b, is_primary, metric, d), child in zip(jobs, children):
-        diff, low, high = paired_bootstrap_ci(d, rng=np.random.default_rng(child), n_boot=n_boot,
-                                              level=level)
+    for dataset, scenario, a, b, is_primary, metric, d in jobs:
+        key = zlib.crc32(f"{dataset}|{scenario}|{a}|{b}|{metric}".encode())
+        rng = np.random.default_rng(np.random.SeedSequence([seed, key]))
+        diff, low, high = paired_bootstrap_ci(d, rng=rng, n_boot=n_boot, level=level)
         out.append({"dataset": dataset, "scenario": scenario, "method": a, "baseline": b,
                     "metric": metric, "diff": diff, "ci_low": low, "ci_high": high,
                     "n": int(d.size), "primary": is_primary})
@@ -305,6 +308,11 @@ def c7_verdict(comparisons: Sequence[Mapping[str, Any]], *, rbm: str = "rbm", sa
             if r is not None:
                 bits.append(f"{r['method']} − {r['baseline']} Avg. Gap {r['diff']:+.2f} "
                             f"[{r['ci_low']:+.2f}, {r['ci_high']:+.2f}]")
+        better = [m for m in GAP_METRICS if (s, rbm, salun, m) in rows and _sign(rows[(s, rbm, salun, m)]) == -1]
+        worse = [m for m in GAP_METRICS if (s, rbm, salun, m) in rows and _sign(rows[(s, rbm, salun, m)]) == 1]
+        if better or worse:
+            bits.append(f"RBM closer to Retrain on {', '.join(better) or 'no metric'}, further on "
+                        f"{', '.join(worse) or 'no metric'}")
         parts.append(f"{s}: " + ", ".join(bits) + f" ({outcomes[s]})")
     return verdict, conditions, "; ".join(parts)
 
