@@ -111,3 +111,17 @@ def test_tune_bad_input_is_one_error_line(tmp_path, capsys, argv, message):
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and err[0].startswith("error:") and message in err[0]
     assert not (tmp_path / "t").exists()
+
+
+def test_tune_command_writes_one_file_per_method_with_its_command(tmp_path, capsys, monkeypatch):
+    import rbmlib.deep.tune as tune_module
+
+    monkeypatch.setattr(tune_module, "default_recipe", lambda dataset, scenario=None: _tiny_recipe())
+    out = tmp_path / "t"
+    argv = ["tune", "--dataset", "digits", "--methods", "rl", "--lrs", "0.001", "0.01",
+            "--max-widen", "0", "--out", str(out)]
+    assert main(argv) == 0
+    chosen = json.loads(capsys.readouterr().out)
+    saved = json.loads((out / "tune-digits-rl.json").read_text())
+    assert saved["methods"]["rl"]["lr"] == chosen["rl"]["lr"] in (0.001, 0.01)
+    assert saved["command"].startswith("python -m rbmlib tune --dataset digits") and "--lrs 0.001 0.01" in saved["command"]

@@ -82,7 +82,15 @@ def run_tune(args: argparse.Namespace) -> int:
     except (ValueError, DatasetUnavailableError) as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
-    result["command"] = "python -m rbmlib " + " ".join(shlex.quote(a) for a in sys.argv[1:])
+    # The canonical command of this run, rebuilt from the parsed arguments (not sys.argv, which
+    # is the caller's when main() is called from Python).
+    words = ["python", "-m", "rbmlib", "tune", "--dataset", cfg.dataset, "--scenario", cfg.scenario,
+             "--methods", ",".join(cfg.methods), "--seeds", *map(str, cfg.seeds),
+             "--lrs", *(f"{v:g}" for v in cfg.lrs), "--ratios", *(f"{v:g}" for v in cfg.ratios),
+             "--max-widen", str(cfg.max_widen), "--device", cfg.device]
+    if args.threads is not None:
+        words += ["--threads", str(args.threads)]
+    result["command"] = " ".join(shlex.quote(w) for w in words + ["--out", args.out])
     out = Path(args.out)
     for method, res in result["methods"].items():
         atomic_write_json(out / f"tune-{cfg.dataset}-{method}.json",
