@@ -1,4 +1,4 @@
-"""Learning-rate sweep that chose the CPU-scale (mnist5k) unlearning defaults in rbmlib.deep.recipes.
+"""Learning-rate sweep that chose the CPU-scale FT, GA and l1 defaults in rbmlib.deep.recipes (superseded by `python -m rbmlib tune` for the masked methods).
 
 The field's advice (SalUn): tune each method on random forgetting and keep the setting with the
 smallest Avg. Gap to Retrain. This script does that on mnist5k, ``random:0.1``, with tuning seeds

@@ -214,6 +214,8 @@ def format_table(rows: list[dict], *, settings: dict) -> str:
 #: ``add_parser(subparsers)`` that registers the subcommand with a ``handler`` default.
 LAZY_COMMANDS: dict[str, tuple[str, str]] = {
     "unlearn": ("rbmlib.deep.cli", "deep-unlearning experiments on real data (Chapter 6)"),
+    "tune": ("rbmlib.deep.tune", "equal-budget lr/ratio tuning by the smallest Avg. Gap (Chapter 6)"),
+    "report": ("rbmlib.deep.commands", "mean ± SD table, paired bootstrap comparisons and the C7 verdict"),
 }
 
 

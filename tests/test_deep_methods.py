@@ -9,7 +9,8 @@ import torch
 import torch.nn.functional as F
 
 from rbmlib.deep.batches import TensorSet
-from rbmlib.deep.methods import METHODS, L1Config, MaskedRLConfig, RLConfig
+from rbmlib.deep.methods import METHODS, L1Config, MaskedRLConfig, ResetFTConfig, RLConfig, child_generator
+from rbmlib.deep.recipes import tuning
 from rbmlib.deep.models import ModelSpec, build_model
 from rbmlib.deep.recipes import default_recipe, with_amp, with_mask_ratio
 from rbmlib.deep.training import SGDConfig
@@ -28,6 +29,10 @@ CONFIGS = {
     "l1": L1Config(SGD, alpha=1e-3),
     "salun": MaskedRLConfig(RL, ratio=0.5, saliency_batch_size=16),
     "rbm": MaskedRLConfig(RL, ratio=0.5, saliency_batch_size=16),
+    "random": MaskedRLConfig(RL, ratio=0.5, saliency_batch_size=16),
+    "rbm_grad": MaskedRLConfig(RL, ratio=0.5, saliency_batch_size=16),
+    "rbm_layer": MaskedRLConfig(RL, ratio=0.5, saliency_batch_size=16),
+    "rbm_reset": ResetFTConfig(SGD, ratio=0.5, saliency_batch_size=16),
 }
 
 
@@ -65,7 +70,7 @@ def test_every_method_returns_a_new_model_and_leaves_the_input_untouched(name):
     assert all(torch.equal(state[k], v) for k, v in model.state_dict().items())
 
 
-@pytest.mark.parametrize("name", ["salun", "rbm"])
+@pytest.mark.parametrize("name", ["salun", "rbm", "random", "rbm_grad", "rbm_layer"])
 def test_masked_methods_at_ratio_one_are_exactly_rl(name, seed):
     model, retain, forget = _sets(seed)
     cfg = replace(CONFIGS[name], ratio=1.0)
@@ -135,3 +140,54 @@ def test_cifar_recipe_is_salun_default():
 def test_masked_config_rejects_ratio_outside_unit_interval():
     with pytest.raises(ValueError, match="mask ratio must be in \\(0, 1\\]"):
         MaskedRLConfig(RL, ratio=0.0)
+
+
+def test_rbm_variants_and_the_random_control_differ_from_salun_and_each_other(seed):
+    model, retain, forget = _sets(seed)
+    runs = {n: _run(n, model, retain, forget, seed) for n in ("salun", "random", "rbm", "rbm_grad", "rbm_layer")}
+    names = list(runs)
+    for i, a in enumerate(names):
+        for b in names[i + 1:]:
+            assert not _same(runs[a], runs[b]), (a, b)
+
+
+def test_random_mask_is_a_function_of_the_run_seed_and_keeps_the_batch_order(seed):
+    model, retain, forget = _sets(seed)
+    assert _same(_run("random", model, retain, forget, seed), _run("random", model, retain, forget, seed))
+    g = torch.Generator().manual_seed(seed)
+    child_generator(g, 1)  # deriving a child does not consume the parent's state
+    assert torch.equal(torch.rand(5, generator=g), torch.rand(5, generator=torch.Generator().manual_seed(seed)))
+
+
+def test_rbm_reset_at_ratio_one_is_ft_from_a_fresh_initialisation(seed):
+    from rbmlib.deep.models import reinitialized
+    from rbmlib.deep.training import fit
+
+    model, retain, forget = _sets(seed)
+    cfg = replace(CONFIGS["rbm_reset"], ratio=1.0)
+    g = torch.Generator().manual_seed(seed)
+    got = METHODS["rbm_reset"](model, retain, forget, cfg=cfg, generator=g)
+    g2 = torch.Generator().manual_seed(seed)
+    start = reinitialized(model, generator=child_generator(g2, 2))
+    start.load_state_dict({**start.state_dict(), **{k: v for k, v in model.state_dict().items()
+                                                    if k not in dict(model.named_parameters())}})
+    want = fit(start, retain, cfg=SGD, generator=g2)
+    assert _same(got, want)
+
+
+def test_rbm_reset_keeps_the_retain_salient_weights_before_fine_tuning(seed):
+    model, retain, forget = _sets(seed)
+    cfg = replace(CONFIGS["rbm_reset"], sgd=replace(SGD, epochs=0))
+    out = METHODS["rbm_reset"](model, retain, forget, cfg=cfg, generator=torch.Generator().manual_seed(seed))
+    before = torch.cat([p.detach().reshape(-1) for p in model.parameters()])
+    after = torch.cat([p.detach().reshape(-1) for p in out.parameters()])
+    kept = (before == after).float().mean().item()
+    assert 0.45 < kept < 0.6  # half the weights (the retain-salient ones) untouched, the rest redrawn
+
+
+def test_every_recipe_method_has_a_provenance_and_cifar_rbm_is_marked_untuned():
+    for d in ("mnist5k", "cifar10", "cifar100", "svhn", "tinyimagenet"):
+        t = tuning(d)
+        assert set(t) == set(METHODS) - {"original", "retrain"}
+    assert tuning("cifar10")["rbm"].status == "not yet tuned"
+    assert all(default_recipe("mnist5k").method_config(m) is not None for m in tuning("mnist5k"))

@@ -9,14 +9,7 @@ from sklearn.svm import SVC
 
 from rbmlib.deep.batches import TensorSet
 from rbmlib.deep.metrics import Metrics, accuracy, avg_gap, evaluate, mia_efficacy, predict
-from rbmlib.deep.results import (
-    c7_verdict,
-    collect,
-    compare_methods,
-    format_summary,
-    scenario_table,
-    summarize,
-)
+from rbmlib.deep.results import check_consistent, collect, format_summary, read_results, scenario_table, summarize
 
 
 pytestmark = pytest.mark.usefixtures("one_torch_thread")
@@ -95,41 +88,39 @@ def test_summary_gives_mean_and_sample_std_over_seeds():
     assert text == "3.0 ± 2.6"
 
 
-def _summary_of(gaps: dict[tuple[str, str], list[float]]):
-    """Summary whose Avg. Gaps are ``gaps`` (UA offset from a Retrain UA of 0, times 4)."""
-    records = []
-    for scenario in {sc for sc, _ in gaps}:
-        records += [{**_record("retrain", seed, 0.0), "scenario": scenario} for seed in range(3)]
-    for (scenario, method), values in gaps.items():
-        records += [{**_record(method, seed, 4 * g, 0.5), "scenario": scenario} for seed, g in enumerate(values)]
-    return summarize(collect(records))
-
-
-@pytest.mark.parametrize(
-    ("rbm", "salun", "verdict"),
-    [
-        ((1.0, 1.1, 1.2), (3.0, 3.1, 3.2), "holds"),
-        ((3.0, 3.1, 3.2), (1.0, 1.1, 1.2), "fails"),
-        ((1.0, 2.0, 3.0), (1.5, 2.5, 3.5), "fails"),  # within the seed noise: no win
-    ],
-)
-def test_c7_verdict_counts_only_differences_beyond_seed_noise(rbm, salun, verdict):
-    summary = _summary_of({("random:0.1", "rbm"): list(rbm), ("random:0.1", "salun"): list(salun)})
-    got, evidence = c7_verdict(summary)
-    assert got == verdict and "random:0.1" in evidence and not evidence.endswith(".")
-
-
-def test_c7_verdict_mixed_outcomes_is_a_trade_off():
-    summary = _summary_of({("random:0.1", "rbm"): [1.0, 1.1, 1.2], ("random:0.1", "salun"): [3.0, 3.1, 3.2],
-                           ("class:3", "rbm"): [9.0, 9.1, 9.2], ("class:3", "salun"): [1.0, 1.1, 1.2]})
-    assert c7_verdict(summary)[0] == "is a trade-off"
-    cmp = compare_methods(summary, "rbm", "salun").set_index("scenario")
-    assert cmp.loc["random:0.1", "outcome"] == "win" and cmp.loc["class:3", "outcome"] == "loss"
-    assert cmp.loc["class:3", "avg_gap_mean_a"] == pytest.approx(9.1)
-
-
 def test_scenario_table_has_display_headers_and_one_row_per_method():
     summary = summarize(collect([_record("retrain", 0, 2.0), _record("rbm", 0, 3.0, 0.5)]))
     t = scenario_table(summary, "random:0.1", labels={"retrain": "Retrain", "rbm": "RBM"})
     assert list(t.columns) == ["UA", "RA", "TA", "MIA", "Avg. Gap", "RTE (s)"]
     assert list(t.index) == ["Retrain", "RBM"] and t.loc["RBM", "UA"] == "3.0 ± 0.0"
+
+
+def test_avg_gap_pairs_with_the_retrain_of_the_same_split_only():
+    other = {**_record("retrain", 0, 6.0), "split_sha256": "y", "scenario": "class:3"}
+    df = collect([_record("salun", 0, 10.0, 0.5), other])
+    assert np.isnan(df.set_index("method").loc["salun", "avg_gap"])  # a different split: no reference
+
+
+def test_mixed_splits_are_refused():
+    records = [_record("retrain", 0, 6.0), {**_record("salun", 0, 10.0, 0.5), "split_sha256": "z"}]
+    with pytest.raises(ValueError, match="mixed splits"):
+        collect(records)
+
+
+def test_mixed_configurations_are_refused():
+    with pytest.raises(ValueError, match="mixed configurations"):
+        collect([_record("salun", 0, 10.0, 0.5), _record("salun", 0, 11.0, 0.5)])
+    rows = [{**_record("salun", s, 1.0, 0.5), "config_sha256": c} for s, c in ((0, "a"), (1, "b"))]
+    import pandas as pd
+
+    with pytest.raises(ValueError, match="mixed configurations"):
+        check_consistent(pd.DataFrame(rows).astype({"mask_ratio": float}))
+
+
+def test_read_results_recomputes_avg_gap_from_the_csv(tmp_path):
+    df = collect([_record("retrain", 0, 6.0), _record("salun", 0, 10.0, 0.5)]).assign(avg_gap=99.0)
+    df.rename(columns={"split_sha256": "split_hash"}).to_csv(tmp_path / "results.csv", index=False)
+    back = read_results(tmp_path).set_index("method")
+    assert back.loc["salun", "avg_gap"] == pytest.approx(1.0)
+    with pytest.raises(ValueError, match="no results table"):
+        read_results(tmp_path / "missing")

@@ -7,7 +7,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from rbmlib.deep.plots import METHOD_COLOURS, METHOD_LABELS, draw_ratio_sweep, draw_ua_ra
+from rbmlib.deep.methods import METHODS
+from rbmlib.deep.plots import METHOD_COLOURS, METHOD_LABELS, METHOD_MARKERS, draw_ratio_sweep, draw_ua_ra
 from rbmlib.deep.results import collect, summarize
 from rbmlib.deep.runner import DEFAULT_METHODS
 
@@ -27,8 +28,9 @@ def table() -> pd.DataFrame:
 
 
 def test_every_method_has_a_label_and_a_colour():
-    assert set(DEFAULT_METHODS) <= set(METHOD_LABELS) == set(METHOD_COLOURS)
+    assert set(METHODS) == set(METHOD_LABELS) == set(METHOD_COLOURS) == set(METHOD_MARKERS)
     assert len(set(METHOD_COLOURS.values())) == len(METHOD_COLOURS)
+    assert len(set(METHOD_MARKERS.values())) == len(METHOD_MARKERS)  # readable without colour
 
 
 def test_ua_ra_scatter_draws_one_point_per_method_and_the_retrain_crosshair(table):
@@ -38,6 +40,8 @@ def test_ua_ra_scatter_draws_one_point_per_method_and_the_retrain_crosshair(tabl
     points = np.concatenate([c.get_offsets() for c in ax.collections if len(c.get_offsets())])
     assert len(points) >= len(DEFAULT_METHODS)
     assert sum(line.get_linestyle() == "--" for line in ax.lines) == 2 and ax.get_legend() is not None
+    labels = {t.get_text() for t in ax.texts}
+    assert {METHOD_LABELS[m] for m in summary["method"]} <= labels  # direct labels beside the points
     plt.close(fig)
 
 

@@ -13,7 +13,10 @@ import torch.nn.functional as F
 from rbmlib.deep.batches import TensorSet, iterate_batches
 from rbmlib.deep.models import ModelSpec, build_model
 from rbmlib.deep.saliency import (
+    fisher_scores,
     forget_saliency_mask,
+    layerwise_top_k_mask,
+    random_mask,
     n_updated,
     retain_saliency_mask,
     saliency_scores,
@@ -70,8 +73,11 @@ def test_salun_updates_the_most_forget_salient_weights(seed):
 def test_rbm_freezes_the_most_retain_salient_weights(seed):
     data, model = _setup(seed)
     s = _flat(saliency_scores(model, data, batch_size=16))
-    updated = _flat(retain_saliency_mask(model, data, ratio=0.4, batch_size=16))
+    updated = _flat(retain_saliency_mask(model, data, ratio=0.4, batch_size=16, statistic="grad"))
     assert s[~updated].min() >= s[updated].max()  # frozen = retain-salient = highest scores
+    f = _flat(fisher_scores(model, data, batch_size=16))
+    updated = _flat(retain_saliency_mask(model, data, ratio=0.4, batch_size=16))  # primary: Fisher
+    assert f[~updated].min() >= f[updated].max()
 
 
 def test_ratio_one_updates_every_weight_for_both_masks():
@@ -137,3 +143,55 @@ def test_top_k_selects_exactly_k_highest_with_index_order_tie_breaks(sizes, leve
         tied = torch.nonzero(flat == threshold).flatten()
         picked = chosen[tied]
         assert not (picked[1:] & ~picked[:-1]).any()  # among ties, the earlier ones are picked
+
+
+def test_fisher_is_the_sum_of_squared_per_sample_gradients_in_eval_mode(seed):
+    data, model = _setup(seed, n=12)
+    model.train()
+    got = fisher_scores(model, data, batch_size=5)  # chunks of 5, 5, 2
+    net = copy.deepcopy(model).eval()
+    want = {n: torch.zeros_like(p) for n, p in net.named_parameters()}
+    for x, y in iterate_batches(data, 1, generator=None):
+        grads = torch.autograd.grad(F.cross_entropy(net(x), y), list(net.parameters()))
+        for (n, _), g in zip(net.named_parameters(), grads):
+            want[n] += g.square()
+    torch.testing.assert_close(_flat(got), _flat(want), rtol=1e-4, atol=1e-8)
+    assert model.training
+
+
+def test_fisher_is_a_sum_over_samples_not_a_mean(seed):
+    # Duplicating the set doubles the Fisher (a sum over samples, not a mean of batches).
+    data, model = _setup(seed, n=8)
+    twice = TensorSet(torch.cat([data.x, data.x]), torch.cat([data.y, data.y]), 3)
+    torch.testing.assert_close(_flat(fisher_scores(model, twice, batch_size=8)),
+                               2 * _flat(fisher_scores(model, data, batch_size=8)), rtol=1e-4, atol=1e-8)
+
+
+def test_layerwise_ranking_updates_round_ratio_of_every_tensor(seed):
+    data, model = _setup(seed)
+    mask = retain_saliency_mask(model, data, ratio=0.4, batch_size=16, ranking="layer")
+    f = fisher_scores(model, data, batch_size=16)
+    for name, m in mask.items():
+        assert int(m.sum()) == round(0.4 * m.numel())
+        if (~m).any() and m.any():
+            assert f[name][~m].min() >= f[name][m].max()
+    with pytest.raises(ValueError, match="ratio"):
+        layerwise_top_k_mask(f, 0.0)
+
+
+def test_random_mask_has_exact_size_and_depends_only_on_the_generator(seed):
+    _, model = _setup(seed)
+    n = sum(p.numel() for p in model.parameters())
+    a = random_mask(model, ratio=0.3, generator=torch.Generator().manual_seed(seed))
+    b = random_mask(model, ratio=0.3, generator=torch.Generator().manual_seed(seed))
+    c = random_mask(model, ratio=0.3, generator=torch.Generator().manual_seed(seed + 1))
+    assert sum(int(m.sum()) for m in a.values()) == round(0.3 * n)
+    assert torch.equal(_flat(a), _flat(b)) and not torch.equal(_flat(a), _flat(c))
+
+
+def test_unknown_statistic_or_ranking_is_an_error():
+    data, model = _setup(0)
+    with pytest.raises(ValueError, match="statistic"):
+        retain_saliency_mask(model, data, ratio=0.5, batch_size=16, statistic="hessian")
+    with pytest.raises(ValueError, match="ranking"):
+        retain_saliency_mask(model, data, ratio=0.5, batch_size=16, ranking="row")

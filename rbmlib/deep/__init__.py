@@ -6,19 +6,26 @@ Modules, one concept each:
 * :mod:`~rbmlib.deep.splits` -- scenarios and hashed train/val/test/forget/retain splits.
 * :mod:`~rbmlib.deep.batches` -- in-memory example sets, mini-batches, augmentation.
 * :mod:`~rbmlib.deep.models` -- the small CNN and the CIFAR-stem ResNet-18.
-* :mod:`~rbmlib.deep.saliency` -- SalUn's forget-saliency mask and RBM's retain-based mask.
+* :mod:`~rbmlib.deep.saliency` -- SalUn's forget-saliency mask, RBM's retain-based (Fisher) mask,
+  the random control.
 * :mod:`~rbmlib.deep.training` -- the one masked-SGD engine (hard or leaky masks).
-* :mod:`~rbmlib.deep.methods` -- Retrain, FT, GA, RL, l1-sparse, SalUn, RBM (one signature).
-* :mod:`~rbmlib.deep.recipes` -- default hyper-parameters per dataset.
+* :mod:`~rbmlib.deep.methods` -- Retrain, FT, GA, RL, l1-sparse, SalUn, random mask, RBM and its
+  variants (one signature).
+* :mod:`~rbmlib.deep.recipes` -- default hyper-parameters per dataset, with their provenance.
+* :mod:`~rbmlib.deep.tune` -- the equal-budget tuning protocol (``tune`` subcommand).
 * :mod:`~rbmlib.deep.metrics` -- UA, RA, TA, MIA-efficacy, Avg. Gap.
-* :mod:`~rbmlib.deep.results` -- tidy tables and mean ± std summaries.
+* :mod:`~rbmlib.deep.results` -- tidy tables paired on the split hash, mean ± std summaries.
+* :mod:`~rbmlib.deep.stats` -- paired bootstrap comparisons and the C7 verdict rule.
+* :mod:`~rbmlib.deep.commands` -- the ``report`` subcommand (and ``tune``'s parser).
 * :mod:`~rbmlib.deep.runner` -- the resumable experiment grid; :mod:`~rbmlib.deep.cli` its CLI.
 * :mod:`~rbmlib.deep.plots` -- the chapter's figures.
 """
 
 from rbmlib.deep.datasets import DATASETS, DatasetUnavailableError, ImageData, load_dataset
 from rbmlib.deep.methods import (
+    MASKED_METHODS,
     METHODS,
+    RBM_VARIANTS,
     L1Config,
     MaskedRLConfig,
     RLConfig,
@@ -26,7 +33,11 @@ from rbmlib.deep.methods import (
     gradient_ascent,
     l1_sparse,
     random_label,
+    random_mask_rl,
     rbm,
+    rbm_grad,
+    rbm_layer,
+    rbm_reset,
     retrain,
     salun,
 )
@@ -34,14 +45,23 @@ from rbmlib.deep.metrics import Metrics, avg_gap, evaluate, mia_efficacy
 from rbmlib.deep.recipes import Recipe, default_recipe, with_mask_ratio
 from rbmlib.deep.results import format_summary, summarize
 from rbmlib.deep.runner import DEFAULT_METHODS, ExperimentConfig, run_experiment
-from rbmlib.deep.saliency import forget_saliency_mask, retain_saliency_mask, saliency_scores
+from rbmlib.deep.saliency import (
+    fisher_scores,
+    forget_saliency_mask,
+    random_mask,
+    retain_saliency_mask,
+    saliency_scores,
+)
+from rbmlib.deep.stats import c7_verdict, compare, paired_bootstrap_ci
 from rbmlib.deep.splits import Scenario, Split, SplitConfig, make_split, parse_scenario
 from rbmlib.deep.training import SGDConfig, masked_sgd
 
 __all__ = [
     "DATASETS",
     "DEFAULT_METHODS",
+    "MASKED_METHODS",
     "METHODS",
+    "RBM_VARIANTS",
     "DatasetUnavailableError",
     "ExperimentConfig",
     "ImageData",
@@ -55,9 +75,12 @@ __all__ = [
     "Split",
     "SplitConfig",
     "avg_gap",
+    "c7_verdict",
+    "compare",
     "default_recipe",
     "evaluate",
     "finetune",
+    "fisher_scores",
     "forget_saliency_mask",
     "format_summary",
     "gradient_ascent",
@@ -66,9 +89,15 @@ __all__ = [
     "make_split",
     "masked_sgd",
     "mia_efficacy",
+    "paired_bootstrap_ci",
     "parse_scenario",
     "random_label",
+    "random_mask",
+    "random_mask_rl",
     "rbm",
+    "rbm_grad",
+    "rbm_layer",
+    "rbm_reset",
     "retain_saliency_mask",
     "retrain",
     "run_experiment",

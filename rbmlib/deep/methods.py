@@ -15,13 +15,19 @@ ga           gradient ascent: minimise $-\mathrm{CE}$ on $D_f$
 rl           random labelling: CE on $D_f$ with uniformly random labels, plus CE on $D_r$
 l1           FT with $\mathrm{CE} + \alpha_e\lVert\theta\rVert_1$, $\alpha_e = \alpha(1 - e/E)$
 salun        RL restricted to SalUn's forget-saliency mask
-rbm          RL restricted to RBM's retain-based mask (this book's reconstruction)
+random       control: RL restricted to a uniformly random mask of the same ratio
+rbm          RL with the Fisher-retain-salient weights frozen (the pre-registered primary RBM)
+rbm_grad     variant: as ``rbm`` with SalUn's gradient statistic on $D_r$ instead of the Fisher
+rbm_layer    variant: as ``rbm`` with one ranking per parameter tensor instead of a global one
+rbm_reset    variant: re-initialise the non-retain-salient weights, then fine-tune on $D_r$
 ===========  =================================================================================
 
-SalUn and RBM share :class:`MaskedRLConfig` and differ only in the mask function they call
-(:func:`~rbmlib.deep.saliency.forget_saliency_mask` vs
-:func:`~rbmlib.deep.saliency.retain_saliency_mask`); the saliency pass is part of the method and
-of its measured run time.
+SalUn, the random control and the three RL-based RBMs share :class:`MaskedRLConfig` and differ
+only in the mask function they call (:mod:`rbmlib.deep.saliency`); the saliency pass is part of
+the method and of its measured run time. ``rbm_reset`` is the linear chapters' RBM
+(reset-then-FT, Chapter 4) and takes a :class:`ResetFTConfig`. Every masked method reads its
+``ratio`` as the fraction of weights updated (reset, for ``rbm_reset``), so ratio 1 turns every
+RL-based one into RL.
 """
 
 from __future__ import annotations
@@ -31,26 +37,34 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Literal
 
+import numpy as np
 import torch
 from torch import nn
 
 from rbmlib.deep.batches import TensorSet, iterate_batches
 from rbmlib.deep.models import reinitialized
-from rbmlib.deep.saliency import Mask, forget_saliency_mask, retain_saliency_mask
+from rbmlib.deep.saliency import Mask, forget_saliency_mask, random_mask, retain_saliency_mask
 from rbmlib.deep.training import Batch, SGDConfig, fit, masked_sgd
 
 __all__ = [
     "MASKED_METHODS",
+    "RBM_VARIANTS",
     "METHODS",
     "L1Config",
     "MaskedRLConfig",
     "RLConfig",
+    "ResetFTConfig",
+    "child_generator",
     "finetune",
     "gradient_ascent",
     "l1_sparse",
     "original",
     "random_label",
+    "random_mask_rl",
     "rbm",
+    "rbm_grad",
+    "rbm_layer",
+    "rbm_reset",
     "retrain",
     "salun",
 ]
@@ -125,6 +139,43 @@ class MaskedRLConfig:
     def __post_init__(self) -> None:
         if not 0.0 < self.ratio <= 1.0:
             raise ValueError(f"mask ratio must be in (0, 1], got {self.ratio}")
+
+
+@dataclass(frozen=True)
+class ResetFTConfig:
+    """Reset-then-fine-tune RBM (the linear chapters' RBM, Chapter 4).
+
+    Attributes
+    ----------
+    sgd : SGDConfig
+        Fine-tuning on $D_r$ after the reset (every weight trainable).
+    ratio : float
+        Fraction of weights re-initialised (the non-retain-salient ones), in ``(0, 1]``: the same
+        semantics as the masked methods' fraction updated. Ratio 1 resets every weight, i.e.
+        retraining with the fine-tuning budget.
+    saliency_batch_size : int
+        Mini-batch size of the Fisher pass.
+    """
+
+    sgd: SGDConfig
+    ratio: float = 0.5
+    saliency_batch_size: int = 256
+
+    def __post_init__(self) -> None:
+        if not 0.0 < self.ratio <= 1.0:
+            raise ValueError(f"mask ratio must be in (0, 1], got {self.ratio}")
+
+
+def child_generator(generator: torch.Generator, purpose: int) -> torch.Generator:
+    """A CPU generator derived from ``generator``'s seed without consuming its state.
+
+    The random mask and the reset draw from such a child (``purpose`` 1 and 2), so the batch order
+    that ``generator`` then produces is the same as SalUn's or FT's in the same run: paired
+    comparisons differ by the mask only. Seed: :class:`numpy.random.SeedSequence` of
+    ``(generator.initial_seed(), purpose)``.
+    """
+    state = np.random.SeedSequence([generator.initial_seed(), purpose]).generate_state(1, np.uint64)
+    return torch.Generator().manual_seed(int(state[0] >> np.uint64(1)))
 
 
 def _ce_stream(data: TensorSet, cfg: SGDConfig, generator: torch.Generator, sign: float):
@@ -216,11 +267,61 @@ def salun(model: nn.Module, retain: TensorSet, forget: TensorSet, *, cfg: Masked
     return _masked_rl(model, retain, forget, cfg, generator, mask, desc)
 
 
+def _rbm_rl(model, retain, forget, cfg, generator, desc, **kind) -> nn.Module:
+    mask = retain_saliency_mask(model, retain, ratio=cfg.ratio, batch_size=cfg.saliency_batch_size, **kind)
+    return _masked_rl(model, retain, forget, cfg, generator, mask, desc)
+
+
 def rbm(model: nn.Module, retain: TensorSet, forget: TensorSet, *, cfg: MaskedRLConfig,
         generator: torch.Generator, desc: str | None = None) -> nn.Module:
-    """RBM: RL with the retain-salient weights (top ``1 - ratio`` on $D_r$) frozen."""
-    mask = retain_saliency_mask(model, retain, ratio=cfg.ratio, batch_size=cfg.saliency_batch_size)
+    """RBM, pre-registered primary: RL with the top ``1 - ratio`` of weights by the Fisher
+    diagonal on $D_r$ (global ranking) frozen."""
+    return _rbm_rl(model, retain, forget, cfg, generator, desc, statistic="fisher", ranking="global")
+
+
+def rbm_grad(model: nn.Module, retain: TensorSet, forget: TensorSet, *, cfg: MaskedRLConfig,
+             generator: torch.Generator, desc: str | None = None) -> nn.Module:
+    """RBM variant: as :func:`rbm` with SalUn's gradient statistic $g(D_r)$ instead of the Fisher."""
+    return _rbm_rl(model, retain, forget, cfg, generator, desc, statistic="grad", ranking="global")
+
+
+def rbm_layer(model: nn.Module, retain: TensorSet, forget: TensorSet, *, cfg: MaskedRLConfig,
+              generator: torch.Generator, desc: str | None = None) -> nn.Module:
+    """RBM variant: as :func:`rbm` with the Fisher ranked within each parameter tensor."""
+    return _rbm_rl(model, retain, forget, cfg, generator, desc, statistic="fisher", ranking="layer")
+
+
+def random_mask_rl(model: nn.Module, retain: TensorSet, forget: TensorSet, *, cfg: MaskedRLConfig,
+                   generator: torch.Generator, desc: str | None = None) -> nn.Module:
+    """Control: RL updating a uniformly random ``ratio`` fraction of the weights.
+
+    The mask is drawn from :func:`child_generator` ``(generator, 1)``, so it is a function of the
+    run seed and the batch order is SalUn's.
+    """
+    mask = random_mask(model, ratio=cfg.ratio, generator=child_generator(generator, 1))
     return _masked_rl(model, retain, forget, cfg, generator, mask, desc)
+
+
+def rbm_reset(model: nn.Module, retain: TensorSet, forget: TensorSet, *, cfg: ResetFTConfig,
+              generator: torch.Generator, desc: str | None = None) -> nn.Module:
+    r"""RBM variant, reset-then-FT: re-initialise the weights that are not retain-salient, then
+    fine-tune every weight on $D_r$.
+
+    Notes
+    -----
+    $\theta^{(0)} = (1 - m)\odot\theta_o + m \odot \theta_{\text{init}}$ with
+    $m = 1 - \mathrm{top}_{N-k} F(D_r)$ and $\theta_{\text{init}}$ a fresh initialisation drawn
+    from :func:`child_generator` ``(generator, 2)``; then FT on $D_r$. The deep counterpart of
+    $\mathrm{fit}(m_r \odot w_o, X_r, y_r)$ of Chapter 4, with a fresh draw instead of zeros (a
+    zeroed convolution passes no signal). BatchNorm running statistics are the original's.
+    """
+    mask = retain_saliency_mask(model, retain, ratio=cfg.ratio, batch_size=cfg.saliency_batch_size)
+    fresh = dict(reinitialized(model, generator=child_generator(generator, 2)).named_parameters())
+    start = copy.deepcopy(model)
+    with torch.no_grad():
+        for name, p in start.named_parameters():
+            p.copy_(torch.where(mask[name], fresh[name], p))
+    return fit(start, retain, cfg=cfg.sgd, generator=generator, desc=desc)
 
 
 #: Method name -> function, in the order results are reported.
@@ -232,8 +333,14 @@ METHODS: dict[str, Callable[..., nn.Module]] = {
     "rl": random_label,
     "l1": l1_sparse,
     "salun": salun,
+    "random": random_mask_rl,
     "rbm": rbm,
+    "rbm_grad": rbm_grad,
+    "rbm_layer": rbm_layer,
+    "rbm_reset": rbm_reset,
 }
 
-#: Methods that take a mask ratio.
-MASKED_METHODS: tuple[str, ...] = ("salun", "rbm")
+#: Methods that take a mask ratio (the fraction of weights updated, or reset for ``rbm_reset``).
+MASKED_METHODS: tuple[str, ...] = ("salun", "random", "rbm", "rbm_grad", "rbm_layer", "rbm_reset")
+#: The RBM variants reported beside the pre-registered primary ``rbm``.
+RBM_VARIANTS: tuple[str, ...] = ("rbm_grad", "rbm_layer", "rbm_reset")

@@ -18,7 +18,7 @@ if TYPE_CHECKING:
     import matplotlib.axes
     import pandas as pd
 
-__all__ = ["METHOD_COLOURS", "METHOD_LABELS", "draw_ratio_sweep", "draw_ua_ra"]
+__all__ = ["METHOD_COLOURS", "METHOD_LABELS", "METHOD_MARKERS", "draw_ratio_sweep", "draw_ua_ra"]
 
 #: Display name of every unlearning method.
 METHOD_LABELS: Mapping[str, str] = {
@@ -29,7 +29,17 @@ METHOD_LABELS: Mapping[str, str] = {
     "rl": "RL",
     "l1": r"$\ell_1$-sparse",
     "salun": "SalUn",
+    "random": "random mask",
     "rbm": "RBM",
+    "rbm_grad": "RBM-grad",
+    "rbm_layer": "RBM-layer",
+    "rbm_reset": "RBM-reset",
+}
+
+#: One marker per method, so that figures read without colour.
+METHOD_MARKERS: Mapping[str, str] = {
+    "original": "X", "retrain": "*", "ft": "s", "ga": "v", "rl": "^", "l1": "<",
+    "salun": "o", "random": "p", "rbm": "D", "rbm_grad": "d", "rbm_layer": "P", "rbm_reset": "h",
 }
 
 #: One colour per method, shared by every figure of the chapter.
@@ -41,13 +51,20 @@ METHOD_COLOURS: Mapping[str, str] = {
     "rl": "#56b4e9",
     "l1": "#ca9161",
     "salun": MODEL_COLOURS["fbm"],
+    "random": "#000000",
     "rbm": MODEL_COLOURS["rbm"],
+    "rbm_grad": "#fbafe4",
+    "rbm_layer": "#ece133",
+    "rbm_reset": "#8c564b",
 }
 
 
 def draw_ua_ra(ax: "matplotlib.axes.Axes", summary: "pd.DataFrame", *, scenario: str,
                legend: bool = False) -> "matplotlib.axes.Axes":
     """UA against RA of every method (mean ± std over seeds), with Retrain as cross-hairs.
+
+    Each method has its own marker and a direct text label beside its point, so the figure reads
+    without colour (and without the legend).
 
     Parameters
     ----------
@@ -58,23 +75,23 @@ def draw_ua_ra(ax: "matplotlib.axes.Axes", summary: "pd.DataFrame", *, scenario:
     scenario : str
         Which scenario's rows to draw.
     legend : bool
-        Add a legend of the methods.
+        Add a legend of the methods as well.
     """
-    import seaborn as sns
-
-    rows = summary[summary["scenario"] == scenario].assign(
-        label=lambda d: d["method"].map(METHOD_LABELS))
-    palette = {METHOD_LABELS[m]: c for m, c in METHOD_COLOURS.items()}
+    rows = summary[summary["scenario"] == scenario]
     ax.errorbar(rows["ua_mean"], rows["ra_mean"], xerr=rows["ua_std"].fillna(0),
                 yerr=rows["ra_std"].fillna(0), fmt="none", ecolor="0.7", elinewidth=0.8, zorder=1)
-    sns.scatterplot(data=rows, x="ua_mean", y="ra_mean", hue="label", palette=palette, s=40,
-                    ax=ax, zorder=3, legend=legend)
+    for r in rows.itertuples(index=False):
+        ax.scatter([r.ua_mean], [r.ra_mean], marker=METHOD_MARKERS.get(r.method, "o"), s=36,
+                   color=METHOD_COLOURS.get(r.method, "0.3"), edgecolor="black", linewidth=0.4,
+                   zorder=3, label=METHOD_LABELS.get(r.method, r.method))
+        ax.annotate(METHOD_LABELS.get(r.method, r.method), (r.ua_mean, r.ra_mean), xytext=(4, 3),
+                    textcoords="offset points", fontsize=6.5, zorder=4)
     ref = rows[rows["method"] == "retrain"]
     if not ref.empty:
         ax.axvline(float(ref["ua_mean"].iloc[0]), color=METHOD_COLOURS["retrain"], linestyle="--", linewidth=0.8)
         ax.axhline(float(ref["ra_mean"].iloc[0]), color=METHOD_COLOURS["retrain"], linestyle="--", linewidth=0.8)
     if legend:
-        sns.move_legend(ax, "center left", bbox_to_anchor=(1.02, 0.5), frameon=False, title=None, fontsize=8)
+        ax.legend(loc="center left", bbox_to_anchor=(1.02, 0.5), frameon=False, fontsize=7)
     ax.set_xlabel("UA (%)")
     ax.set_ylabel("RA (%)")
     return ax
@@ -82,7 +99,8 @@ def draw_ua_ra(ax: "matplotlib.axes.Axes", summary: "pd.DataFrame", *, scenario:
 
 def draw_ratio_sweep(ax: "matplotlib.axes.Axes", table: "pd.DataFrame", *, metric: str,
                      reference: float | None = None) -> "matplotlib.axes.Axes":
-    """One metric of SalUn and RBM against the mask ratio (mean ± std over seeds).
+    """One metric of the masked methods against the mask ratio (mean ± std over seeds, one marker
+    per method).
 
     Parameters
     ----------
@@ -97,7 +115,8 @@ def draw_ratio_sweep(ax: "matplotlib.axes.Axes", table: "pd.DataFrame", *, metri
     """
     for method, rows in table.groupby("method", sort=False):
         stats = rows.groupby("mask_ratio")[metric].agg(["mean", "std"]).fillna(0.0)
-        ax.errorbar(stats.index, stats["mean"], yerr=stats["std"], marker="o", markersize=4,
+        ax.errorbar(stats.index, stats["mean"], yerr=stats["std"], marker=METHOD_MARKERS.get(method, "o"),
+                    markersize=4,
                     capsize=2, linewidth=1.4, color=METHOD_COLOURS[method], label=METHOD_LABELS[method])
     if reference is not None and np.isfinite(reference):
         ax.axhline(reference, color=METHOD_COLOURS["retrain"], linestyle="--", linewidth=0.8,

@@ -1,9 +1,13 @@
 """Result tables: one tidy row per run, Avg. Gap against the stored Retrain, mean ± std (Chapter 6).
 
-A finished run ("cell") of the grid is one JSON file; :func:`collect` reads them into a tidy
+A finished run ("cell") of the grid is one record; :func:`collect` gathers records into a tidy
 :class:`pandas.DataFrame` with one row per (dataset, scenario, method, mask ratio, seed) and
-computes Avg. Gap against the Retrain row of the same dataset, scenario and seed (``NaN`` when
-that Retrain has not been run). :func:`summarize` aggregates over seeds.
+computes Avg. Gap against the Retrain row of the same dataset, scenario, seed **and split hash**
+(``NaN`` when that Retrain has not been run): two runs are paired only when they read the same
+split file, so a stale Retrain of another split is never used as the reference.
+:func:`check_consistent` refuses tables that mix splits or configurations; :func:`read_results`
+reads a results folder; :func:`summarize` aggregates over seeds. Paired comparisons between
+methods are in :mod:`rbmlib.deep.stats`.
 """
 
 from __future__ import annotations
@@ -19,10 +23,10 @@ from rbmlib.deep.metrics import METRIC_NAMES, Metrics, avg_gap
 __all__ = [
     "COLUMNS",
     "KEYS",
-    "c7_verdict",
+    "check_consistent",
     "collect",
-    "compare_methods",
     "format_summary",
+    "read_results",
     "read_cells",
     "scenario_table",
     "summarize",
@@ -35,13 +39,20 @@ COLUMNS: tuple[str, ...] = KEYS + METRIC_NAMES + ("avg_gap", "rte_s", "n_forget"
                                                     "n_test", "split_sha256")
 
 
+#: Columns pairing a run with its Retrain reference (same split file).
+REFERENCE_KEYS: tuple[str, ...] = ("dataset", "scenario", "seed", "split_sha256")
+#: Other names the split hash may carry in records (normalised to ``split_sha256``).
+_SPLIT_ALIASES: tuple[str, ...] = ("split_hash",)
+
+
 def _with_avg_gap(df: pd.DataFrame) -> pd.DataFrame:
-    ref = df[df["method"] == "retrain"].set_index(["dataset", "scenario", "seed"])
+    keys = list(REFERENCE_KEYS)
+    ref = df[df["method"] == "retrain"].set_index(keys)
     if ref.index.has_duplicates:
-        raise ValueError("more than one Retrain row for the same dataset, scenario and seed")
+        raise ValueError("more than one Retrain row for the same dataset, scenario, seed and split")
     gaps = []
     for row in df.itertuples(index=False):
-        key = (row.dataset, row.scenario, row.seed)
+        key = tuple(getattr(row, k) for k in keys)
         if key in ref.index:
             r = ref.loc[key]
             gaps.append(avg_gap(Metrics(row.ua, row.ra, row.ta, row.mia),
@@ -49,6 +60,35 @@ def _with_avg_gap(df: pd.DataFrame) -> pd.DataFrame:
         else:
             gaps.append(np.nan)
     return df.assign(avg_gap=gaps)
+
+
+def check_consistent(df: pd.DataFrame) -> None:
+    """Raise ``ValueError`` when a table mixes splits or configurations.
+
+    Mixed splits: one (dataset, scenario, seed) with more than one split hash (runs of different
+    splits cannot be paired). Mixed configurations: more than one row for one (dataset, scenario,
+    method, mask ratio, seed), i.e. the same cell run twice with different settings; or, when the
+    records carry a configuration hash (``config_sha256`` or ``config_hash``), one (dataset,
+    scenario, method, mask ratio) whose seeds were run with different configurations.
+    """
+    splits = df.groupby(["dataset", "scenario", "seed"])["split_sha256"].nunique()
+    mixed = splits[splits > 1]
+    if not mixed.empty:
+        (d, sc, seed), n = next(iter(mixed.items()))
+        raise ValueError(f"mixed splits: {n} different split hashes for dataset {d!r}, scenario "
+                         f"{sc!r}, seed {seed} ({len(mixed)} such groups)")
+    dup = df[df.duplicated(list(KEYS), keep=False)]
+    if not dup.empty:
+        r = dup.iloc[0]
+        raise ValueError(f"mixed configurations: {len(dup)} rows share a cell key, e.g. "
+                         f"{r['method']} under {r['scenario']}, seed {r['seed']}")
+    for col in ("config_sha256", "config_hash"):
+        if col in df:
+            n = df.groupby(["dataset", "scenario", "method", "mask_ratio"], dropna=False)[col].nunique()
+            if (n > 1).any():
+                (d, sc, m, r) = n[n > 1].index[0]
+                raise ValueError(f"mixed configurations: {int(n.max())} different {col} values for "
+                                 f"{m} (ratio {r}) under {sc!r} on {d!r}")
 
 
 def collect(records: list[dict]) -> pd.DataFrame:
@@ -62,7 +102,11 @@ def collect(records: list[dict]) -> pd.DataFrame:
     if not records:
         return pd.DataFrame(columns=list(COLUMNS))
     df = pd.DataFrame.from_records(records)
+    for alias in _SPLIT_ALIASES:
+        if alias in df and "split_sha256" not in df:
+            df = df.rename(columns={alias: "split_sha256"})
     df["mask_ratio"] = df["mask_ratio"].astype(float)
+    check_consistent(df)
     df = _with_avg_gap(df)
     order = {m: i for i, m in enumerate(METHODS)}
     df = df.sort_values(["dataset", "scenario", "method", "mask_ratio", "seed"],
@@ -73,6 +117,34 @@ def collect(records: list[dict]) -> pd.DataFrame:
 def read_cells(folder: Path) -> list[dict]:
     """All cell records (``*.json``) under ``folder``."""
     return [json.loads(p.read_text())["record"] for p in sorted(Path(folder).rglob("*.json"))]
+
+
+def read_results(folder: str | Path) -> pd.DataFrame:
+    """The tidy table of a results folder written by :func:`rbmlib.deep.runner.run_experiment`.
+
+    Reads ``<folder>/results.csv`` and recomputes Avg. Gap from the raw metrics (paired on the
+    split hash, :func:`collect`), so the table does not depend on how an earlier version computed
+    it.
+
+    Raises
+    ------
+    ValueError
+        No ``results.csv`` in ``folder``, a table without the needed columns, or mixed splits or
+        configurations (:func:`check_consistent`).
+    """
+    path = Path(folder) / "results.csv"
+    if not path.is_file():
+        raise ValueError(f"no results table {path} (run `python -m rbmlib unlearn ... --out {folder}` first)")
+    df = pd.read_csv(path)
+    needed = set(KEYS) | set(METRIC_NAMES)
+    missing = needed - set(df.columns)
+    if missing or not ({"split_sha256", *_SPLIT_ALIASES} & set(df.columns)):
+        raise ValueError(f"{path} lacks columns {sorted(missing) or ['split_sha256']}")
+    records = df.drop(columns=[c for c in ("avg_gap",) if c in df]).to_dict("records")
+    for r in records:
+        if pd.isna(r["mask_ratio"]):
+            r["mask_ratio"] = None
+    return collect(records)
 
 
 def summarize(df: pd.DataFrame) -> pd.DataFrame:
@@ -116,83 +188,3 @@ def scenario_table(summary: pd.DataFrame, scenario: str, *, labels: dict[str, st
     out = rows[list(HEADERS)].rename(columns=HEADERS)
     out.index = pd.Index(names, name="method")
     return out
-
-
-def _row(summary: pd.DataFrame, scenario: str, method: str, mask_ratio: float | None) -> pd.Series:
-    rows = summary[(summary["scenario"] == scenario) & (summary["method"] == method)]
-    if mask_ratio is not None and rows["mask_ratio"].notna().any():
-        rows = rows[np.isclose(rows["mask_ratio"], mask_ratio)]
-    if len(rows) != 1:
-        raise ValueError(f"need exactly one summary row for {method} under {scenario}, got {len(rows)}")
-    return rows.iloc[0]
-
-
-def compare_methods(summary: pd.DataFrame, a: str, b: str, *, mask_ratio: float | None = None) -> pd.DataFrame:
-    """Method ``a`` against method ``b`` in every scenario of ``summary``.
-
-    A difference counts only when it exceeds the seed noise: ``a`` *wins* a scenario when its mean
-    Avg. Gap is below ``b``'s by more than the larger of the two standard deviations over seeds,
-    *loses* in the mirror case, and *ties* otherwise.
-
-    Parameters
-    ----------
-    summary : pandas.DataFrame
-        Output of :func:`summarize` (one dataset).
-    a, b : str
-        Method names, e.g. ``"rbm"`` and ``"salun"``.
-    mask_ratio : float, optional
-        Which ratio's rows to use for masked methods (when the summary holds several).
-
-    Returns
-    -------
-    pandas.DataFrame
-        One row per scenario: ``ua``, ``ra`` and ``avg_gap`` means and stds of both methods
-        (suffixes ``_a``/``_b``), ``margin`` and ``outcome`` in ``{"win", "tie", "loss"}`` for
-        ``a``.
-    """
-    rows = []
-    for scenario in dict.fromkeys(summary["scenario"]):
-        ra, rb = _row(summary, scenario, a, mask_ratio), _row(summary, scenario, b, mask_ratio)
-        margin = float(np.nanmax([ra["avg_gap_std"], rb["avg_gap_std"], 0.0]))
-        diff = float(rb["avg_gap_mean"] - ra["avg_gap_mean"])
-        outcome = "win" if diff > margin else "loss" if -diff > margin else "tie"
-        row = {"scenario": scenario, "margin": margin, "outcome": outcome}
-        for key, r in (("a", ra), ("b", rb)):
-            for m in ("ua", "ra", "avg_gap"):
-                row[f"{m}_mean_{key}"] = float(r[f"{m}_mean"])
-                row[f"{m}_std_{key}"] = float(r[f"{m}_std"])
-        rows.append(row)
-    return pd.DataFrame(rows)
-
-
-def c7_verdict(summary: pd.DataFrame, *, mask_ratio: float | None = None) -> tuple[str, str]:
-    """Verdict on claim C7 ("RBM beats forgetting-based masking in balancing UA, RA and the gap to
-    retraining") from a summary holding RBM and SalUn rows.
-
-    Returns
-    -------
-    verdict : str
-        ``"holds"`` (RBM wins every scenario), ``"holds under stated conditions"`` (wins some,
-        ties the rest), ``"is a trade-off"`` (wins some, loses some) or ``"fails"`` (wins none).
-    evidence : str
-        One clause per scenario with the numbers (Avg. Gap, UA, RA, mean ± std over seeds),
-        without a final full stop.
-    """
-    cmp = compare_methods(summary, "rbm", "salun", mask_ratio=mask_ratio)
-    outcomes = set(cmp["outcome"])
-    if outcomes == {"win"}:
-        verdict = "holds"
-    elif "win" in outcomes:
-        verdict = "is a trade-off" if "loss" in outcomes else "holds under stated conditions"
-    else:
-        verdict = "fails"
-    words = {"win": "RBM closer to Retrain", "loss": "SalUn closer to Retrain",
-             "tie": "no difference beyond the seed noise"}
-    parts = []
-    for r in cmp.itertuples(index=False):
-        parts.append(
-            f"under {r.scenario}, Avg. Gap {r.avg_gap_mean_a:.1f} ± {r.avg_gap_std_a:.1f} (RBM) vs "
-            f"{r.avg_gap_mean_b:.1f} ± {r.avg_gap_std_b:.1f} (SalUn), UA {r.ua_mean_a:.1f} vs "
-            f"{r.ua_mean_b:.1f}, RA {r.ra_mean_a:.1f} vs {r.ra_mean_b:.1f}: {words[r.outcome]}"
-        )
-    return verdict, "; ".join(parts)
