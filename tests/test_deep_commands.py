@@ -125,3 +125,4 @@ def test_tune_command_writes_one_file_per_method_with_its_command(tmp_path, caps
     saved = json.loads((out / "tune-digits-rl.json").read_text())
     assert saved["methods"]["rl"]["lr"] == chosen["rl"]["lr"] in (0.001, 0.01)
     assert saved["command"].startswith("python -m rbmlib tune --dataset digits") and "--lrs 0.001 0.01" in saved["command"]
+

@@ -246,6 +246,21 @@ class Plan:
                 "original_key": config_key(self.original_config(cell.seed)) if cell.uses_original else None,
                 "eval_batch_size": self.recipe.eval_batch_size, "compute": self.compute}
 
+    def recipe_config(self, cell: Cell) -> dict[str, Any]:
+        """What a cell shares with the same cell of every other seed: its configuration without the seed.
+
+        Its hash (``recipe_sha256`` in ``results.csv``) tells whether the seeds of one (scenario,
+        method, ratio) were run with the same settings, so that ``report`` can refuse a folder
+        that mixes configurations across seeds.
+        """
+        return {"kind": "recipe", "format": FORMAT, "data_sha256": self.data_sha256,
+                "dataset": self.data.name, "scenario": cell.scenario, "method": cell.method,
+                "mask_ratio": cell.mask_ratio,
+                "method_config": None if cell.cfg is None else _jsonable(cell.cfg),
+                "model": _jsonable(self.recipe.model), "original": _jsonable(self.recipe.original),
+                "split": _jsonable(self.cfg.split), "eval_batch_size": self.recipe.eval_batch_size,
+                "compute": self.compute}
+
     def split_path(self, out: Path, scenario: str, seed: int) -> Path:
         """Folder of the split artifact of ``(scenario, seed)``."""
         key = config_key(self.split_config(scenario, seed))

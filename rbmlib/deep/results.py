@@ -68,8 +68,10 @@ def check_consistent(df: pd.DataFrame) -> None:
     Mixed splits: one (dataset, scenario, seed) with more than one split hash (runs of different
     splits cannot be paired). Mixed configurations: more than one row for one (dataset, scenario,
     method, mask ratio, seed), i.e. the same cell run twice with different settings; or, when the
-    records carry a configuration hash (``config_sha256`` or ``config_hash``), one (dataset,
-    scenario, method, mask ratio) whose seeds were run with different configurations.
+    records carry a seed-independent configuration hash (``recipe_sha256``, written by the
+    runner), one (dataset, scenario, method, mask ratio) whose seeds were run with different
+    configurations. (``config_sha256`` is a cell's own key and includes its seed, so it differs
+    between seeds by construction.)
     """
     splits = df.groupby(["dataset", "scenario", "seed"])["split_sha256"].nunique()
     mixed = splits[splits > 1]
@@ -82,7 +84,7 @@ def check_consistent(df: pd.DataFrame) -> None:
         r = dup.iloc[0]
         raise ValueError(f"mixed configurations: {len(dup)} rows share a cell key, e.g. "
                          f"{r['method']} under {r['scenario']}, seed {r['seed']}")
-    for col in ("config_sha256", "config_hash"):
+    for col in ("recipe_sha256",):
         if col in df:
             n = df.groupby(["dataset", "scenario", "method", "mask_ratio"], dropna=False)[col].nunique()
             if (n > 1).any():

@@ -71,7 +71,7 @@ __all__ = ["DEFAULT_METHODS", "PROVENANCE_COLUMNS", "ExperimentConfig", "OutputE
            "run_experiment"]
 
 #: Columns after :data:`rbmlib.deep.results.COLUMNS` in ``results.csv`` and the returned table.
-PROVENANCE_COLUMNS: tuple[str, ...] = ("config_sha256", "run_sha256")
+PROVENANCE_COLUMNS: tuple[str, ...] = ("config_sha256", "recipe_sha256", "run_sha256")
 
 _FORMAT = "rbmlib.deep.results/2"
 
@@ -235,6 +235,7 @@ def _run_table(plan: Plan, out: Path) -> tuple[pd.DataFrame, list[dict[str, Any]
     table = table[[k in mine for k in keys]].reset_index(drop=True)  # references are not rows
     order = [mine[k] for k in keys if k in mine]
     table["config_sha256"] = [s["record"]["config_sha256"] for _, s in order]
+    table["recipe_sha256"] = [s["record"]["recipe_sha256"] for _, s in order]
     rows = [{"cell": plan.cell_path(out, c).relative_to(out).as_posix(),
              "config_sha256": s["record"]["config_sha256"], "split_sha256": s["record"]["split_sha256"],
              "original_sha256": s["record"]["original_sha256"], "environment": s["environment"]}

@@ -147,7 +147,7 @@ def _compute(plan: Plan, cell: Cell, model0: nn.Module, sets: dict[str, TensorSe
             "mask_ratio": cell.mask_ratio, "seed": cell.seed, **asdict(m), "rte_s": rte,
             "n_forget": len(split.forget), "n_retain": len(split.retain), "n_test": len(split.test),
             "split_sha256": split.sha256, "config_sha256": config_key(config),
-            "original_sha256": config["original_key"]}
+            "recipe_sha256": config_key(plan.recipe_config(cell)), "original_sha256": config["original_key"]}
 
 
 def ensure_cell(plan: Plan, out: Path, cell: Cell, *, model0: nn.Module, sets: dict[str, TensorSet],
