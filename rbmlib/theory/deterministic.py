@@ -25,6 +25,15 @@ from rbmlib.theory.golden import (
 __all__ = ["original_fresh_remaining_loss_de", "rbm_forgetting_loss_de"]
 
 
+def _check_noise_moments(noise: float, d_f: int, d_o: int, d_r: int, n_f: int, n_r: int) -> None:
+    """The moment condition the noise terms are stated under (as for the golden model)."""
+    if noise > 0 and (d_o + d_r <= n_r + 1 or d_f + d_o <= n_f + 1):
+        raise ValueError(
+            "the noise term needs d_o + d_r > n_r + 1 and d_f + d_o > n_f + 1 (finite inverse-Wishart "
+            f"means of each group), got d_o + d_r = {d_o + d_r}, n_r = {n_r}, d_f + d_o = {d_f + d_o}, n_f = {n_f}"
+        )
+
+
 def _scales2(norms: Sequence[float], dims: np.ndarray) -> np.ndarray:
     """Per-coordinate teacher variance of each block, :math:`\\|w_{*,a}\\|^2 / d_a` (0 on empty blocks)."""
     return np.array([n / d if d > 0 else 0.0 for n, d in zip(norms, dims)])
@@ -64,6 +73,7 @@ def original_fresh_remaining_loss_de(
     kw = dict(d_f=d_f, d_o=d_o, d_r=d_r, n_f=n_f, n_r=n_r, teacher_sq_norms=norms, noise=noise)
     if d_o == 0:  # Gram matrix block diagonal: the original is the golden model on S_r
         return expected_golden_fresh_remaining_loss(**kw)
+    _check_noise_moments(noise, d_f, d_o, d_r, n_f, n_r)
     pe = projector_equivalent(d_f, d_o, d_r, n_f, n_r)
     s2 = _scales2(norms, pe.dims)
     return float(s2 @ (pe.F[1] + pe.F[2]) + noise**2 * (pe.noise_gain[1] + pe.noise_gain[2]))
@@ -124,6 +134,7 @@ def rbm_forgetting_loss_de(
     if d_o == 0:  # RBM is the golden model (Proposition 4.2 (4))
         return expected_golden_forgetting_loss(
             d_f=d_f, d_o=d_o, d_r=d_r, n_f=n_f, n_r=n_r, teacher_sq_norms=norms, noise=noise)
+    _check_noise_moments(noise, d_f, d_o, d_r, n_f, n_r)
     pe = projector_equivalent(d_f, d_o, d_r, n_f, n_r)
     signal, noise_unit = _rbm_terms(pe, _scales2(norms, pe.dims))
     return signal + noise**2 * noise_unit

@@ -45,7 +45,10 @@ REASONS = {
     "least-squares compromise between D_r and the relabelled D_f whose moments are not derived",
     "fbm_masked_kernel": "n_r < d_o: FBM's masked update moves the shared weights inside ker R_o, correlated "
     "with the original's shared weights; not derived",
-    "noise_infinite": "the expectation is infinite: label noise with d_o + d_r <= n_r + 1 (inverse-Wishart mean)",
+    "noise_infinite": "label noise with d_o + d_r <= n_r + 1: the golden expectation is infinite (inverse-Wishart "
+    "mean), and the deterministic equivalents are not claimed there",
+    "noise_moments": "label noise with d_f + d_o <= n_f + 1: outside the moment condition the noise term of the "
+    "deterministic equivalent is stated under",
     "edge": "a square design (n_f = d_f + d_o, n_r = d_o + d_r or n_f + n_r = d) is outside the "
     "deterministic equivalent's strict over-parameterisation",
 }
@@ -66,6 +69,8 @@ def _try(fn: Callable[..., float], kind: str, sym: dict, norms: list, noise: flo
     except ValueError:
         if noise > 0 and sym["d_o"] + sym["d_r"] <= sym["n_r"] + 1:
             return None, NONE, REASONS["noise_infinite"]
+        if noise > 0 and sym["d_f"] + sym["d_o"] <= sym["n_f"] + 1:
+            return None, NONE, REASONS["noise_moments"]
         if edge_reason:
             return None, NONE, REASONS["edge"]
         raise
@@ -112,8 +117,6 @@ def theory_table(
         orig_fresh = de or _try(original_fresh_remaining_loss_de, EQUIVALENT, sym, norms, noise, edge_reason=_edge(sizes))
         rbm_forget = zero if d_f == 0 else (
             de or _try(rbm_forgetting_loss_de, EQUIVALENT, sym, norms, noise, edge_reason=_edge(sizes)))
-    if _edge(sizes) and orig_fresh[1] == EQUIVALENT:  # pragma: no cover - guarded by the solver
-        orig_fresh = (None, NONE, REASONS["edge"])
     fbm_fresh: Cell = golden_fresh if d_o == 0 else (None, NONE, REASONS["fbm"])
     fbm_forget: Cell = golden_forget if d_o == 0 else (None, NONE, REASONS["fbm"])
     rbm_masked_forget: Cell = (expected_rbm_masked_forgetting_loss(**sym, teacher_sq_norms=norms, noise=noise), EXACT, "")
