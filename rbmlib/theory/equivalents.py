@@ -30,6 +30,7 @@ function theorem on the two equations in :math:`g`, not from finite differences.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
 
 import numpy as np
 from scipy.optimize import root
@@ -89,6 +90,7 @@ def _residual(log_g: np.ndarray, dims: np.ndarray, counts: np.ndarray) -> np.nda
     return np.log(g) + np.log(_USES @ (dims * h))  # log(g_I * sum_a d_a h_a) = 0
 
 
+@lru_cache(maxsize=4096)  # a pure function of five integers; its arrays are made read-only
 def projector_equivalent(d_f: int, d_o: int, d_r: int, n_f: int, n_r: int) -> ProjectorEquivalent:
     """Solve the block fixed point and differentiate it (see the module docstring).
 
@@ -138,7 +140,8 @@ def projector_equivalent(d_f: int, d_o: int, d_r: int, n_f: int, n_r: int) -> Pr
     present = dims > 0
     F = np.where(present[:, None] & present[None, :], -dims[:, None] * dh_ds, 0.0)
     F = 0.5 * (F + F.T)  # symmetric in exact arithmetic; remove round-off asymmetry
-    return ProjectorEquivalent(
-        dims=dims, counts=counts, e=np.where(present, h, np.nan), g=g, F=F,
-        noise_gain=np.where(present, dims * dh_dlam, 0.0), dg_dlam=dg_dlam, dh_dlam=dh_dlam,
-    )
+    arrays = dict(dims=dims, counts=counts, e=np.where(present, h, np.nan), g=g, F=F,
+                  noise_gain=np.where(present, dims * dh_dlam, 0.0), dg_dlam=dg_dlam, dh_dlam=dh_dlam)
+    for array in arrays.values():
+        array.setflags(write=False)  # shared by the cache: nobody may change them
+    return ProjectorEquivalent(**arrays)
