@@ -94,6 +94,10 @@ def main() -> None:
     near_square = [BlockSizes(60, 40, 100, 20, 133), BlockSizes(60, 40, 100, 95, 40), BlockSizes(60, 40, 100, 90, 100)]
     _report("near-square (n_r/m, n_f/(d_f+d_o), n/d ~ 0.95)", near_square, args.accuracy_draws)
     _report("heavy noise", [grid.sizes(0.4, r) for r in grid.retain_ratios], args.accuracy_draws, noise=3.0)
+    # noise near a square remaining design: the equivalent's n_r/(m - n_r) against the finite-size
+    # n_r/(m - n_r - 1) of the inverse-Wishart mean
+    _report("heavy noise, near-square n_r", [BlockSizes(60, 40, 100, 20, n) for n in (120, 126, 130)],
+            args.accuracy_draws, noise=3.0)
 
 
 if __name__ == "__main__":
