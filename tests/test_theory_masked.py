@@ -122,3 +122,16 @@ def test_masked_sign_is_zero_where_the_updates_coincide_and_positive_where_fbm_f
         ("forgetting_loss", "remaining_loss", "fresh_remaining_loss"), 0)
     with pytest.raises(ValueError, match="update must be 'masked' or 'reset'"):
         rbm_minus_fbm_sign(BRANCHES["distinct"], update="both")
+
+
+@settings(max_examples=60, deadline=None)
+@given(sizes=block_sizes(min_block=1, max_block=8), seed=st.integers(0, 2**32 - 1), noise=st.sampled_from([0.0, 0.5]))
+def test_rbm_masked_forgetting_loss_is_the_projection_of_y_f_on_the_columns_of_a_f(sizes, seed, noise):
+    # the per-instance identity behind Proposition 4.5: L = ||Pi y_f||^2 / n_f, Pi = A_f A_f^+
+    inst = sample_instance(sizes, rng=np.random.default_rng(seed), noise=noise)
+    w_o = fit_models(inst).w_o
+    w = masked_update(w_o, rbm_keep_mask(inst), inst)
+    A = inst.X_f[:, : sizes.d_forget]
+    projected = A @ np.linalg.lstsq(A, inst.y_f, rcond=None)[0]
+    loss = np.mean((inst.X_f @ w - inst.y_f) ** 2)
+    assert loss == pytest.approx(np.mean(projected**2), rel=1e-7, abs=1e-12 * (1 + np.mean(inst.y_f**2)))
