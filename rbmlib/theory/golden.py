@@ -1,4 +1,4 @@
-"""Closed forms of the linear block model: the losses of Chapters 2 and 3.
+"""Exact closed forms of the golden model: the losses of Chapters 2 and 3.
 
 All expectations are over the Gaussian block model of :mod:`rbmlib.linear_model`: inputs with
 i.i.d. :math:`N(0, 1)` entries on their support, label noise :math:`N(0, \\sigma^2)`. Losses are
@@ -11,9 +11,6 @@ per-sample means, :math:`\\mathcal L(w, D) = \\frac1n \\|Xw - y\\|^2`.
 * :func:`expected_golden_forgetting_loss`, :func:`expected_golden_fresh_remaining_loss` — exact
   expectations for any overlap, as functions of the block sizes and the block norms of
   :math:`w_*` (Chapter 3, Theorem 3.2 and Proposition 3.4).
-* :func:`expected_losses` — every model × metric of :data:`rbmlib.simulation.METRICS` that has a
-  closed form, ``None`` where the book has none (the command line's ``--theory``).
-* :func:`expected_masked_losses` — the same for the masking methods of Chapter 4.
 """
 
 from __future__ import annotations
@@ -30,8 +27,6 @@ __all__ = [
     "uniform_projection_moments",
     "expected_golden_forgetting_loss",
     "expected_golden_fresh_remaining_loss",
-    "expected_losses",
-    "expected_masked_losses",
 ]
 
 
@@ -253,114 +248,3 @@ def expected_golden_fresh_remaining_loss(
     if noise > 0:
         loss += noise**2 * _noise_gain(m, n_r)
     return float(loss)
-
-
-def expected_losses(
-    sizes: BlockSizes, *, noise: float = 0.0, teacher_scales: Sequence[float] = (1.0, 1.0, 1.0)
-) -> dict[str, dict[str, float | None]]:
-    """Closed-form expectation of every model × metric of the Monte Carlo engine.
-
-    Parameters
-    ----------
-    sizes : BlockSizes
-        Block sizes (already over-parameterised, so the original interpolates).
-    noise : float, default 0
-        Label-noise standard deviation :math:`\\sigma`.
-    teacher_scales : (float, float, float), default (1, 1, 1)
-        Block standard deviations :math:`(s_f, s_o, s_r)` of the teacher,
-        :math:`w_* \\sim N(0, \\mathrm{diag}(s_f^2 I, s_o^2 I, s_r^2 I))`, as in
-        :class:`rbmlib.simulation.SimulationConfig`. The losses are linear in the squared block
-        norms of :math:`w_*`, so their expectation uses :math:`(d_f s_f^2, d_o s_o^2, d_r s_r^2)`.
-
-    Returns
-    -------
-    dict
-        ``result[model][metric]`` for the models ``"original"``, ``"golden"``, ``"ft"`` and the
-        metrics ``"forgetting_loss"``, ``"remaining_loss"``, ``"fresh_remaining_loss"``.
-        ``None`` where the book has no closed form — the original's (and so FT's) fresh loss when
-        :math:`d_o > 0` — or where the expectation is infinite (:math:`\\sigma > 0` and
-        :math:`m \\le n_r + 1`).
-
-    Notes
-    -----
-    Interpolation (Chapter 1, Proposition 1.2) makes the original's and FT's remaining and
-    forgetting losses, and the golden model's remaining loss, exactly zero. With :math:`d_o = 0`
-    the Gram matrix of :math:`X` is block diagonal, so the original agrees with the golden model on
-    :math:`S_r` and has the same fresh loss (Chapter 2).
-    """
-    sym = symbols(sizes)
-    scales = tuple(float(s) for s in teacher_scales)
-    if len(scales) != 3:
-        raise ValueError(f"teacher_scales must be (s_f, s_o, s_r), got {len(scales)} values")
-    norms = [n * s**2 for n, s in zip((sizes.d_forget, sizes.d_shared, sizes.d_retain), scales)]
-
-    def or_none(fn) -> float | None:
-        try:
-            return fn(**sym, teacher_sq_norms=norms, noise=noise)
-        except ValueError:
-            if noise > 0 and sizes.d_shared + sizes.d_retain <= sizes.n_retain + 1:
-                return None  # infinite expectation: the noise term diverges
-            raise
-
-    golden_forget = or_none(expected_golden_forgetting_loss)
-    golden_fresh = or_none(expected_golden_fresh_remaining_loss)
-    original_fresh = golden_fresh if sizes.d_shared == 0 else None
-    return {
-        "original": {"forgetting_loss": 0.0, "remaining_loss": 0.0, "fresh_remaining_loss": original_fresh},
-        "golden": {"forgetting_loss": golden_forget, "remaining_loss": 0.0, "fresh_remaining_loss": golden_fresh},
-        "ft": {"forgetting_loss": 0.0, "remaining_loss": 0.0, "fresh_remaining_loss": original_fresh},
-    }
-
-
-def expected_masked_losses(
-    sizes: BlockSizes, *, noise: float = 0.0, teacher_scales: Sequence[float] = (1.0, 1.0, 1.0)
-) -> dict[str, dict[str, float | None]]:
-    """Closed forms of the masking methods of Chapter 4 (support masks, no leak), ``None`` elsewhere.
-
-    Returns
-    -------
-    dict
-        ``result[model][metric]`` for ``"rbm"``, ``"fbm"``, ``"rbm_masked"``, ``"fbm_masked"``.
-
-    Notes
-    -----
-    From Propositions 4.2–4.4: RBM keeps a zero remaining loss and the original's fresh loss, equals
-    the golden model when :math:`d_o = 0` and FT when :math:`d_f = 0`; FBM fine-tuned has zero
-    remaining loss and equals the golden model when :math:`d_o = 0`. A masked update that zeroes
-    the forgetting predictions has forgetting loss :math:`\\frac1{n_f}\\|y_f\\|^2`, of expectation
-    :math:`s_f^2 d_f + s_o^2 d_o + \\sigma^2`: RBM's does so when :math:`n_f \\le d_f`, FBM's when its
-    system is consistent (:math:`n_r + n_f \\le d_f + d_o`); FBM's coincides with RBM's (so keeps the
-    original's fresh loss) when moreover :math:`n_r \\ge d_o`. The expectations need the mask to be
-    read off exact supports, so they hold with the default mask (no ratio) and no leak.
-    """
-    base = expected_losses(sizes, noise=noise, teacher_scales=teacher_scales)
-    golden, original = base["golden"], base["original"]
-    d_f, d_o, n_f, n_r = sizes.d_forget, sizes.d_shared, sizes.n_forget, sizes.n_retain
-    s_f, s_o, _ = (float(s) for s in teacher_scales)
-    label_energy = s_f**2 * d_f + s_o**2 * d_o + float(noise) ** 2
-    if d_o == 0:
-        rbm_forget = golden["forgetting_loss"]
-    elif d_f == 0:
-        rbm_forget = 0.0
-    else:
-        rbm_forget = None
-    fbm_consistent = n_r + n_f <= d_f + d_o
-    fbm_like_rbm = fbm_consistent and n_r >= d_o and n_f <= d_f
-    return {
-        "rbm": {"forgetting_loss": rbm_forget, "remaining_loss": 0.0, "fresh_remaining_loss": original["fresh_remaining_loss"]},
-        "fbm": {
-            "forgetting_loss": golden["forgetting_loss"] if d_o == 0 else None,
-            "remaining_loss": 0.0,
-            "fresh_remaining_loss": golden["fresh_remaining_loss"] if d_o == 0 else None,
-        },
-        "rbm_masked": {
-            "forgetting_loss": label_energy if n_f <= d_f else None,
-            "remaining_loss": 0.0,
-            "fresh_remaining_loss": original["fresh_remaining_loss"],
-        },
-        "fbm_masked": {
-            "forgetting_loss": label_energy if fbm_consistent else None,
-            "remaining_loss": 0.0 if fbm_consistent else None,
-            "fresh_remaining_loss": original["fresh_remaining_loss"] if fbm_like_rbm else None,
-        },
-    }

@@ -1,0 +1,54 @@
+"""Closed forms of the linear block model (Chapters 2–5), one module per concept.
+
+* :mod:`rbmlib.theory.golden` — exact golden-model losses (Lemma 3.1, Theorem 3.2, Propositions 3.3–3.4).
+* :mod:`rbmlib.theory.masked` — exact losses of the masked updates (Proposition 4.4, corrected).
+* :mod:`rbmlib.theory.equivalents` — the block fixed point of the projector :math:`X^+X`.
+* :mod:`rbmlib.theory.deterministic` — deterministic equivalents for the original, FT and RBM.
+* :mod:`rbmlib.theory.tables` — every row × metric of the ``linear`` table (the CLI's ``--theory``).
+"""
+
+from rbmlib.theory.deterministic import original_fresh_remaining_loss_de, rbm_forgetting_loss_de
+from rbmlib.theory.equivalents import ProjectorEquivalent, projector_equivalent
+from rbmlib.theory.golden import (
+    distinct_golden_forgetting_loss,
+    expected_golden_forgetting_loss,
+    expected_golden_fresh_remaining_loss,
+    symbols,
+    uniform_projection_moments,
+)
+from rbmlib.theory.masked import (
+    expected_fbm_masked_forgetting_loss,
+    expected_rbm_masked_forgetting_loss,
+    fbm_masked_consistent,
+    masked_updates_coincide,
+)
+from rbmlib.theory.tables import (
+    expected_losses,
+    expected_masked_losses,
+    rbm_minus_fbm_sign,
+    theory_gaps,
+    theory_kinds,
+    theory_table,
+)
+
+__all__ = [
+    "symbols",
+    "distinct_golden_forgetting_loss",
+    "uniform_projection_moments",
+    "expected_golden_forgetting_loss",
+    "expected_golden_fresh_remaining_loss",
+    "expected_rbm_masked_forgetting_loss",
+    "expected_fbm_masked_forgetting_loss",
+    "fbm_masked_consistent",
+    "masked_updates_coincide",
+    "ProjectorEquivalent",
+    "projector_equivalent",
+    "original_fresh_remaining_loss_de",
+    "rbm_forgetting_loss_de",
+    "theory_table",
+    "expected_losses",
+    "expected_masked_losses",
+    "theory_kinds",
+    "theory_gaps",
+    "rbm_minus_fbm_sign",
+]

@@ -1,0 +1,219 @@
+"""Every row × metric of the ``linear`` table: its value, what kind of result it is, and why not.
+
+:func:`theory_table` is the single source; :func:`expected_losses` and
+:func:`expected_masked_losses` (the CLI's ``--theory``) read its values, :func:`theory_kinds`
+its labels ("exact", "deterministic equivalent" or "none"), :func:`theory_gaps` the reason of
+every ``None``. :func:`rbm_minus_fbm_sign` gives the sign of FBM − RBM per metric from the
+formulas, for the phase maps of Chapter 5.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+
+from rbmlib.linear_model import BlockSizes
+from rbmlib.theory.deterministic import original_fresh_remaining_loss_de, rbm_forgetting_loss_de
+from rbmlib.theory.golden import expected_golden_forgetting_loss, expected_golden_fresh_remaining_loss, symbols
+from rbmlib.theory.masked import (
+    expected_fbm_masked_forgetting_loss,
+    expected_rbm_masked_forgetting_loss,
+    fbm_masked_consistent,
+    masked_updates_coincide,
+)
+
+__all__ = [
+    "EXACT",
+    "EQUIVALENT",
+    "NONE",
+    "theory_table",
+    "expected_losses",
+    "expected_masked_losses",
+    "theory_kinds",
+    "theory_gaps",
+    "rbm_minus_fbm_sign",
+]
+
+EXACT, EQUIVALENT, NONE = "exact", "deterministic equivalent", "none"
+_BASE, _MASKED = ("original", "golden", "ft"), ("rbm", "fbm", "rbm_masked", "fbm_masked")
+
+#: Why no formula exists for a cell (the lead can quote these verbatim).
+REASONS = {
+    "fbm": "FBM (reset, then FT) = w_g + (I - P_r)(0, 0, w_o,r) couples the projector onto row(X_r) with the "
+    "original's retain-only weights; their joint law is not derived in this book (a two-projector "
+    "deterministic equivalent would be needed)",
+    "fbm_masked_lsq": "FBM's masked system is inconsistent (n_f + min(n_r, d_o) > d_f + d_o): the update is a "
+    "least-squares compromise between D_r and the relabelled D_f whose moments are not derived",
+    "fbm_masked_kernel": "n_r < d_o: FBM's masked update moves the shared weights inside ker R_o, correlated "
+    "with the original's shared weights; not derived",
+    "noise_infinite": "label noise with d_o + d_r <= n_r + 1: the golden expectation is infinite (inverse-Wishart "
+    "mean), and the deterministic equivalents are not claimed there",
+    "noise_moments": "label noise with d_f + d_o <= n_f + 1: outside the moment condition the noise term of the "
+    "deterministic equivalent is stated under",
+    "edge": "a square design (n_f = d_f + d_o, n_r = d_o + d_r or n_f + n_r = d) is outside the "
+    "deterministic equivalent's strict over-parameterisation",
+}
+
+
+def _edge(sizes: BlockSizes) -> bool:
+    s = sizes
+    return (s.n_forget >= s.d_forget + s.d_shared or s.n_retain >= s.d_shared + s.d_retain
+            or s.n_forget + s.n_retain >= s.d)
+
+
+Cell = tuple[float | None, str, str]  # value, kind, reason (empty unless the kind is "none")
+
+
+def _try(fn: Callable[..., float], kind: str, sym: dict, norms: list, noise: float, *, edge_reason: bool) -> Cell:
+    try:
+        return fn(**sym, teacher_sq_norms=norms, noise=noise), kind, ""
+    except ValueError:
+        if noise > 0 and sym["d_o"] + sym["d_r"] <= sym["n_r"] + 1:
+            return None, NONE, REASONS["noise_infinite"]
+        if noise > 0 and sym["d_f"] + sym["d_o"] <= sym["n_f"] + 1:
+            return None, NONE, REASONS["noise_moments"]
+        if edge_reason:
+            return None, NONE, REASONS["edge"]
+        raise
+
+
+def theory_table(
+    sizes: BlockSizes, *, noise: float = 0.0, teacher_scales: Sequence[float] = (1.0, 1.0, 1.0),
+    exact_only: bool = False,
+) -> dict[str, dict[str, Cell]]:
+    """``table[model][metric] = (value, kind, reason)`` for every row of the ``linear`` table.
+
+    Parameters
+    ----------
+    sizes : BlockSizes
+    noise : float
+        Label-noise standard deviation :math:`\\sigma`.
+    teacher_scales : (float, float, float)
+        Block standard deviations :math:`(s_f, s_o, s_r)` of :math:`w_*`.
+    exact_only : bool, default False
+        Drop the deterministic equivalents (their cells become ``None`` with a reason).
+
+    Notes
+    -----
+    Exact: interpolation identities (Propositions 1.2, 4.2, 4.3), the golden model (Theorem
+    3.2, Propositions 3.3–3.4), every method at :math:`d_o = 0`, RBM at :math:`d_f = 0`, both
+    masked updates' forgetting losses (:mod:`rbmlib.theory.masked`). Deterministic equivalents:
+    the original's fresh loss, shared by FT, RBM and RBM's masked update (and FBM's where the
+    updates coincide), and RBM's forgetting loss (:mod:`rbmlib.theory.deterministic`).
+    """
+    sym = symbols(sizes)
+    scales = tuple(float(s) for s in teacher_scales)
+    if len(scales) != 3:
+        raise ValueError(f"teacher_scales must be (s_f, s_o, s_r), got {len(scales)} values")
+    norms = [n * s**2 for n, s in zip((sizes.d_forget, sizes.d_shared, sizes.d_retain), scales)]
+    d_f, d_o, n_f, n_r = sizes.d_forget, sizes.d_shared, sizes.n_forget, sizes.n_retain
+    zero: Cell = (0.0, EXACT, "")
+    golden_forget = _try(expected_golden_forgetting_loss, EXACT, sym, norms, noise, edge_reason=False)
+    golden_fresh = _try(expected_golden_fresh_remaining_loss, EXACT, sym, norms, noise, edge_reason=False)
+    if d_o == 0:
+        orig_fresh = golden_fresh  # block-diagonal Gram matrix: the original is golden on S_r
+        rbm_forget = golden_forget
+    else:
+        de = None if not exact_only else (None, NONE, "deterministic equivalent not requested (exact_only)")
+        orig_fresh = de or _try(original_fresh_remaining_loss_de, EQUIVALENT, sym, norms, noise, edge_reason=_edge(sizes))
+        rbm_forget = zero if d_f == 0 else (
+            de or _try(rbm_forgetting_loss_de, EQUIVALENT, sym, norms, noise, edge_reason=_edge(sizes)))
+    fbm_fresh: Cell = golden_fresh if d_o == 0 else (None, NONE, REASONS["fbm"])
+    fbm_forget: Cell = golden_forget if d_o == 0 else (None, NONE, REASONS["fbm"])
+    rbm_masked_forget: Cell = (expected_rbm_masked_forgetting_loss(**sym, teacher_sq_norms=norms, noise=noise), EXACT, "")
+    consistent = fbm_masked_consistent(d_f=d_f, d_o=d_o, n_f=n_f, n_r=n_r)
+    if consistent:
+        fbm_masked_forget: Cell = (expected_fbm_masked_forgetting_loss(**sym, teacher_sq_norms=norms, noise=noise), EXACT, "")
+        fbm_masked_remain: Cell = zero
+    else:
+        fbm_masked_forget = fbm_masked_remain = (None, NONE, REASONS["fbm_masked_lsq"])
+    if masked_updates_coincide(d_f=d_f, d_o=d_o, n_f=n_f, n_r=n_r):
+        fbm_masked_fresh = orig_fresh
+    else:
+        fbm_masked_fresh = (None, NONE, REASONS["fbm_masked_lsq" if not consistent else "fbm_masked_kernel"])
+    return {
+        "original": {"forgetting_loss": zero, "remaining_loss": zero, "fresh_remaining_loss": orig_fresh},
+        "golden": {"forgetting_loss": golden_forget, "remaining_loss": zero, "fresh_remaining_loss": golden_fresh},
+        "ft": {"forgetting_loss": zero, "remaining_loss": zero, "fresh_remaining_loss": orig_fresh},
+        "rbm": {"forgetting_loss": rbm_forget, "remaining_loss": zero, "fresh_remaining_loss": orig_fresh},
+        "fbm": {"forgetting_loss": fbm_forget, "remaining_loss": zero, "fresh_remaining_loss": fbm_fresh},
+        "rbm_masked": {"forgetting_loss": rbm_masked_forget, "remaining_loss": zero, "fresh_remaining_loss": orig_fresh},
+        "fbm_masked": {"forgetting_loss": fbm_masked_forget, "remaining_loss": fbm_masked_remain,
+                       "fresh_remaining_loss": fbm_masked_fresh},
+    }
+
+
+def _pick(table: dict, models: Sequence[str], index: int) -> dict:
+    return {m: {k: cell[index] for k, cell in table[m].items()} for m in models}
+
+
+def expected_losses(
+    sizes: BlockSizes, *, noise: float = 0.0, teacher_scales: Sequence[float] = (1.0, 1.0, 1.0),
+    exact_only: bool = False,
+) -> dict[str, dict[str, float | None]]:
+    """Expected losses of ``original``, ``golden``, ``ft``: ``result[model][metric]``, ``None`` without a formula.
+
+    The original's (and FT's) fresh loss is a deterministic equivalent when :math:`d_o > 0`
+    (:func:`rbmlib.theory.deterministic.original_fresh_remaining_loss_de`) unless ``exact_only``;
+    everything else is exact. See :func:`theory_table`.
+    """
+    table = theory_table(sizes, noise=noise, teacher_scales=teacher_scales, exact_only=exact_only)
+    return _pick(table, _BASE, 0)
+
+
+def expected_masked_losses(
+    sizes: BlockSizes, *, noise: float = 0.0, teacher_scales: Sequence[float] = (1.0, 1.0, 1.0),
+    exact_only: bool = False,
+) -> dict[str, dict[str, float | None]]:
+    """Expected losses of ``rbm``, ``fbm``, ``rbm_masked``, ``fbm_masked`` (support masks, no leak).
+
+    Proposition 4.4 as corrected: FBM's masked update fits both sets iff
+    :math:`n_f + \\min(n_r, d_o) \\le d_f + d_o`, and equals RBM's iff :math:`n_r \\ge d_o` and
+    :math:`n_f \\le d_f` (or :math:`d_o = 0`). See :func:`theory_table`.
+    """
+    table = theory_table(sizes, noise=noise, teacher_scales=teacher_scales, exact_only=exact_only)
+    return _pick(table, _MASKED, 0)
+
+
+def theory_kinds(sizes: BlockSizes, **kw) -> dict[str, dict[str, str]]:
+    """``"exact"``, ``"deterministic equivalent"`` or ``"none"`` for every model × metric."""
+    return _pick(theory_table(sizes, **kw), _BASE + _MASKED, 1)
+
+
+def theory_gaps(sizes: BlockSizes, **kw) -> dict[str, dict[str, str]]:
+    """The documented reason of every ``None`` cell: ``result[model][metric] -> str`` (only those cells)."""
+    table = theory_table(sizes, **kw)
+    return {m: {k: c[2] for k, c in row.items() if c[0] is None} for m, row in table.items()
+            if any(c[0] is None for c in row.values())}
+
+
+def rbm_minus_fbm_sign(sizes: BlockSizes, *, update: str = "masked", **kw) -> dict[str, int | None]:
+    """Sign of FBM's minus RBM's expected value per metric, from the formulas (``None`` without both).
+
+    Parameters
+    ----------
+    update : {"masked", "reset"}
+        Compare the masked updates (``rbm_masked`` / ``fbm_masked``) or reset-then-FT
+        (``rbm`` / ``fbm``).
+
+    Returns
+    -------
+    dict
+        ``metric -> -1, 0, +1`` (positive: FBM's loss is larger) or ``None``. For the masked
+        updates: forgetting FBM − RBM :math:`= \\max(0, 1 - d_f/n_f)(\\|w_{*,S_o}\\|^2 + \\sigma^2)`
+        where FBM's system is consistent, i.e. :math:`\\ge 0`, zero iff :math:`n_f \\le d_f` or
+        :math:`d_o = 0`; fresh 0 where the updates coincide. For reset-then-FT only the distinct
+        case (both golden, sign 0) has both formulas.
+    """
+    if update not in ("masked", "reset"):
+        raise ValueError(f"update must be 'masked' or 'reset', got {update!r}")
+    table = theory_table(sizes, **kw)
+    r, f = ("rbm_masked", "fbm_masked") if update == "masked" else ("rbm", "fbm")
+    out: dict[str, int | None] = {}
+    for metric in table[r]:
+        a, b = table[r][metric][0], table[f][metric][0]
+        if a is None or b is None:
+            out[metric] = None
+        else:
+            diff = b - a
+            out[metric] = 0 if abs(diff) <= 1e-12 * max(1.0, abs(a), abs(b)) else (1 if diff > 0 else -1)
+    return out
