@@ -17,7 +17,6 @@ from rbmlib.experiments import MaskConfig, simulate_methods
 from rbmlib.linear_model import BlockSizes
 from rbmlib.masks import MASK_METHODS
 from rbmlib.simulation import METRIC_ANALOGUES, METRICS, SimulationConfig, simulate, summarise
-from rbmlib.theory import expected_losses, expected_masked_losses
 
 __all__ = ["main", "build_parser", "format_table", "to_json"]
 
@@ -163,22 +162,34 @@ def _run_claims(args: argparse.Namespace) -> int:
     return 0
 
 
-def _closed_forms(sizes: BlockSizes, *, noise: float, masks: MaskConfig) -> dict[str, dict[str, float | None]]:
-    """Closed forms of every row; they assume exact supports, so a leak or a ratio voids them."""
-    theory = {**expected_losses(sizes, noise=noise), **expected_masked_losses(sizes, noise=noise)}
+def _closed_forms(sizes: BlockSizes, *, noise: float, masks: MaskConfig) -> dict[str, dict[str, tuple]]:
+    """``(value, kind, reason)`` of every row (:func:`rbmlib.theory.theory_table`).
+
+    The formulas assume masks read off exact supports, so a leak voids every row and a ratio voids
+    the masking rows; the reason says so.
+    """
+    from rbmlib.theory import theory_table
+
+    table = theory_table(sizes, noise=noise)
     if masks.leak > 0:
-        return {model: dict.fromkeys(METRICS) for model in theory}
+        return {m: dict.fromkeys(METRICS, (None, "none", "a feature leak blurs the supports the formulas read")) for m in table}
     if masks.mask_ratio is not None:
-        theory.update({model: dict.fromkeys(METRICS) for model in MASK_METHODS})
-    return theory
+        table.update({m: dict.fromkeys(METRICS, (None, "none", "the formulas assume the support masks, not a mask ratio"))
+                      for m in MASK_METHODS})
+    return table
 
 
-def _with_theory(rows: list[dict], theory: dict[str, dict[str, float | None]]) -> list[dict]:
-    """Copies of ``rows`` with ``"theory"`` added to every metric dict (``None`` without a closed form)."""
-    return [
-        {"model": row["model"], **{m: {**row[m], "theory": theory[row["model"]][m]} for m in METRICS}}
-        for row in rows
-    ]
+def _with_theory(rows: list[dict], theory: dict[str, dict[str, tuple]]) -> list[dict]:
+    """Copies of ``rows`` with ``theory`` (``None`` without a formula), ``theory_kind`` ("exact",
+    "deterministic equivalent" or "none") and ``theory_reason`` (why there is none) in every metric."""
+    out = []
+    for row in rows:
+        cells = {}
+        for m in METRICS:
+            value, kind, reason = theory[row["model"]][m]
+            cells[m] = {**row[m], "theory": value, "theory_kind": kind, "theory_reason": reason or None}
+        out.append({"model": row["model"], **cells})
+    return out
 
 
 def _theory_cell(value: float | None) -> str:

@@ -254,7 +254,7 @@ def with_theory(table: pd.DataFrame, sizes_of) -> pd.DataFrame:
         if row.method not in ("original", "golden", "ft") or row.metric not in METRICS:
             continue
         sizes = sizes_of(row)
-        theory = expected_losses(sizes)[row.method][row.metric]
+        theory = expected_losses(sizes, exact_only=True)[row.method][row.metric]
         if theory is None:
             continue
         if theory == 0:

@@ -213,24 +213,23 @@ def masked_update(w_o: np.ndarray, keep: np.ndarray, instance: LinearInstance) -
 def fbm_masked_update_is_exact(sizes: BlockSizes) -> bool:
     """Whether FBM's masked update fits :math:`D_r` and the relabelled :math:`D_f` exactly (a.s.).
 
-    Notes
-    -----
-    Chapter 4, Proposition 4.4: the system :math:`\\begin{bmatrix}0 & R_o\\\\ A_f & B_f\\end{bmatrix}\\delta
-    = \\begin{bmatrix}0\\\\ -y_f\\end{bmatrix}` confines :math:`\\delta_o` to the null space of
-    :math:`R_o`, of dimension :math:`d_o - \\min(n_r, d_o)`, so it is solvable iff
-    :math:`n_f + \\min(n_r, d_o) \\le d_f + d_o`.
+    Chapter 4, Proposition 4.4: iff :math:`n_f + \\min(n_r, d_o) \\le d_f + d_o`; the condition
+    is stated once, in :func:`rbmlib.theory.fbm_masked_consistent`.
     """
-    return sizes.n_forget + min(sizes.n_retain, sizes.d_shared) <= sizes.d_forget + sizes.d_shared
+    from rbmlib.theory import fbm_masked_consistent
+
+    return fbm_masked_consistent(d_f=sizes.d_forget, d_o=sizes.d_shared, n_f=sizes.n_forget, n_r=sizes.n_retain)
 
 
 def masked_updates_coincide(sizes: BlockSizes) -> bool:
     """Whether RBM's and FBM's masked updates are the same weights (a.s.), Proposition 4.4.
 
-    They coincide when :math:`R_o` has full column rank (:math:`n_r \\ge d_o`, which forces
-    :math:`\\delta_o = 0`) **and** RBM's own system :math:`A_f\\delta_f = -y_f` is solvable
-    (:math:`n_f \\le d_f`); the two conditions together imply that FBM's is exact too.
+    Iff :math:`d_o = 0` (both free :math:`S_f`), or :math:`n_r \\ge d_o` and :math:`n_f \\le d_f`;
+    stated once, in :func:`rbmlib.theory.masked_updates_coincide`.
     """
-    return sizes.n_retain >= sizes.d_shared and sizes.n_forget <= sizes.d_forget
+    from rbmlib.theory import masked_updates_coincide as coincide
+
+    return coincide(d_f=sizes.d_forget, d_o=sizes.d_shared, n_f=sizes.n_forget, n_r=sizes.n_retain)
 
 
 def masked_regime(sizes: BlockSizes, *, rng: np.random.Generator, rtol: float = 1e-9) -> dict[str, object]:

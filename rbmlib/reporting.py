@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     import pandas as pd
 
-__all__ = ["summary_frame", "markdown_table"]
+__all__ = ["summary_frame", "markdown_table", "theory_check_frame"]
 
 
 def summary_frame(rows: Sequence[dict], *, digits: int = 1) -> pd.DataFrame:
@@ -39,3 +39,41 @@ def markdown_table(frame: pd.DataFrame) -> str:
     lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
     lines += ["| " + " | ".join([str(idx), *map(str, row)]) + " |" for idx, row in zip(frame.index, frame.to_numpy())]
     return "\n".join(lines)
+
+
+def theory_check_frame(samples: dict, table: dict) -> pd.DataFrame:
+    """Every formula of :func:`rbmlib.theory.theory_table` beside the Monte Carlo mean on the same draws.
+
+    Parameters
+    ----------
+    samples : dict
+        ``samples[model][metric]`` per-draw losses (e.g. :func:`rbmlib.running_example.example_samples`).
+    table : dict
+        ``table[model][metric] = (value, kind, reason)`` from :func:`rbmlib.theory.theory_table`.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per (model, metric) present in both, with ``kind`` (exact / deterministic
+        equivalent / none), ``theory``, ``mean``, ``se``, ``z`` (for exact forms that are not
+        identically zero) and ``rel_error`` (theory / mean − 1, for deterministic equivalents);
+        a model or metric without a formula keeps its ``reason``.
+    """
+    import numpy as np
+    import pandas as pd
+
+    rows = []
+    for model, metrics in table.items():
+        if model not in samples:
+            continue
+        for metric, (value, kind, reason) in metrics.items():
+            draws = np.asarray(samples[model][metric])
+            mean, se = float(np.mean(draws)), float(np.std(draws, ddof=1) / np.sqrt(draws.size))
+            exact_nonzero = kind == "exact" and value not in (None, 0.0)
+            rows.append({
+                "model": model, "metric": metric, "kind": kind, "theory": value, "mean": mean, "se": se,
+                "z": (mean - value) / se if exact_nonzero and se > 0 else np.nan,
+                "rel_error": value / mean - 1 if kind != "exact" and value is not None and mean != 0 else np.nan,
+                "reason": reason,
+            })
+    return pd.DataFrame(rows)

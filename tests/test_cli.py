@@ -42,7 +42,8 @@ def test_theory_flag_adds_the_closed_form_beside_every_mean(capsys):
     rows = {row["model"]: row for row in json.loads(capsys.readouterr().out)["rows"]}
     for row in rows.values():
         for metric in ("forgetting_loss", "remaining_loss", "fresh_remaining_loss"):
-            assert set(row[metric]) == {"mean", "se", "theory"}
+            assert set(row[metric]) == {"mean", "se", "theory", "theory_kind", "theory_reason"}
+            assert (row[metric]["theory"] is None) == (row[metric]["theory_reason"] is not None)
     assert rows["golden"]["forgetting_loss"]["theory"] == pytest.approx(16 + 4 * 16 / 24)
     assert rows["golden"]["fresh_remaining_loss"]["theory"] == pytest.approx(24 - 8)
     assert rows["ft"]["forgetting_loss"]["theory"] == 0.0

@@ -17,6 +17,9 @@ Modules, one concept each:
 * :mod:`~rbmlib.deep.results` -- tidy tables paired on the split hash, mean ± std summaries.
 * :mod:`~rbmlib.deep.stats` -- paired bootstrap comparisons and the C7 verdict rule.
 * :mod:`~rbmlib.deep.commands` -- the ``report`` subcommand (and ``tune``'s parser).
+* :mod:`~rbmlib.deep.planning` -- the experiment config and its plan (split -> original per seed -> cells).
+* :mod:`~rbmlib.deep.tasks` -- one function per piece of work: content-addressed, verified, locked artifacts.
+* :mod:`~rbmlib.deep.executors` -- run the plan locally, on Ray or on SLURM through submitit.
 * :mod:`~rbmlib.deep.runner` -- the resumable experiment grid; :mod:`~rbmlib.deep.cli` its CLI.
 * :mod:`~rbmlib.deep.plots` -- the chapter's figures.
 """
