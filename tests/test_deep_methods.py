@@ -191,3 +191,13 @@ def test_every_recipe_method_has_a_provenance_and_cifar_rbm_is_marked_untuned():
         assert set(t) == set(METHODS) - {"original", "retrain"}
     assert tuning("cifar10")["rbm"].status == "not yet tuned"
     assert all(default_recipe("mnist5k").method_config(m) is not None for m in tuning("mnist5k"))
+
+
+def test_noisy_recipe_is_the_memorising_network_and_marks_what_is_not_tuned():
+    r = default_recipe("mnist5k", "noisy:0.1")
+    assert (r.model.width, r.original.epochs, r.original.milestones) == (48, 30, (24,))
+    t = tuning("mnist5k", "noisy:0.1")
+    assert t["salun"].status == "tuned" and t["rbm"].status == "not yet tuned" and t["ft"].status == "not yet tuned"
+    assert r.random.ratio == r.salun.ratio  # the control runs at SalUn's ratio
+    with pytest.raises(ValueError, match="scenario"):
+        default_recipe("mnist5k", "shuffle:3")
