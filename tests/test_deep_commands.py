@@ -126,3 +126,12 @@ def test_tune_command_writes_one_file_per_method_with_its_command(tmp_path, caps
     assert saved["methods"]["rl"]["lr"] == chosen["rl"]["lr"] in (0.001, 0.01)
     assert saved["command"].startswith("python -m rbmlib tune --dataset digits") and "--lrs 0.001 0.01" in saved["command"]
 
+
+
+def test_claims_reads_c7_from_a_results_folder(results, capsys):
+    from rbmlib.cli import main as cli_main
+
+    assert cli_main(["claims", "--json", "--deep", str(results)]) == 0
+    rows = {r["id"]: r for r in json.loads(capsys.readouterr().out)}
+    assert rows["C7"]["verdict"] in ("holds", "holds under stated conditions", "trade-off", "inconclusive", "fails")
+    assert rows["C7"]["chapter"] == "Ch. 6" and rows["C7"]["evidence"]
