@@ -331,6 +331,7 @@ def make_plan(cfg: ExperimentConfig) -> Plan:
     data = load_dataset(cfg.dataset, root=cfg.data_root, download=cfg.download)
     labels = data.y.numpy()
     splits = {(str(sc), int(s)): make_split(labels, data.n_pool, sc, dataset=data.name, cfg=cfg.split,
+                                            n_official_val=data.n_official_val,
                                             rng=np.random.default_rng(stream_seed(s, "forget")))
               for s in cfg.seeds for sc in scenarios}
     cells = []

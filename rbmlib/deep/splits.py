@@ -207,8 +207,13 @@ class Split:
         return {name: int(getattr(self, name).size) for name in _ARRAYS}
 
 
-def _partition(n_pool: int, n_total: int, cfg: SplitConfig) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def _partition(n_pool: int, n_total: int, cfg: SplitConfig,
+               n_official_val: int = 0) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     order = np.random.default_rng(cfg.seed).permutation(n_pool)
+    if n_official_val:  # the whole pool trains; the held-out set gives validation, then test
+        val = np.arange(n_pool, n_pool + n_official_val, dtype=np.int64)
+        test = np.arange(n_pool + n_official_val, n_total, dtype=np.int64)
+        return order.astype(np.int64), val, test
     n_val = round(cfg.val_fraction * n_pool)
     if n_total > n_pool:  # official test set
         test = np.arange(n_pool, n_total, dtype=np.int64)
@@ -231,6 +236,7 @@ def make_split(
     dataset: str,
     cfg: SplitConfig,
     rng: np.random.Generator,
+    n_official_val: int = 0,
 ) -> Split:
     """Partition a dataset and pick its forgetting set.
 
@@ -249,6 +255,9 @@ def make_split(
     rng : np.random.Generator
         Draws the random forgetting set, then (``noisy``) its wrong labels; unused, but required,
         for class-wise forgetting, so the call looks the same for every kind.
+    n_official_val : int
+        :attr:`~rbmlib.deep.datasets.ImageData.n_official_val`: when positive, the whole pool is
+        the training set and ``cfg.val_fraction`` is not used (TinyImageNet, SalUn's protocol).
 
     Returns
     -------
@@ -262,7 +271,7 @@ def make_split(
         rounds to 0 or to the whole training set.
     """
     labels = np.asarray(labels)
-    train, val, test = _partition(n_pool, len(labels), cfg)
+    train, val, test = _partition(n_pool, len(labels), cfg, n_official_val)
     num_classes = int(labels.max()) + 1
     if scenario.kind in ("random", NOISY_KIND):
         n_forget = round(float(scenario.value) * train.size)

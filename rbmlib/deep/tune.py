@@ -129,7 +129,8 @@ def _reference(cfg: TuneConfig, recipe: Recipe, data, seed: int) -> dict:
     # The split of the scenario, as the runner makes it (a noisy:<f> split carries the corrupted
     # labels of D_f, and the original trains on them).
     split = make_split(data.y.numpy(), data.n_pool, parse_scenario(cfg.scenario), dataset=data.name,
-                       cfg=SplitConfig(), rng=np.random.default_rng(stream_seed(seed, "forget")))
+                       cfg=SplitConfig(), rng=np.random.default_rng(stream_seed(seed, "forget")),
+                       n_official_val=data.n_official_val)
     data = split_data(data, split)
     sets = {k: take(data, getattr(split, k), device=cfg.device) for k in ("train", "retain", "forget", "test")}
     model = build_model(recipe.model, in_channels=data.x.shape[1], image_size=data.x.shape[2],
