@@ -142,6 +142,8 @@ def test_foreign_results_csv_is_one_error_line(tmp_path, capsys):
         (lambda b: (b / "val" / "val_annotations.txt").write_text("val_0.JPEG\tn99\n"), "'n99'"),
         (lambda b: (b / "train" / "n01" / "images" / "n01_0.JPEG").write_bytes(b"not a jpeg"), "cannot be read"),
         (lambda b: shutil.rmtree(b / "train" / "n01" / "images"), "holds no images"),
+        (lambda b: (b / "val" / "val_annotations.txt").write_text("val_0.JPEG\tn01\t0\t0\t8\t8\n"),
+         "fewer than 2 images of class 'n01'"),
     ],
 )
 def test_malformed_tinyimagenet_folder_is_one_error_line(tmp_path, capsys, damage, message):
@@ -154,8 +156,11 @@ def test_malformed_tinyimagenet_folder_is_one_error_line(tmp_path, capsys, damag
         for i in range(2):
             Image.fromarray(rng.integers(0, 256, (8, 8, 3), dtype=np.uint8)).save(base / "train" / w / "images" / f"{w}_{i}.JPEG")
     (base / "val" / "images").mkdir(parents=True)
-    Image.fromarray(rng.integers(0, 256, (8, 8, 3), dtype=np.uint8)).save(base / "val" / "images" / "val_0.JPEG")
-    (base / "val" / "val_annotations.txt").write_text("val_0.JPEG\tn01\t0\t0\t8\t8\n")
+    lines = []
+    for i, w in enumerate(("n01", "n02", "n01", "n02")):  # two per class: one tests, one validates
+        Image.fromarray(rng.integers(0, 256, (8, 8, 3), dtype=np.uint8)).save(base / "val" / "images" / f"val_{i}.JPEG")
+        lines.append(f"val_{i}.JPEG\t{w}\t0\t0\t8\t8\n")
+    (base / "val" / "val_annotations.txt").write_text("".join(lines))
     (base / "wnids.txt").write_text("n01\nn02\n")
     damage(base)
     argv = ["unlearn", "--dataset", "tinyimagenet", "--data-root", str(tmp_path), "--out",
