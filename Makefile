@@ -35,12 +35,11 @@ chromium:
 	  $$SUDO apt-get install -y -q chromium >/dev/null 2>&1 || { $$SUDO apt-get update -q >/dev/null && $$SUDO apt-get install -y -q chromium >/dev/null; }; \
 	  command -v chromium >/dev/null || { echo "error: could not install chromium (apt-get install chromium)"; exit 1; }; }
 
-# Every test: lint, format and types first (seconds), then unit and property tests, the book
+# Every test: lint, format and types first (seconds; their scope is set in pyproject.toml), then unit and property tests, the book
 # build (each notebook executed once) with the nbval comparison of its outputs, browser, environment.
-LINTED := rbmlib tests benchmarks tools conftest.py
 test: $(STAMP) chromium
-	$(BIN)/ruff check $(LINTED)
-	$(BIN)/ruff format --check $(LINTED)
+	$(BIN)/ruff check
+	$(BIN)/ruff format --check
 	$(BIN)/mypy
 	$(BIN)/python -m pytest -n 2 --dist loadfile
 
@@ -66,4 +65,4 @@ benchmarks: $(STAMP)
 	$(BIN)/python benchmarks/bench_linear.py
 
 clean:
-	rm -rf _build .pytest_cache .hypothesis
+	rm -rf _build .pytest_cache .hypothesis .mypy_cache .ruff_cache

@@ -22,7 +22,8 @@ from rbmlib.cli import EXTRA_MODULES
 
 ROOT = Path(__file__).resolve().parents[1]
 
-#: Top-level import names of the distributions that only the extras install.
+#: Top-level import names of the distributions the extras add (scikit-learn also comes with
+#: mlxtend, but no linear module may import it: the deep code alone uses it).
 EXTRA_IMPORTS = {
     "torch": "torch",
     "torchvision": "torchvision",
