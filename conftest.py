@@ -1,6 +1,9 @@
-"""Collect every ``notebooks/*.md`` as an nbval notebook merged with its reference outputs.
+"""Collect a ``notebooks/*.md`` named on the command line as an nbval notebook merged with its
+reference outputs: ``pytest notebooks/05_synthetic_suite.md`` re-executes that chapter alone.
 
-See ``tests/nbrefs.py`` for how the references are made and regenerated.
+A plain ``pytest`` (``make test``) does not come here: its ``testpaths`` hold ``tests`` only, and
+the book build executes every notebook once and compares it with its reference
+(``tests/test_book.py``). See ``tests/nbrefs.py`` for how the references are made.
 """
 
 from __future__ import annotations

@@ -1,7 +1,9 @@
 """The book builds with every notebook executed, fails loudly, and renders in a real browser.
 
-One build (the fixture ``built_book``) serves the build test and the browser test, which live in
-this file so that pytest-xdist's ``--dist loadfile`` keeps them on one worker.
+One build (the fixture ``built_book``) serves the build test, the notebook regression test (the
+outputs the build executed against the nbval references: each notebook runs once per
+``make test``) and the browser test, which live in this file so that pytest-xdist's
+``--dist loadfile`` keeps them on one worker.
 """
 
 from __future__ import annotations
@@ -14,7 +16,10 @@ from pathlib import Path
 import pytest
 import yaml
 
+from tests.nbrefs import compare_build
+
 ROOT = Path(__file__).resolve().parents[1]
+NOTEBOOKS = sorted((ROOT / "notebooks").glob("*.md"))
 HTML = ROOT / "_build" / "html"
 SCREENSHOTS = ROOT / "_build" / "screenshots"
 JUPYTER_BOOK = str(Path(sys.executable).parent / "jupyter-book")
@@ -27,6 +32,7 @@ CHROMIUM_ARGS = [
 
 
 def _build(source: Path) -> subprocess.CompletedProcess:
+    # jupyter_execute too: the regression test must never read a previous build's outputs.
     for stale in ("html", "jupyter_execute", ".doctrees"):
         shutil.rmtree(source / "_build" / stale, ignore_errors=True)
     return subprocess.run(
@@ -58,6 +64,17 @@ def test_every_toc_entry_is_rendered_with_its_executed_outputs(built_book):
     for notebook in sorted((ROOT / "notebooks").glob("*.md")):
         html = (HTML / "notebooks" / f"{notebook.stem}.html").read_text()
         assert "cell_output" in html, f"{notebook.name} shows no executed output"
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("source", NOTEBOOKS, ids=lambda p: p.stem)
+def test_the_built_notebook_reproduces_its_reference_outputs(built_book, source):
+    """nbval's check, on the build's own execution (tests/nbrefs.py: ``compare_build``)."""
+    assert built_book.returncode == 0, "the book did not build"
+    problems = compare_build(ROOT / "_build", source)
+    assert not problems, "\n\n".join(problems) + (
+        "\n\nIf the change is intended, regenerate the reference: tests/nbrefs.py " + str(source.relative_to(ROOT))
+    )
 
 
 @pytest.mark.slow

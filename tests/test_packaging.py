@@ -83,13 +83,11 @@ def test_every_linear_module_imports_without_the_extras():
 
 
 def test_the_linear_cli_runs_without_the_extras():
-    code = (
-        "import runpy, sys\nsys.argv = ['rbmlib', *sys.argv[2:]]\n"
-        "runpy.run_module('rbmlib', run_name='__main__')"
+    code = "import runpy, sys\nsys.argv = ['rbmlib', *sys.argv[2:]]\nrunpy.run_module('rbmlib', run_name='__main__')"
+    argv = (
+        "linear --d-forget 12 --d-shared 4 --d-retain 16 --n-forget 4 --n-retain 8 --draws 20 --seed 0 --theory --json"
     )
-    argv = ["linear", "--d-forget", "12", "--d-shared", "4", "--d-retain", "16", "--n-forget", "4",
-            "--n-retain", "8", "--draws", "20", "--seed", "0", "--theory", "--json"]
-    result = _run(code, *argv)
+    result = _run(code, *argv.split())
     assert result.returncode == 0, result.stderr[-3000:]
     rows = {r["model"]: r for r in json.loads(result.stdout)["rows"]}
     assert {"original", "golden", "ft", "rbm", "fbm"} <= set(rows)
