@@ -85,9 +85,8 @@ def test_a_failing_cell_fails_the_build(tmp_path):
     (tmp_path / "book" / "intro.md").write_text("# Intro\n\nA page.\n")
     (tmp_path / "_toc.yml").write_text("format: jb-book\nroot: book/intro\nchapters:\n  - file: broken\n")
     header = (ROOT / "notebooks" / "01_linear_model.md").read_text().split("---\n")[1]
-    (tmp_path / "broken.md").write_text(
-        f"---\n{header}---\n\n# Broken\n\n```{{code-cell}} ipython3\nraise RuntimeError('deliberately broken cell')\n```\n"
-    )
+    cell = "```{code-cell} ipython3\nraise RuntimeError('deliberately broken cell')\n```\n"
+    (tmp_path / "broken.md").write_text(f"---\n{header}---\n\n# Broken\n\n{cell}")
     result = _build(tmp_path)
     assert result.returncode != 0
     assert "deliberately broken cell" in result.stdout + result.stderr

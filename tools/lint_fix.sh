@@ -9,7 +9,7 @@ cd "$(dirname "$0")/.."
 RUFF=${RUFF:-.venv/bin/ruff}
 [[ -x $RUFF ]] || { echo "error: ruff not found at $RUFF (run make venv, or set RUFF)" >&2; exit 2; }
 # Safe fixes only: import order, quoted annotations, unused imports, pyupgrade rewrites.
-"$RUFF" check --fix --quiet || true
+"$RUFF" check --fix --silent || true
 "$RUFF" format --quiet
 echo "after the automatic fixes:"
 if "$RUFF" check --statistics; then echo "ruff check: clean"; fi
