@@ -35,8 +35,9 @@ chromium:
 	  $$SUDO apt-get install -y -q chromium >/dev/null 2>&1 || { $$SUDO apt-get update -q >/dev/null && $$SUDO apt-get install -y -q chromium >/dev/null; }; \
 	  command -v chromium >/dev/null || { echo "error: could not install chromium (apt-get install chromium)"; exit 1; }; }
 
-# Every test: lint, format and types first (seconds; their scope is set in pyproject.toml), then unit and property tests, the book
-# build (each notebook executed once) with the nbval comparison of its outputs, browser, environment.
+# Every test: lint, format and types first (seconds; their scope is set in pyproject.toml), then
+# unit and property tests, the book build (each notebook executed once) compared with the nbval
+# references, the browser and the environment checks.
 test: $(STAMP) chromium
 	$(BIN)/ruff check
 	$(BIN)/ruff format --check
@@ -54,12 +55,21 @@ references: $(STAMP)
 # Derive the lock from pyproject.toml (on purpose only). uv keeps every version already locked
 # that still satisfies pyproject.toml, so a new requirement changes nothing else; `make lock
 # UPGRADE=1` re-resolves everything to the newest releases. environment.yml installs from the lock.
+# Needs no .venv (which is installed *from* the lock): uv comes from .venv when it is there, else
+# from a throwaway venv at the locked version.
 LOCK_FLAGS := --extra dev --python-version 3.11.5 --python-platform x86_64-manylinux_2_28 --no-header
-lock: $(STAMP)
-	cp requirements/lock.txt requirements/lock.txt.tmp
-	$(BIN)/uv pip compile pyproject.toml $(LOCK_FLAGS) $(if $(UPGRADE),--upgrade) --quiet -o requirements/lock.txt.tmp
-	{ cat requirements/lock-header.txt; cat requirements/lock.txt.tmp; } > requirements/lock.txt.new
-	rm requirements/lock.txt.tmp && mv requirements/lock.txt.new requirements/lock.txt
+lock:
+	@set -euo pipefail; \
+	uv=$(BIN)/uv; \
+	if [ ! -x "$$uv" ]; then \
+	  tools=$$(mktemp -d); trap 'rm -rf "$$tools"' EXIT; \
+	  $(PYTHON) -m venv "$$tools" && "$$tools/bin/python" -m pip install --quiet -c requirements/lock.txt uv; \
+	  uv="$$tools/bin/uv"; \
+	fi; \
+	out=$$(mktemp -p requirements .lock.XXXXXX); cp requirements/lock.txt "$$out"; \
+	"$$uv" pip compile pyproject.toml $(LOCK_FLAGS) $(if $(UPGRADE),--upgrade) --quiet -o "$$out" || { rm "$$out"; exit 1; }; \
+	cat requirements/lock-header.txt "$$out" > "$$out.new" && mv "$$out.new" requirements/lock.txt; rm "$$out"; \
+	echo "requirements/lock.txt: $$(grep -c '==' requirements/lock.txt) pins"
 
 benchmarks: $(STAMP)
 	$(BIN)/python benchmarks/bench_linear.py
