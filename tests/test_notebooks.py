@@ -6,6 +6,9 @@ from __future__ import annotations
 import json
 import os
 import re
+import subprocess
+import sys
+import tomllib
 from pathlib import Path
 
 import nbformat
@@ -189,3 +192,16 @@ def test_merged_notebooks_are_written_through_unique_temporary_files(tmp_path, m
     assert first == second == tmp_path / f"{SOURCE.stem}.ipynb"
     assert len(set(seen)) == 2 and all(Path(s).parent == tmp_path for s in seen)
     assert sorted(p.name for p in tmp_path.iterdir()) == [f"{SOURCE.stem}.ipynb"]
+
+
+def test_a_notebook_named_on_the_command_line_is_collected_for_nbval():
+    # `pytest notebooks/<name>.md` re-executes one chapter through nbval; a plain `pytest` collects
+    # tests/ only (testpaths), since the book build executes every chapter once.
+    source = ROOT / "notebooks" / "02_distinct_features.md"
+    run = [sys.executable, "-m", "pytest", "--collect-only", "-q", "-p", "no:cacheprovider"]
+    named = subprocess.run([*run, str(source)], cwd=ROOT, capture_output=True, text=True, check=False)
+    cells = [c for c in read_source(source).cells if c.cell_type == "code"]
+    assert named.returncode == 0, named.stdout[-2000:] + named.stderr[-2000:]
+    assert named.stdout.count("02_distinct_features.md::Cell ") == len(cells)
+    options = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["pytest"]["ini_options"]
+    assert options["testpaths"] == ["tests"]
