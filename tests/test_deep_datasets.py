@@ -66,7 +66,7 @@ def _fake_tiny(root, size=8):
             Image.fromarray(rng.integers(0, 256, (size, size, 3), dtype=np.uint8)).save(folder / f"{w}_{i}.JPEG")
     (base / "val" / "images").mkdir(parents=True)
     lines = []
-    for i, w in enumerate(["n01", "n02", "n01"]):
+    for i, w in enumerate(["n01", "n02", "n01", "n02"]):
         Image.fromarray(rng.integers(0, 256, (size, size), dtype=np.uint8)).save(base / "val" / "images" / f"val_{i}.JPEG")
         lines.append(f"val_{i}.JPEG\t{w}\t0\t0\t{size}\t{size}")
     (base / "val" / "val_annotations.txt").write_text("\n".join(lines) + "\n")
@@ -87,10 +87,24 @@ def test_tinyimagenet_reads_local_folder_without_modifying_it(tmp_path):
     before = _tree_digest(base)
     data = load_dataset("tinyimagenet", root=tmp_path)
     assert _tree_digest(base) == before
-    assert tuple(data.x.shape) == (9, 3, 8, 8) and data.n_pool == 6 and data.num_classes == 2
+    assert tuple(data.x.shape) == (10, 3, 8, 8) and data.n_pool == 6 and data.num_classes == 2
     # Sorted wnids: n01 -> 0, n02 -> 1; grey validation images become RGB.
     assert data.y[:6].tolist() == [0, 0, 0, 1, 1, 1]
-    assert sorted(data.y[6:].tolist()) == [0, 0, 1]
+    # SalUn's protocol: per class, half of the validation images validate, half test.
+    assert data.n_official_val == 2
+    assert data.y[6:8].tolist() == [0, 1] and data.y[8:].tolist() == [0, 1]
+
+
+def test_tinyimagenet_split_trains_on_the_whole_pool_and_tests_on_held_out_half(tmp_path):
+    from rbmlib.deep.splits import SplitConfig, make_split, parse_scenario
+
+    _fake_tiny(tmp_path)
+    data = load_dataset("tinyimagenet", root=tmp_path)
+    split = make_split(data.y.numpy(), data.n_pool, parse_scenario("random:0.34"), dataset=data.name,
+                       cfg=SplitConfig(), rng=np.random.default_rng(0), n_official_val=data.n_official_val)
+    assert sorted(split.train.tolist()) == list(range(6))  # no validation carved from the pool
+    assert split.val.tolist() == [6, 7] and split.test.tolist() == [8, 9]
+    assert len(split.forget) == 2
 
 
 def test_tinyimagenet_missing_folder_says_where_to_get_it(tmp_path):

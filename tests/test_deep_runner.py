@@ -228,3 +228,46 @@ def test_split_files_are_the_ones_every_cell_used(tmp_path):
         assert set(rows.split_sha256) == {split.sha256}
         assert set(rows.n_forget) == {len(split.forget)}
         assert np.intersect1d(split.forget, split.retain).size == 0
+
+
+def test_each_scenario_runs_with_the_recipe_tuned_for_its_kind(tmp_path, monkeypatch):
+    from rbmlib.deep.planning import make_plan
+
+    cfg = ExperimentConfig(dataset="digits", scenarios=("random:0.1", "class:3", "noisy:0.1"),
+                           methods=("retrain", "salun"), seeds=(0,), threads=1)
+    plan = make_plan(cfg)
+    for sc in cfg.scenarios:
+        expected = default_recipe("digits", sc)
+        assert plan.recipe(sc) == expected
+        (salun,) = [c for c in plan.cells if c.scenario == sc and c.method == "salun"]
+        assert salun.cfg == expected.salun
+    assert plan.recipe("class:3").salun != plan.recipe("random:0.1").salun  # tuned apart
+    # random and class share the original model; noisy trains its own (other labels, width 48)
+    keys = {sc: plan.original_path(tmp_path, 0, sc) for sc in cfg.scenarios}
+    assert keys["random:0.1"] == keys["class:3"] != keys["noisy:0.1"]
+    # a recipe given for one scenario replaces only that scenario's
+    mine = replace(default_recipe("digits", "class:3"), eval_batch_size=512)
+    plan2 = make_plan(replace(cfg, recipes=(("class:3", mine),)))
+    assert plan2.recipe("class:3") == mine and plan2.recipe("random:0.1") == plan.recipe("random:0.1")
+    with pytest.raises(ValueError, match="recipes given for scenarios \\['class:5'\\]"):
+        make_plan(replace(cfg, recipes=(("class:5", mine),)))
+
+
+def test_noisy_scenario_trains_its_original_on_the_corrupted_labels(tmp_path, monkeypatch):
+    seen = []
+
+    def spy_fit(model, train, *, cfg, generator, desc=None):
+        seen.append(train.y.clone())
+        return model
+
+    monkeypatch.setattr(tasks, "fit", spy_fit)
+    noisy = replace(CFG, scenarios=("random:0.1", "noisy:0.1"), methods=("ft",),
+                    recipes=(("noisy:0.1", _tiny_recipe()),))
+    df = run_experiment(noisy, tmp_path, progress=False)
+    assert len(seen) == 2  # two originals: the clean one and the one trained on wrong labels
+    split = _split_of(tmp_path, "noisy:0.1")
+    clean = _split_of(tmp_path, "random:0.1")
+    np.testing.assert_array_equal(split.forget, clean.forget)
+    assert (seen[0] != seen[1]).sum() == len(split.forget)
+    assert set(df.scenario) == {"random:0.1", "noisy:0.1"}
+    assert len(list((tmp_path / "originals" / "digits").glob("seed0-*/model.pt"))) == 2

@@ -94,6 +94,7 @@ def test_save_load_roundtrip_and_corruption_detected(tmp_path):
         ("class:x", "not an integer"),
         ("shuffle:3", "must look like"),
         ("random", "must look like"),
+        ("noisy:1.5", "must be in \\(0, 1\\)"),
     ],
 )
 def test_bad_scenario_text_raises_named_error(text, message):
@@ -116,3 +117,41 @@ def test_scenario_text_roundtrips():
 def test_split_config_rejects_fractions_that_leave_no_training_set():
     with pytest.raises(ValueError, match="val_fraction \\+ test_fraction must be < 1"):
         SplitConfig(val_fraction=0.5, test_fraction=0.5)
+
+
+def test_noisy_split_forgets_random_indices_with_wrong_labels_and_roundtrips(tmp_path):
+    noisy, plain = _split("noisy:0.1", 3), _split("random:0.1", 3)
+    np.testing.assert_array_equal(noisy.forget, plain.forget)  # the same indices as random:<f>
+    np.testing.assert_array_equal(noisy.retain, plain.retain)
+    assert plain.forget_labels is None and noisy.forget_labels.shape == noisy.forget.shape
+    assert (noisy.forget_labels != LABELS[noisy.forget]).all()
+    assert noisy.forget_labels.min() >= 0 and noisy.forget_labels.max() <= 9
+    # The original trains on other labels, so it is keyed apart; the indices alone would not tell.
+    assert noisy.train_sha256 != plain.train_sha256
+    assert plain.train_sha256 == _split("class:2", 3).train_sha256
+    assert str(parse_scenario("noisy:0.10")) == "noisy:0.1"
+    save_split(noisy, tmp_path / "n", cfg=SplitConfig())
+    back = load_split(tmp_path / "n")
+    np.testing.assert_array_equal(back.forget_labels, noisy.forget_labels)
+    assert back.sha256 == noisy.sha256 != plain.sha256
+    arrays = dict(np.load(tmp_path / "n.npz"))
+    arrays["forget_labels"] = (arrays["forget_labels"] + 1) % 10
+    np.savez(tmp_path / "n.npz", **arrays)
+    with pytest.raises(ValueError, match="does not match its recorded hash"):
+        load_split(tmp_path / "n")
+
+
+def test_split_data_relabels_only_the_forget_set():
+    import torch
+
+    from rbmlib.deep.datasets import load_dataset
+    from rbmlib.deep.splits import split_data
+
+    data = load_dataset("digits")
+    sp = make_split(data.y.numpy(), data.n_pool, parse_scenario("noisy:0.2"), dataset=data.name,
+                    cfg=SplitConfig(), rng=np.random.default_rng(0))
+    relabelled = split_data(data, sp)
+    changed = np.flatnonzero((relabelled.y != data.y).numpy())
+    np.testing.assert_array_equal(np.sort(changed), np.sort(sp.forget))
+    np.testing.assert_array_equal(relabelled.y[torch.as_tensor(sp.forget)].numpy(), sp.forget_labels)
+    assert split_data(data, _split("random:0.1", 0)) is data

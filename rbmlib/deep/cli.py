@@ -45,7 +45,8 @@ def add_unlearn_parser(subparsers: argparse._SubParsersAction) -> None:
     )
     p.add_argument("--dataset", required=True, help=f"one of: {', '.join(DATASETS)}")
     p.add_argument("--scenario", nargs="+", default=["random:0.1"], metavar="SPEC",
-                   help="forgetting scenarios, e.g. random:0.1 class:3 (default: random:0.1)")
+                   help="forgetting scenarios, e.g. random:0.1 class:3 noisy:0.1 (default: random:0.1); "
+                        "each runs with the recipe tuned for its kind")
     p.add_argument("--methods", default=",".join(DEFAULT_METHODS),
                    help=f"comma-separated, from: {', '.join(METHODS)}; a masked method may carry "
                         f"its own ratio, e.g. salun:0.3 (default: {','.join(DEFAULT_METHODS)})")
@@ -125,19 +126,24 @@ def _config(args: argparse.Namespace) -> ExperimentConfig:
     _check_options(args)
     if args.dataset not in DATASETS:
         raise ValueError(f"unknown dataset {args.dataset!r}; expected one of {', '.join(DATASETS)}")
-    recipe = default_recipe(args.dataset)
     if args.mask_ratio is not None:
         fraction(args.mask_ratio, "--mask-ratio")
-        recipe = with_mask_ratio(recipe, args.mask_ratio)
-    if args.amp:
-        recipe = with_amp(recipe)
+    # Each scenario runs with the recipe tuned for its kind; the options apply to every one.
+    recipes = []
+    for text in dict.fromkeys(args.scenario):
+        recipe = default_recipe(args.dataset, text)
+        if args.mask_ratio is not None:
+            recipe = with_mask_ratio(recipe, args.mask_ratio)
+        if args.amp:
+            recipe = with_amp(recipe)
+        recipes.append((text, recipe))
     methods = tuple(m.strip() for m in args.methods.split(",") if m.strip())
     return ExperimentConfig(
         dataset=args.dataset,
         scenarios=tuple(args.scenario),
         methods=methods,
         seeds=tuple(args.seeds),
-        recipe=recipe,
+        recipes=tuple(recipes),
         split=replace(SplitConfig(), seed=args.split_seed,
                       keep_forgotten_class_in_test=args.keep_forgotten_class_in_test),
         data_root=args.data_root,

@@ -75,11 +75,8 @@ def run_tune(args: argparse.Namespace) -> int:
         from rbmlib.deep.recipes import default_recipe
         from rbmlib.deep.splits import parse_scenario
 
-        from rbmlib.deep.mislabel import noisy_fraction
-
         default_recipe(cfg.dataset, cfg.scenario)
-        if noisy_fraction(cfg.scenario) is None:
-            parse_scenario(cfg.scenario)
+        parse_scenario(cfg.scenario)
         result = tune(cfg, log=lambda line: print(line, file=sys.stderr, flush=True))
     except (ValueError, DatasetUnavailableError) as err:
         print(f"error: {err}", file=sys.stderr)

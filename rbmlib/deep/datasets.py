@@ -14,8 +14,17 @@ name               source                                     official test set
 ``cifar10``        ``torchvision.datasets.CIFAR10``           the 10,000 test images
 ``cifar100``       ``torchvision.datasets.CIFAR100``          the 10,000 test images
 ``svhn``           ``torchvision.datasets.SVHN``              the 26,032 test images
-``tinyimagenet``   a local ``tiny-imagenet-200`` folder       its labelled ``val`` split
+``tinyimagenet``   a local ``tiny-imagenet-200`` folder       25 images per class of its labelled
+                                                              ``val`` split (the other 25 validate)
 =================  =========================================  =====================================
+
+TinyImageNet follows SalUn's protocol: the original model trains on all 100,000 training images
+(no validation images are carved from them), and of the 50 labelled validation images per class
+(sorted by file name) the first 25 form the test set and the other 25 the validation set
+(:attr:`ImageData.n_official_val`). Inputs are normalised per channel with the mean and standard
+deviation of each dataset's training pool (:attr:`ImageData.mean`, :attr:`ImageData.std`),
+computed from the data (a strided subsample of at most about 10,000 pool images) rather than
+copied from a paper's code; the runner records them with every model it builds.
 
 The torchvision datasets are looked for under a user-chosen root and downloaded there when allowed
 and online; every failure (offline, missing or corrupt files) becomes one
@@ -72,9 +81,13 @@ class ImageData:
         ``(N,)`` ``int64`` labels in ``0 .. num_classes - 1``.
     n_pool : int
         Number of leading examples that form the training pool; ``x[n_pool:]`` is the official
-        test set (empty when the dataset has none, e.g. ``mnist5k``).
+        held-out set (empty when the dataset has none, e.g. ``mnist5k``).
     num_classes : int
         Number of classes, read from the labels.
+    n_official_val : int
+        Number of the official held-out examples, right after the pool, that form the validation
+        set (TinyImageNet: 25 per class); the rest of the held-out set is the test set. ``0``:
+        the validation set is carved from the pool (:class:`~rbmlib.deep.splits.SplitConfig`).
     """
 
     name: str
@@ -82,6 +95,7 @@ class ImageData:
     y: torch.Tensor
     n_pool: int
     num_classes: int
+    n_official_val: int = 0
 
     @property
     def has_official_test(self) -> bool:
@@ -105,7 +119,7 @@ class ImageData:
         return self.x[: self.n_pool : step].to(torch.float64) / 255.0
 
 
-def _make(name: str, x: np.ndarray, y: np.ndarray, n_pool: int) -> ImageData:
+def _make(name: str, x: np.ndarray, y: np.ndarray, n_pool: int, n_official_val: int = 0) -> ImageData:
     labels = np.asarray(y, dtype=np.int64)
     classes = np.unique(labels)
     if not np.array_equal(classes, np.arange(len(classes))):
@@ -116,6 +130,7 @@ def _make(name: str, x: np.ndarray, y: np.ndarray, n_pool: int) -> ImageData:
         y=torch.from_numpy(labels),
         n_pool=int(n_pool),
         num_classes=int(len(classes)),
+        n_official_val=int(n_official_val),
     )
 
 
@@ -233,17 +248,30 @@ def _load_tinyimagenet(root: Path) -> ImageData:
     label_of = {w: i for i, w in enumerate(wnids)}
     train = [(p, label_of[w]) for w in wnids for p in sorted((base / "train" / w / "images").glob("*"))]
     val = _val_items(base, label_of)
-    items = train + sorted(val)
     if not train or not val:
         raise DatasetUnavailableError(f"tinyimagenet: no images found under '{base}'; re-extract {_TINY_URL}.")
     seen = {label for _, label in train}
     missing = [w for label, w in enumerate(wnids) if label not in seen]
     if missing:
         raise _malformed(base / "train" / missing[0] / "images", "holds no images")
+    # SalUn's protocol: per class, the first half of the validation images (by file name) tests,
+    # the second half validates; the held-out part is stored validation first, then test.
+    by_class: dict[int, list[Path]] = {}
+    for p, label in sorted(val):
+        by_class.setdefault(label, []).append(p)
+    held_val, held_test = [], []
+    for label in sorted(by_class):
+        paths = by_class[label]
+        half = len(paths) // 2
+        if half == 0:
+            raise _malformed(base / "val" / "val_annotations.txt", f"lists fewer than 2 images of class {wnids[label]!r}")
+        held_test += [(p, label) for p in paths[:half]]
+        held_val += [(p, label) for p in paths[half:]]
+    items = train + held_val + held_test
     first = _read_rgb(items[0][0], None)
     x = np.stack([first] + [_read_rgb(p, first.shape[1:]) for p, _ in items[1:]])
     y = np.array([label for _, label in items])
-    return _make("tinyimagenet", x, y, n_pool=len(train))
+    return _make("tinyimagenet", x, y, n_pool=len(train), n_official_val=len(held_val))
 
 
 def load_dataset(name: str, *, root: str | Path | None = None, download: bool = True) -> ImageData:

@@ -57,17 +57,24 @@ class Executor(Protocol):
 
 @dataclass(frozen=True)
 class Task:
-    """One unit of remote work: ``kind`` ``"original"`` (of ``seed``) or ``"cell"`` (``index``
-    into :attr:`Plan.cells`)."""
+    """One unit of remote work: ``kind`` ``"original"`` (the original model that the cells of
+    ``(scenario, seed)`` start from) or ``"cell"`` (``index`` into :attr:`Plan.cells`)."""
 
     kind: str
     seed: int
     index: int = -1
+    scenario: str = ""
 
 
-def _pending_originals(plan: Plan, out: Path, pending: list[Cell]) -> list[int]:
-    seeds = dict.fromkeys(c.seed for c in pending if c.uses_original)
-    return [s for s in seeds if not plan.original_path(out, s).exists()]
+def _pending_originals(plan: Plan, out: Path, pending: list[Cell]) -> dict[Path, Task]:
+    # One task per distinct original model (scenarios of a seed may share one: same key, same path).
+    tasks: dict[Path, Task] = {}
+    for c in pending:
+        if c.uses_original:
+            path = plan.original_path(out, c.seed, c.scenario)
+            if path not in tasks and not path.exists():
+                tasks[path] = Task("original", c.seed, scenario=c.scenario)
+    return tasks
 
 
 @dataclass(frozen=True)
@@ -77,18 +84,20 @@ class LocalExecutor:
     def run(self, plan: Plan, out: Path, pending: list[Cell], *, progress: bool) -> None:
         device = check_device(plan.cfg.device)
         bars = progress and sys.stderr.isatty()
-        original: tuple[int, nn.Module] | None = None
+        original: tuple[Path, nn.Module] | None = None
         loaded: tuple[tuple[str, int], dict[str, TensorSet]] | None = None
         for i, cell in enumerate(tqdm(pending, desc=f"unlearn {plan.data.name}", disable=not bars)):
             key = (cell.scenario, cell.seed)
             if loaded is None or loaded[0] != key:  # cells come by seed, then scenario
                 loaded = (key, split_sets(plan, ensure_split(plan, out, *key), device))
             if cell.uses_original:
-                if original is None or original[0] != cell.seed:
-                    original = (cell.seed, ensure_original(plan, out, cell.seed, device, progress=bars))
+                path = plan.original_path(out, cell.seed, cell.scenario)
+                if original is None or original[0] != path:
+                    original = (path, ensure_original(plan, out, cell.seed, cell.scenario, device,
+                                                      progress=bars))
                 model0 = original[1]
             else:
-                model0 = build_fresh(plan, cell.seed, device)
+                model0 = build_fresh(plan, cell.seed, cell.scenario, device)
             ensure_cell(plan, out, cell, model0=model0, sets=loaded[1], device=device, progress=bars)
             if progress and not bars:  # a log file gets one plain line per cell, no escape codes
                 print(f"cell {i + 1}/{len(pending)} done: {cell.label} {cell.scenario} seed {cell.seed}",
@@ -130,12 +139,12 @@ def run_task(cfg: ExperimentConfig, out: str, task: Task, *, gpu_assigned: bool 
     try:
         root = Path(out)
         if task.kind == "original":
-            ensure_original(plan, root, task.seed, device, progress=False)
+            ensure_original(plan, root, task.seed, task.scenario, device, progress=False)
             return task.seed
         cell = plan.cells[task.index]
         sets = split_sets(plan, ensure_split(plan, root, cell.scenario, cell.seed), device)
-        model0 = (ensure_original(plan, root, cell.seed, device, progress=False) if cell.uses_original
-                  else build_fresh(plan, cell.seed, device))
+        model0 = (ensure_original(plan, root, cell.seed, cell.scenario, device, progress=False)
+                  if cell.uses_original else build_fresh(plan, cell.seed, cell.scenario, device))
         ensure_cell(plan, root, cell, model0=model0, sets=sets, device=device, progress=False)
         return task.seed
     finally:
@@ -194,10 +203,13 @@ class RayExecutor:
             remote = ray.remote(num_cpus=1, num_gpus=gpus, max_calls=1 if gpus > 0 else 0)(_ray_task)
             cfg = ray.put(plan.cfg)
             root = str(out)
-            originals = {s: remote.remote(cfg, root, Task("original", s), gpus > 0, None)
-                         for s in _pending_originals(plan, out, pending)}
-            refs = [remote.remote(cfg, root, t, gpus > 0, originals.get(t.seed))
-                    for t in _cell_tasks(plan, pending)]
+            originals = {path: remote.remote(cfg, root, task, gpus > 0, None)
+                         for path, task in _pending_originals(plan, out, pending).items()}
+            refs = []
+            for t in _cell_tasks(plan, pending):
+                c = plan.cells[t.index]
+                after = originals.get(plan.original_path(out, c.seed, c.scenario)) if c.uses_original else None
+                refs.append(remote.remote(cfg, root, t, gpus > 0, after))
             waiting = refs + list(originals.values())
             cells, count = set(refs), 0
             with tqdm(total=len(refs), desc=f"unlearn {plan.data.name} (ray)",
@@ -295,7 +307,7 @@ class SlurmExecutor:
 
         ex = self._executor(plan, out)
         job = SubmititJob()
-        stages = [[Task("original", s) for s in _pending_originals(plan, out, pending)],
+        stages = [list(_pending_originals(plan, out, pending).values()),
                   _cell_tasks(plan, pending)]
         jobs = []
         try:

@@ -6,6 +6,12 @@ small DAG of three kinds of work::
     split (dataset, scenario, seed)  ->  original model (seed)  ->  cell (scenario, method, seed)
                                     \\-------------------------->  Retrain cell (no original)
 
+Each scenario has its own recipe (:func:`rbmlib.deep.recipes.default_recipe` of the dataset and
+the scenario, unless the configuration gives one): the values tuned for its kind. Scenarios of a
+seed whose original training is the same (same training set and labels, model and recipe) share
+one original model, because its key, and so its path, is the same; a ``noisy`` scenario (other
+labels, a wider network) gets its own.
+
 Every node's artifact lives at a path that ends in the first 16 hex digits of its key, the
 SHA-256 of everything that determines it (:func:`rbmlib.deep.artifacts.config_key`):
 
@@ -72,7 +78,13 @@ class ExperimentConfig:
         Run seeds; each seeds the forget set, the initialisations and the batch orders through
         named streams (:func:`rbmlib.deep.artifacts.stream_seed`).
     recipe : Recipe, optional
-        Hyper-parameters; ``None`` takes :func:`rbmlib.deep.recipes.default_recipe`.
+        Hyper-parameters of every scenario not listed in ``recipes``; ``None``: each scenario
+        takes :func:`rbmlib.deep.recipes.default_recipe` ``(dataset, scenario)``, the values
+        tuned for its kind.
+    recipes : tuple of (str, Recipe)
+        Per-scenario hyper-parameters, ``((scenario, recipe), ...)``; they take precedence over
+        ``recipe``. The resolved configuration of a plan lists every scenario here (what workers
+        re-plan from).
     split : SplitConfig
         Partition seed and fractions, and whether the forgotten class stays in the test set.
     data_root : str, optional
@@ -93,6 +105,7 @@ class ExperimentConfig:
     methods: tuple[str, ...] = DEFAULT_METHODS
     seeds: tuple[int, ...] = (0,)
     recipe: Recipe | None = None
+    recipes: tuple[tuple[str, Recipe], ...] = ()
     split: SplitConfig = field(default_factory=SplitConfig)
     data_root: str | None = None
     download: bool = True
@@ -186,7 +199,8 @@ class Plan:
     Attributes
     ----------
     cfg : ExperimentConfig
-        The configuration, with ``recipe`` and ``threads`` resolved (what workers re-plan from).
+        The configuration, with ``recipes`` (every scenario's) and ``threads`` resolved (what
+        workers re-plan from).
     data : ImageData
         The dataset in memory.
     data_sha256 : str
@@ -203,11 +217,9 @@ class Plan:
     splits: dict[tuple[str, int], Split]
     cells: list[Cell]
 
-    @property
-    def recipe(self) -> Recipe:
-        """The resolved recipe."""
-        assert self.cfg.recipe is not None
-        return self.cfg.recipe
+    def recipe(self, scenario: str) -> Recipe:
+        """The resolved recipe of ``scenario``."""
+        return dict(self.cfg.recipes)[scenario]
 
     @property
     def threads(self) -> int:
@@ -226,13 +238,17 @@ class Plan:
                 "dataset": self.data.name, "scenario": scenario, "seed": seed,
                 "split": _jsonable(self.cfg.split)}
 
-    def original_config(self, seed: int) -> dict[str, Any]:
-        """What determines the original model of ``seed``."""
-        train = {sp.train_sha256 for (_, s), sp in self.splits.items() if s == seed}
-        assert len(train) == 1, "all scenarios of a seed share one training set"
+    def original_config(self, seed: int, scenario: str) -> dict[str, Any]:
+        """What determines the original model that the cells of ``(scenario, seed)`` start from.
+
+        Scenarios with the same training set, labels, model and training recipe give the same
+        configuration, hence the same key and one shared model.
+        """
+        recipe = self.recipe(scenario)
         return {"kind": "original", "format": FORMAT, "data_sha256": self.data_sha256,
-                "dataset": self.data.name, "seed": seed, "train_sha256": train.pop(),
-                "model": _jsonable(self.recipe.model), "original": _jsonable(self.recipe.original),
+                "dataset": self.data.name, "seed": seed,
+                "train_sha256": self.splits[(scenario, seed)].train_sha256,
+                "model": _jsonable(recipe.model), "original": _jsonable(recipe.original),
                 "compute": self.compute}
 
     def cell_config(self, cell: Cell) -> dict[str, Any]:
@@ -241,10 +257,11 @@ class Plan:
                 "dataset": self.data.name, "scenario": cell.scenario, "seed": cell.seed,
                 "method": cell.method, "mask_ratio": cell.mask_ratio,
                 "method_config": None if cell.cfg is None else _jsonable(cell.cfg),
-                "model": _jsonable(self.recipe.model),
+                "model": _jsonable(self.recipe(cell.scenario).model),
                 "split_sha256": self.splits[(cell.scenario, cell.seed)].sha256,
-                "original_key": config_key(self.original_config(cell.seed)) if cell.uses_original else None,
-                "eval_batch_size": self.recipe.eval_batch_size, "compute": self.compute}
+                "original_key": (config_key(self.original_config(cell.seed, cell.scenario))
+                                 if cell.uses_original else None),
+                "eval_batch_size": self.recipe(cell.scenario).eval_batch_size, "compute": self.compute}
 
     def recipe_config(self, cell: Cell) -> dict[str, Any]:
         """What a cell shares with the same cell of every other seed: its configuration without the seed.
@@ -253,12 +270,13 @@ class Plan:
         method, ratio) were run with the same settings, so that ``report`` can refuse a folder
         that mixes configurations across seeds.
         """
+        recipe = self.recipe(cell.scenario)
         return {"kind": "recipe", "format": FORMAT, "data_sha256": self.data_sha256,
                 "dataset": self.data.name, "scenario": cell.scenario, "method": cell.method,
                 "mask_ratio": cell.mask_ratio,
                 "method_config": None if cell.cfg is None else _jsonable(cell.cfg),
-                "model": _jsonable(self.recipe.model), "original": _jsonable(self.recipe.original),
-                "split": _jsonable(self.cfg.split), "eval_batch_size": self.recipe.eval_batch_size,
+                "model": _jsonable(recipe.model), "original": _jsonable(recipe.original),
+                "split": _jsonable(self.cfg.split), "eval_batch_size": recipe.eval_batch_size,
                 "compute": self.compute}
 
     def split_path(self, out: Path, scenario: str, seed: int) -> Path:
@@ -266,9 +284,9 @@ class Plan:
         key = config_key(self.split_config(scenario, seed))
         return out / "splits" / self.data.name / f"{scenario.replace(':', '-')}-seed{seed}-{key[:16]}"
 
-    def original_path(self, out: Path, seed: int) -> Path:
-        """Folder of the original-model artifact of ``seed``."""
-        key = config_key(self.original_config(seed))
+    def original_path(self, out: Path, seed: int, scenario: str) -> Path:
+        """Folder of the original model that the cells of ``(scenario, seed)`` start from."""
+        key = config_key(self.original_config(seed, scenario))
         return out / "originals" / self.data.name / f"seed{seed}-{key[:16]}"
 
     def cell_path(self, out: Path, cell: Cell) -> Path:
@@ -302,17 +320,25 @@ def make_plan(cfg: ExperimentConfig) -> Plan:
     check_device(cfg.device)
     if cfg.threads is not None and cfg.threads < 1:
         raise ValueError(f"threads must be >= 1, got {cfg.threads}")
-    recipe = cfg.recipe if cfg.recipe is not None else default_recipe(cfg.dataset)
+    names = [str(sc) for sc in scenarios]
+    given = {str(parse_scenario(text)): r for text, r in cfg.recipes}
+    unknown = sorted(set(given) - set(names))
+    if unknown:
+        raise ValueError(f"recipes given for scenarios {unknown} that the grid does not run "
+                         f"({', '.join(names)})")
+    recipes = {sc: given[sc] if sc in given else cfg.recipe if cfg.recipe is not None
+               else default_recipe(cfg.dataset, sc) for sc in names}
     data = load_dataset(cfg.dataset, root=cfg.data_root, download=cfg.download)
     labels = data.y.numpy()
     splits = {(str(sc), int(s)): make_split(labels, data.n_pool, sc, dataset=data.name, cfg=cfg.split,
+                                            n_official_val=data.n_official_val,
                                             rng=np.random.default_rng(stream_seed(s, "forget")))
               for s in cfg.seeds for sc in scenarios}
     cells = []
     for s in cfg.seeds:
         for sc in scenarios:
             for name, ratio in methods:
-                mcfg = recipe.method_config(name)
+                mcfg = recipes[str(sc)].method_config(name)
                 if name in MASKED_METHODS:
                     mcfg = replace(mcfg, ratio=mcfg.ratio if ratio is None else ratio)
                 cells.append(Cell(str(sc), name, int(s), mcfg, mcfg.ratio if name in MASKED_METHODS else None))
@@ -320,6 +346,6 @@ def make_plan(cfg: ExperimentConfig) -> Plan:
     if len(set(labels_seen)) != len(labels_seen):
         raise ValueError(f"methods must be distinct, got {list(cfg.methods)}")
     threads = cfg.threads if cfg.threads is not None else torch.get_num_threads()
-    resolved = replace(cfg, recipe=recipe, threads=int(threads),
+    resolved = replace(cfg, recipes=tuple(recipes.items()), threads=int(threads),
                        seeds=tuple(int(s) for s in cfg.seeds))
     return Plan(resolved, data, _data_sha256(data), splits, cells)

@@ -216,7 +216,7 @@ def _references(plan: Plan, out: Path) -> list[tuple[Cell, dict[str, Any]]]:
     refs = []
     for scenario, seed in plan.splits:
         if (scenario, seed) not in have:
-            cell = Cell(scenario, "retrain", seed, plan.recipe.method_config("retrain"), None)
+            cell = Cell(scenario, "retrain", seed, plan.recipe(scenario).method_config("retrain"), None)
             stored = read_cell(plan, out, cell)
             if stored is not None:
                 refs.append((cell, stored))

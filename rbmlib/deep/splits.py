@@ -8,11 +8,15 @@ unlearning method and the retrained model all read the same file. (SalUn's code 
 original and the unlearned models on different train/validation splits, so some "forgotten"
 images were never seen; a shared, hashed split rules that out.)
 
-Two scenarios, written as text:
+Three scenarios, written as text:
 
 * ``random:<fraction>`` -- a uniformly random ``round(fraction * |D|)`` training examples.
 * ``class:<c>`` -- every training example of class ``c``; the class is also removed from the test
   set unless ``keep_forgotten_class_in_test`` is set.
+* ``noisy:<fraction>`` -- the examples of ``random:<fraction>`` (same generator, same indices),
+  whose labels were replaced by a uniformly drawn wrong class *before* original training
+  (:mod:`rbmlib.deep.mislabel`); the split stores those labels (``forget_labels``), so the
+  original model, every method and Retrain read the same corrupted $D_f$ and a correct $D_r$.
 
 The train/validation/test partition depends only on the dataset and :attr:`SplitConfig.seed`, so
 every scenario and run seed share the same $D$ (and hence the same original model); the forget set
@@ -24,13 +28,17 @@ from __future__ import annotations
 import hashlib
 import io
 import json
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Literal
 
 import numpy as np
 
+import torch
+
 from rbmlib.deep.artifacts import atomic_write_bytes, atomic_write_json
+from rbmlib.deep.datasets import ImageData
+from rbmlib.deep.mislabel import NOISY_KIND, mislabel, noisy_fraction
 
 __all__ = [
     "Scenario",
@@ -40,6 +48,7 @@ __all__ = [
     "make_split",
     "parse_scenario",
     "save_split",
+    "split_data",
 ]
 
 _ARRAYS = ("train", "val", "test", "forget", "retain")
@@ -51,22 +60,23 @@ class Scenario:
 
     Attributes
     ----------
-    kind : {"random", "class"}
+    kind : {"random", "class", "noisy"}
         ``"random"``: forget a uniformly random fraction of the training set; ``"class"``: forget
-        every training example of one class.
+        every training example of one class; ``"noisy"``: forget a uniformly random fraction
+        whose labels were corrupted before original training.
     value : float or int
-        The fraction in ``(0, 1)`` for ``"random"``, the class id for ``"class"``.
+        The fraction in ``(0, 1)`` for ``"random"`` and ``"noisy"``, the class id for ``"class"``.
     """
 
-    kind: Literal["random", "class"]
+    kind: Literal["random", "class", "noisy"]
     value: float | int
 
     def __str__(self) -> str:
-        return f"{self.kind}:{self.value:g}" if self.kind == "random" else f"{self.kind}:{self.value}"
+        return f"{self.kind}:{self.value}" if self.kind == "class" else f"{self.kind}:{self.value:g}"
 
 
 def parse_scenario(text: str) -> Scenario:
-    """Parse ``"random:0.1"`` or ``"class:3"`` into a :class:`Scenario`.
+    """Parse ``"random:0.1"``, ``"class:3"`` or ``"noisy:0.1"`` into a :class:`Scenario`.
 
     Raises
     ------
@@ -75,8 +85,13 @@ def parse_scenario(text: str) -> Scenario:
         class id. (Whether the class exists is checked by :func:`make_split`.)
     """
     kind, sep, value = text.partition(":")
-    if not sep or kind not in ("random", "class"):
-        raise ValueError(f"scenario {text!r} must look like 'random:<fraction>' or 'class:<id>'")
+    if not sep or kind not in ("random", "class", NOISY_KIND):
+        raise ValueError(f"scenario {text!r} must look like 'random:<fraction>', 'class:<id>' or "
+                         f"'noisy:<fraction>'")
+    if kind == NOISY_KIND:
+        fraction = noisy_fraction(text)
+        assert fraction is not None
+        return Scenario(NOISY_KIND, fraction)
     if kind == "random":
         try:
             fraction = float(value)
@@ -143,6 +158,9 @@ class Split:
         ``int64`` indices into the dataset. ``forget`` and ``retain`` partition ``train``; all
         arrays are in a random order (so "the first ``|test|`` retain samples", the MIA's member
         set, is a uniform random subset even when the dataset is sorted by class).
+    forget_labels : np.ndarray, optional
+        ``noisy`` scenarios only: the (wrong) labels the examples ``forget`` carry in this
+        experiment, aligned with ``forget``; ``None`` keeps the dataset's labels.
     """
 
     dataset: str
@@ -152,29 +170,50 @@ class Split:
     test: np.ndarray
     forget: np.ndarray
     retain: np.ndarray
+    forget_labels: np.ndarray | None = None
+
+    def _arrays(self) -> dict[str, np.ndarray]:
+        out = {name: getattr(self, name) for name in _ARRAYS}
+        if self.forget_labels is not None:
+            out["forget_labels"] = self.forget_labels
+        return out
 
     @property
     def sha256(self) -> str:
-        """SHA-256 of the dataset name, the scenario and the five arrays (order-sensitive)."""
+        """SHA-256 of the dataset name, the scenario and the arrays (order-sensitive)."""
         h = hashlib.sha256(f"{self.dataset}|{self.scenario}".encode())
-        for name in _ARRAYS:
-            arr = np.ascontiguousarray(getattr(self, name), dtype="<i8")
+        for name, values in self._arrays().items():
+            arr = np.ascontiguousarray(values, dtype="<i8")
             h.update(f"|{name}:{arr.size}|".encode())
             h.update(arr.tobytes())
         return h.hexdigest()
 
     @property
     def train_sha256(self) -> str:
-        """SHA-256 of ``train`` alone: what the original model was trained on."""
-        return hashlib.sha256(np.ascontiguousarray(self.train, dtype="<i8").tobytes()).hexdigest()
+        """SHA-256 of what the original model was trained on: ``train``, and corrupted labels if any.
+
+        Scenarios of one seed with the same value (``random`` and ``class``) share the original
+        model; a ``noisy`` scenario's original is trained on other labels, so it has its own.
+        """
+        h = hashlib.sha256(np.ascontiguousarray(self.train, dtype="<i8").tobytes())
+        if self.forget_labels is not None:
+            h.update(b"|forget_labels|")
+            h.update(np.ascontiguousarray(self.forget, dtype="<i8").tobytes())
+            h.update(np.ascontiguousarray(self.forget_labels, dtype="<i8").tobytes())
+        return h.hexdigest()
 
     def sizes(self) -> dict[str, int]:
         """Number of indices in each array."""
         return {name: int(getattr(self, name).size) for name in _ARRAYS}
 
 
-def _partition(n_pool: int, n_total: int, cfg: SplitConfig) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def _partition(n_pool: int, n_total: int, cfg: SplitConfig,
+               n_official_val: int = 0) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     order = np.random.default_rng(cfg.seed).permutation(n_pool)
+    if n_official_val:  # the whole pool trains; the held-out set gives validation, then test
+        val = np.arange(n_pool, n_pool + n_official_val, dtype=np.int64)
+        test = np.arange(n_pool + n_official_val, n_total, dtype=np.int64)
+        return order.astype(np.int64), val, test
     n_val = round(cfg.val_fraction * n_pool)
     if n_total > n_pool:  # official test set
         test = np.arange(n_pool, n_total, dtype=np.int64)
@@ -197,6 +236,7 @@ def make_split(
     dataset: str,
     cfg: SplitConfig,
     rng: np.random.Generator,
+    n_official_val: int = 0,
 ) -> Split:
     """Partition a dataset and pick its forgetting set.
 
@@ -213,8 +253,11 @@ def make_split(
     cfg : SplitConfig
         Partition seed and fractions.
     rng : np.random.Generator
-        Draws the random forgetting set (unused, but required, for class-wise forgetting, so the
-        call looks the same for both kinds).
+        Draws the random forgetting set, then (``noisy``) its wrong labels; unused, but required,
+        for class-wise forgetting, so the call looks the same for every kind.
+    n_official_val : int
+        :attr:`~rbmlib.deep.datasets.ImageData.n_official_val`: when positive, the whole pool is
+        the training set and ``cfg.val_fraction`` is not used (TinyImageNet, SalUn's protocol).
 
     Returns
     -------
@@ -228,9 +271,9 @@ def make_split(
         rounds to 0 or to the whole training set.
     """
     labels = np.asarray(labels)
-    train, val, test = _partition(n_pool, len(labels), cfg)
+    train, val, test = _partition(n_pool, len(labels), cfg, n_official_val)
     num_classes = int(labels.max()) + 1
-    if scenario.kind == "random":
+    if scenario.kind in ("random", NOISY_KIND):
         n_forget = round(float(scenario.value) * train.size)
         if not 0 < n_forget < train.size:
             raise ValueError(
@@ -248,21 +291,38 @@ def make_split(
             raise ValueError(f"class {c} has no training images in {dataset}")
         if not cfg.keep_forgotten_class_in_test:
             test = test[labels[test] != c]
+    forget = train[is_forget]
+    forget_labels = None
+    if scenario.kind == NOISY_KIND:
+        wrong = mislabel(torch.as_tensor(labels[forget], dtype=torch.int64), np.arange(forget.size),
+                         num_classes, rng=rng)
+        forget_labels = wrong.numpy().astype(np.int64)
     return Split(
         dataset=dataset,
         scenario=str(scenario),
         train=train,
         val=val,
         test=test,
-        forget=train[is_forget],
+        forget=forget,
         retain=train[~is_forget],
+        forget_labels=forget_labels,
     )
+
+
+def split_data(data: ImageData, split: Split) -> ImageData:
+    """``data`` with the labels of the split's experiment: the dataset's, or (``noisy``) the
+    corrupted labels of $D_f$ (a copy; ``data`` is not modified)."""
+    if split.forget_labels is None:
+        return data
+    y = data.y.clone()
+    y[torch.as_tensor(split.forget)] = torch.as_tensor(split.forget_labels, dtype=y.dtype)
+    return replace(data, y=y)
 
 
 def save_split(split: Split, path_stem: Path, *, cfg: SplitConfig) -> None:
     """Write ``<stem>.npz`` (the arrays) and ``<stem>.json`` (sizes, config, SHA-256), atomically."""
     buf = io.BytesIO()
-    np.savez(buf, **{name: getattr(split, name) for name in _ARRAYS})
+    np.savez(buf, **split._arrays())
     atomic_write_bytes(path_stem.with_suffix(".npz"), buf.getvalue())
     atomic_write_json(
         path_stem.with_suffix(".json"),
@@ -287,8 +347,9 @@ def load_split(path_stem: Path) -> Split:
     """
     meta = json.loads(path_stem.with_suffix(".json").read_text())
     with np.load(path_stem.with_suffix(".npz")) as arrays:
+        labels = arrays["forget_labels"].astype(np.int64) if "forget_labels" in arrays.files else None
         split = Split(dataset=meta["dataset"], scenario=meta["scenario"],
-                      **{name: arrays[name].astype(np.int64) for name in _ARRAYS})
+                      **{name: arrays[name].astype(np.int64) for name in _ARRAYS}, forget_labels=labels)
     if split.sha256 != meta["sha256"]:
         raise ValueError(
             f"split file {path_stem}.npz does not match its recorded hash: "

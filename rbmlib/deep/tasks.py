@@ -36,7 +36,7 @@ from rbmlib.deep.methods import METHODS
 from rbmlib.deep.metrics import evaluate
 from rbmlib.deep.models import build_model
 from rbmlib.deep.planning import Cell, Plan
-from rbmlib.deep.splits import Split, load_split, save_split
+from rbmlib.deep.splits import Split, load_split, save_split, split_data
 from rbmlib.deep.training import fit
 
 __all__ = ["build_fresh", "cell_done", "ensure_cell", "ensure_original", "ensure_split", "read_cell",
@@ -60,31 +60,35 @@ def ensure_split(plan: Plan, out: Path, scenario: str, seed: int) -> Split:
 
 
 def split_sets(plan: Plan, split: Split, device: torch.device) -> dict[str, TensorSet]:
-    """The retain, forget and test examples of a split on ``device``."""
-    return {k: take(plan.data, getattr(split, k), device=device) for k in ("retain", "forget", "test")}
+    """The retain, forget and test examples of a split on ``device`` (with the split's labels)."""
+    data = split_data(plan.data, split)
+    return {k: take(data, getattr(split, k), device=device) for k in ("retain", "forget", "test")}
 
 
-def build_fresh(plan: Plan, seed: int, device: torch.device) -> nn.Module:
-    """The initialised network of run ``seed`` (stream ``"init"``)."""
+def build_fresh(plan: Plan, seed: int, scenario: str, device: torch.device) -> nn.Module:
+    """The initialised network of run ``seed`` in ``scenario``'s recipe (stream ``"init"``)."""
     d = plan.data
-    return build_model(plan.recipe.model, in_channels=d.x.shape[1], image_size=d.x.shape[2],
+    return build_model(plan.recipe(scenario).model, in_channels=d.x.shape[1], image_size=d.x.shape[2],
                        num_classes=d.num_classes, mean=d.mean, std=d.std,
                        generator=torch_generator(seed, "init"), device=device)
 
 
-def ensure_original(plan: Plan, out: Path, seed: int, device: torch.device, *, progress: bool) -> nn.Module:
-    """The original model of ``seed`` (trained on the split's $D$), trained first if missing.
+def ensure_original(plan: Plan, out: Path, seed: int, scenario: str, device: torch.device, *,
+                    progress: bool) -> nn.Module:
+    """The original model the cells of ``(scenario, seed)`` start from (trained on the split's
+    $D$, with its labels), trained first if missing.
 
     The state dict and its configuration are committed together as one folder; a load checks the
     configuration and the file's SHA-256 before ``torch.load`` and loads strictly.
     """
-    path, config = plan.original_path(out, seed), plan.original_config(seed)
+    path, config = plan.original_path(out, seed, scenario), plan.original_config(seed, scenario)
     if not verify_artifact(path, kind="original", config=config):
         with artifact_lock(out, config_key(config)):
             if not verify_artifact(path, kind="original", config=config):
-                split = next(sp for (_, s), sp in plan.splits.items() if s == seed)
-                train = take(plan.data, split.train, device=device)
-                model = fit(build_fresh(plan, seed, device), train, cfg=plan.recipe.original,
+                split = plan.splits[(scenario, seed)]
+                train = take(split_data(plan.data, split), split.train, device=device)
+                model = fit(build_fresh(plan, seed, scenario, device), train,
+                            cfg=plan.recipe(scenario).original,
                             generator=torch_generator(seed, "original"),
                             desc=f"original seed {seed}" if progress else None)
                 buf = io.BytesIO()
@@ -92,7 +96,7 @@ def ensure_original(plan: Plan, out: Path, seed: int, device: torch.device, *, p
                 commit_artifact(path, lambda tmp: (tmp / "model.pt").write_bytes(buf.getvalue()),
                                 kind="original", config=config)
                 return model
-    model = build_fresh(plan, seed, device)
+    model = build_fresh(plan, seed, scenario, device)
     state = torch.load(path / "model.pt", map_location=device, weights_only=True)
     model.load_state_dict(state, strict=True)  # strict: a mismatched checkpoint is an error
     return model.eval()
@@ -140,7 +144,7 @@ def _compute(plan: Plan, cell: Cell, model0: nn.Module, sets: dict[str, TensorSe
         torch.cuda.synchronize(device)
     rte = time.perf_counter() - start
     m = evaluate(model, retain=sets["retain"], forget=sets["forget"], test=sets["test"],
-                 batch_size=plan.recipe.eval_batch_size)
+                 batch_size=plan.recipe(cell.scenario).eval_batch_size)
     split = plan.splits[(cell.scenario, cell.seed)]
     config = plan.cell_config(cell)
     return {"dataset": plan.data.name, "scenario": cell.scenario, "method": cell.method,

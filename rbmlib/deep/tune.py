@@ -18,7 +18,6 @@ The protocol, the same for every method:
 
 from __future__ import annotations
 
-import dataclasses
 import json
 import time
 from collections.abc import Sequence
@@ -33,10 +32,9 @@ from rbmlib.deep.batches import take
 from rbmlib.deep.datasets import load_dataset
 from rbmlib.deep.methods import MASKED_METHODS, METHODS, L1Config, MaskedRLConfig, ResetFTConfig
 from rbmlib.deep.metrics import avg_gap, evaluate
-from rbmlib.deep.mislabel import mislabel, noisy_fraction
 from rbmlib.deep.models import build_model
 from rbmlib.deep.recipes import Recipe, default_recipe
-from rbmlib.deep.splits import SplitConfig, make_split, parse_scenario
+from rbmlib.deep.splits import SplitConfig, make_split, parse_scenario, split_data
 from rbmlib.deep.training import SGDConfig, fit
 
 __all__ = ["TuneConfig", "TUNABLE", "add_parser", "with_point", "tune"]
@@ -128,16 +126,12 @@ def _widen_ratio(ratios: list[float], best: float) -> list[float]:
 
 
 def _reference(cfg: TuneConfig, recipe: Recipe, data, seed: int) -> dict:
-    # A mislabelled forget set (noisy:<f>) has random:<f>'s indices; its wrong labels come from a
-    # child of the run's "forget" stream, and the original trains on them.
-    fraction = noisy_fraction(cfg.scenario)
-    scenario = parse_scenario(cfg.scenario if fraction is None else f"random:{fraction}")
-    forget_seed = stream_seed(seed, "forget")
-    split = make_split(data.y.numpy(), data.n_pool, scenario, dataset=data.name, cfg=SplitConfig(),
-                       rng=np.random.default_rng(forget_seed))
-    if fraction is not None:
-        data = dataclasses.replace(data, y=mislabel(data.y, split.forget, data.num_classes,
-                                                    rng=np.random.default_rng([forget_seed, 1])))
+    # The split of the scenario, as the runner makes it (a noisy:<f> split carries the corrupted
+    # labels of D_f, and the original trains on them).
+    split = make_split(data.y.numpy(), data.n_pool, parse_scenario(cfg.scenario), dataset=data.name,
+                       cfg=SplitConfig(), rng=np.random.default_rng(stream_seed(seed, "forget")),
+                       n_official_val=data.n_official_val)
+    data = split_data(data, split)
     sets = {k: take(data, getattr(split, k), device=cfg.device) for k in ("train", "retain", "forget", "test")}
     model = build_model(recipe.model, in_channels=data.x.shape[1], image_size=data.x.shape[2],
                         num_classes=data.num_classes, mean=data.mean, std=data.std,
