@@ -8,13 +8,15 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 JB_FLAGS := --all -W -n --keep-going
 
-.PHONY: book test venv references lock chromium clean benchmarks
+.PHONY: book test fix venv references lock chromium clean benchmarks
 
-# The venv is rebuilt whenever the pinned requirements or the package metadata change.
-$(STAMP): requirements/base.in requirements/lock.txt pyproject.toml
+# The venv is rebuilt whenever the lock or the package metadata change. Every package comes from
+# pyproject.toml's `dev` extra at exactly the version of requirements/lock.txt; setuptools first,
+# so that the editable install needs no isolated build environment.
+$(STAMP): requirements/lock.txt pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet -r requirements/base.in -c requirements/lock.txt
-	$(BIN)/python -m pip install --quiet --no-deps --no-build-isolation -e .
+	$(BIN)/python -m pip install --quiet -c requirements/lock.txt setuptools
+	$(BIN)/python -m pip install --quiet --no-build-isolation -c requirements/lock.txt -e '.[dev]'
 	@touch $(STAMP)
 
 venv: $(STAMP)
@@ -33,23 +35,44 @@ chromium:
 	  $$SUDO apt-get install -y -q chromium >/dev/null 2>&1 || { $$SUDO apt-get update -q >/dev/null && $$SUDO apt-get install -y -q chromium >/dev/null; }; \
 	  command -v chromium >/dev/null || { echo "error: could not install chromium (apt-get install chromium)"; exit 1; }; }
 
-# Every test: unit and property tests, nbval notebook regression, book build, browser, environment.
+# Every test: lint, format and types first (seconds; their scope is set in pyproject.toml), then
+# unit and property tests, the book build (each notebook executed once) compared with the nbval
+# references, the browser and the environment checks.
 test: $(STAMP) chromium
+	$(BIN)/ruff check
+	$(BIN)/ruff format --check
+	$(BIN)/mypy
 	$(BIN)/python -m pytest -n 2 --dist loadfile
+
+# Apply every automatic lint fix and the formatter (then review the diff).
+fix: $(STAMP)
+	RUFF=$(BIN)/ruff tools/lint_fix.sh
 
 # Regenerate the nbval reference outputs on purpose (after an intended change of outputs).
 references: $(STAMP)
 	$(BIN)/python tests/nbrefs.py
 
-# Re-resolve the whole dependency set and rewrite the lock (on purpose only).
+# Derive the lock from pyproject.toml (on purpose only). uv keeps every version already locked
+# that still satisfies pyproject.toml, so a new requirement changes nothing else; `make lock
+# UPGRADE=1` re-resolves everything to the newest releases. environment.yml installs from the lock.
+# Needs no .venv (which is installed *from* the lock): uv comes from .venv when it is there, else
+# from a throwaway venv at the locked version.
+LOCK_FLAGS := --extra dev --python-version 3.11.5 --python-platform x86_64-manylinux_2_28 --no-header
 lock:
-	rm -rf /tmp/rbm-lock-venv && $(PYTHON) -m venv /tmp/rbm-lock-venv
-	/tmp/rbm-lock-venv/bin/python -m pip install --quiet -r requirements/base.in
-	{ sed -n '1,3p' requirements/lock.txt; /tmp/rbm-lock-venv/bin/python -m pip freeze --all | grep -v -E '^(rbmlib|pip)( |=|@)'; } > requirements/lock.txt.tmp
-	mv requirements/lock.txt.tmp requirements/lock.txt
+	@set -euo pipefail; \
+	uv=$(BIN)/uv; \
+	if [ ! -x "$$uv" ]; then \
+	  tools=$$(mktemp -d); trap 'rm -rf "$$tools"' EXIT; \
+	  $(PYTHON) -m venv "$$tools" && "$$tools/bin/python" -m pip install --quiet -c requirements/lock.txt uv; \
+	  uv="$$tools/bin/uv"; \
+	fi; \
+	out=$$(mktemp -p requirements .lock.XXXXXX); cp requirements/lock.txt "$$out"; \
+	"$$uv" pip compile pyproject.toml $(LOCK_FLAGS) $(if $(UPGRADE),--upgrade) --quiet -o "$$out" || { rm "$$out"; exit 1; }; \
+	cat requirements/lock-header.txt "$$out" > "$$out.new" && mv "$$out.new" requirements/lock.txt; rm "$$out"; \
+	echo "requirements/lock.txt: $$(grep -c '==' requirements/lock.txt) pins"
 
 benchmarks: $(STAMP)
 	$(BIN)/python benchmarks/bench_linear.py
 
 clean:
-	rm -rf _build .pytest_cache .hypothesis
+	rm -rf _build .pytest_cache .hypothesis .mypy_cache .ruff_cache

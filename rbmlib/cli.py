@@ -246,12 +246,26 @@ def build_parser(argv: Sequence[str]) -> argparse.ArgumentParser:
     return parser
 
 
+#: Top-level modules that only ``pip install 'rbmlib[deep]'`` (or ``[cluster]``) provides.
+EXTRA_MODULES = frozenset({"torch", "torchvision", "sklearn", "filelock", "ray", "submitit"})
+
+
+def _missing_extra(err: ModuleNotFoundError) -> str:
+    """The ``error:`` line for a deep command run without the extra; re-raise anything else."""
+    if (err.name or "").split(".")[0] not in EXTRA_MODULES:
+        raise err
+    return f"error: this command needs the deep extra, pip install 'rbmlib[deep]' (missing module: {err.name})"
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point; returns the process exit status."""
     argv = list(sys.argv[1:] if argv is None else argv)
-    args = build_parser(argv).parse_args(argv)
     try:
+        args = build_parser(argv).parse_args(argv)
         return args.handler(args)
+    except ModuleNotFoundError as err:
+        print(_missing_extra(err), file=sys.stderr)
+        return 2
     except ValueError as err:
         print(f"error: {err}", file=sys.stderr)
         return 2

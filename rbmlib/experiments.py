@@ -20,6 +20,7 @@ from rbmlib.disparity import gaps, recovered_fraction
 from rbmlib.linear_model import BlockSizes, fit_models, instances_from_generators
 from rbmlib.masks import SALIENCY_KINDS, masked_weights
 from rbmlib.simulation import METRICS, SimulationConfig, evaluate
+from rbmlib.validators import finite_nonnegative, fraction
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -62,10 +63,9 @@ class MaskConfig:
     saliency: str = "fisher"
 
     def __post_init__(self) -> None:
-        if not np.isfinite(self.leak) or self.leak < 0:
-            raise ValueError(f"leak must be finite and >= 0, got {self.leak}")
-        if self.mask_ratio is not None and not (0.0 < self.mask_ratio <= 1.0):
-            raise ValueError(f"mask ratio (fraction of weights freed) must be in (0, 1], got {self.mask_ratio}")
+        finite_nonnegative(self.leak, "leak")
+        if self.mask_ratio is not None:
+            fraction(self.mask_ratio, "mask ratio (fraction of weights freed)")
         if self.saliency not in SALIENCY_KINDS:
             raise ValueError(f"saliency must be one of {SALIENCY_KINDS}, got {self.saliency!r}")
 

@@ -18,6 +18,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from rbmlib.validators import finite_array, finite_nonnegative
+
 __all__ = [
     "BlockSizes",
     "LinearInstance",
@@ -191,9 +193,7 @@ class FittedModels:
 
 
 def _check_finite(name: str, array: np.ndarray) -> None:
-    if not np.all(np.isfinite(array)):
-        bad = int(np.size(array) - np.count_nonzero(np.isfinite(array)))
-        raise ValueError(f"{name} has {bad} non-finite entries (shape {np.shape(array)})")
+    finite_array(array, name)
 
 
 def _draw_one(sizes: BlockSizes, noise: float, rng: np.random.Generator, leak: float = 0.0) -> tuple[np.ndarray, ...]:
@@ -216,17 +216,11 @@ def _draw_one(sizes: BlockSizes, noise: float, rng: np.random.Generator, leak: f
 
 
 def _check_noise(noise: float) -> float:
-    noise = float(noise)
-    if not np.isfinite(noise) or noise < 0:
-        raise ValueError(f"noise standard deviation must be finite and >= 0, got {noise}")
-    return noise
+    return finite_nonnegative(noise, "noise standard deviation")
 
 
 def _check_leak(leak: float) -> float:
-    leak = float(leak)
-    if not np.isfinite(leak) or leak < 0:
-        raise ValueError(f"leak must be finite and >= 0, got {leak}")
-    return leak
+    return finite_nonnegative(leak, "leak")
 
 
 def sample_instance(

@@ -26,6 +26,7 @@ from typing import Literal
 import numpy as np
 
 from rbmlib.linear_model import BlockSizes, LinearInstance, interpolate
+from rbmlib.validators import finite_array, fraction
 
 __all__ = [
     "SALIENCY_KINDS",
@@ -87,10 +88,7 @@ def saliency(X: np.ndarray, y: np.ndarray, *, kind: str = "fisher") -> np.ndarra
 
 
 def _check_ratio(ratio: float) -> float:
-    ratio = float(ratio)
-    if not (0.0 < ratio <= 1.0):
-        raise ValueError(f"mask ratio (fraction of weights freed) must be in (0, 1], got {ratio}")
-    return ratio
+    return fraction(ratio, "mask ratio (fraction of weights freed)")
 
 
 def n_freed(d: int, ratio: float) -> int:
@@ -99,9 +97,7 @@ def n_freed(d: int, ratio: float) -> int:
 
 
 def _check_finite(name: str, a: np.ndarray) -> np.ndarray:
-    if not np.all(np.isfinite(a)):
-        raise ValueError(f"{name} must be finite, got {int(np.sum(~np.isfinite(a)))} NaN or infinite entries")
-    return a
+    return finite_array(a, name)
 
 
 def free_fraction(scores: np.ndarray, ratio: float, *, free: Literal["most", "least"]) -> np.ndarray:

@@ -39,6 +39,9 @@ from numbers import Integral
 import numpy as np
 from threadpoolctl import ThreadpoolController
 
+from rbmlib import validators
+from rbmlib.validators import finite_nonnegative
+
 __all__ = [
     "SALUN_FT_RECIPE",
     "single_threaded",
@@ -101,10 +104,7 @@ _RANK_TOL = 1e-7
 
 def check_ridge(lam: float) -> float:
     """Validate a weight-decay strength: finite and :math:`\\ge 0`."""
-    lam = float(lam)
-    if not math.isfinite(lam) or lam < 0:
-        raise ValueError(f"ridge (weight decay) lambda must be finite and >= 0, got {lam}")
-    return lam
+    return finite_nonnegative(lam, "ridge (weight decay) lambda")
 
 
 def check_steps(steps: object) -> int:
@@ -431,8 +431,7 @@ def steps_to_fraction(
     loss rises monotonically along the path (as it does from an interpolating original), a
     crossing otherwise. Returns ``max_steps + 1`` if the target is not reached by ``max_steps``.
     """
-    if not 0 < fraction <= 1:
-        raise ValueError(f"fraction must be in (0, 1], got {fraction}")
+    validators.fraction(fraction, "fraction")
     spec = spectrum(X_r, y_r)
     X_f, y_f = np.asarray(X_f, dtype=float), np.asarray(y_f, dtype=float)
 

@@ -32,6 +32,7 @@ from rbmlib.linear_model import (
     fresh_remaining_loss,
     remaining_loss,
 )
+from rbmlib.validators import finite_nonnegative
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -103,8 +104,7 @@ class SimulationConfig:
             raise ValueError(f"draws must be >= 2 to estimate a standard error, got {self.draws}")
         if self.batch_size < 1:
             raise ValueError(f"batch_size must be >= 1, got {self.batch_size}")
-        if not np.isfinite(self.noise) or self.noise < 0:
-            raise ValueError(f"noise must be finite and >= 0, got {self.noise}")
+        finite_nonnegative(self.noise, "noise")
         scales = tuple(self.teacher_scales)
         if len(scales) != 3 or not all(np.isfinite(s) and s >= 0 for s in scales):
             raise ValueError(f"teacher_scales must be three finite values >= 0 (s_f, s_o, s_r), got {scales}")
@@ -183,8 +183,7 @@ def sample_block_batch(
     """
     if len(generators) < 1:
         raise ValueError("need at least one generator")
-    if not np.isfinite(noise) or noise < 0:
-        raise ValueError(f"noise must be finite and >= 0, got {noise}")
+    finite_nonnegative(noise, "noise")
     batch, d, n_f, n_r = len(generators), sizes.d, sizes.n_forget, sizes.n_retain
     fs, rs = sizes.forget_support, sizes.retain_support
     w_star = np.empty((batch, d))

@@ -1,7 +1,9 @@
 """The book builds with every notebook executed, fails loudly, and renders in a real browser.
 
-One build (the fixture ``built_book``) serves the build test and the browser test, which live in
-this file so that pytest-xdist's ``--dist loadfile`` keeps them on one worker.
+One build (the fixture ``built_book``) serves the build test, the notebook regression test (the
+outputs the build executed against the nbval references: each notebook runs once per
+``make test``) and the browser test, which live in this file so that pytest-xdist's
+``--dist loadfile`` keeps them on one worker.
 """
 
 from __future__ import annotations
@@ -14,7 +16,10 @@ from pathlib import Path
 import pytest
 import yaml
 
+from tests.nbrefs import compare_build
+
 ROOT = Path(__file__).resolve().parents[1]
+NOTEBOOKS = sorted((ROOT / "notebooks").glob("*.md"))
 HTML = ROOT / "_build" / "html"
 SCREENSHOTS = ROOT / "_build" / "screenshots"
 JUPYTER_BOOK = str(Path(sys.executable).parent / "jupyter-book")
@@ -27,6 +32,7 @@ CHROMIUM_ARGS = [
 
 
 def _build(source: Path) -> subprocess.CompletedProcess:
+    # jupyter_execute too: the regression test must never read a previous build's outputs.
     for stale in ("html", "jupyter_execute", ".doctrees"):
         shutil.rmtree(source / "_build" / stale, ignore_errors=True)
     return subprocess.run(
@@ -61,19 +67,14 @@ def test_every_toc_entry_is_rendered_with_its_executed_outputs(built_book):
 
 
 @pytest.mark.slow
-def test_a_failing_cell_fails_the_build(tmp_path):
-    """A temporary copy of the book's configuration with one broken notebook must not build."""
-    shutil.copy(ROOT / "_config.yml", tmp_path / "_config.yml")
-    shutil.copytree(ROOT / "book", tmp_path / "book")
-    (tmp_path / "book" / "intro.md").write_text("# Intro\n\nA page.\n")
-    (tmp_path / "_toc.yml").write_text("format: jb-book\nroot: book/intro\nchapters:\n  - file: broken\n")
-    header = (ROOT / "notebooks" / "01_linear_model.md").read_text().split("---\n")[1]
-    (tmp_path / "broken.md").write_text(
-        f"---\n{header}---\n\n# Broken\n\n```{{code-cell}} ipython3\nraise RuntimeError('deliberately broken cell')\n```\n"
+@pytest.mark.parametrize("source", NOTEBOOKS, ids=lambda p: p.stem)
+def test_the_built_notebook_reproduces_its_reference_outputs(built_book, source):
+    """nbval's check, on the build's own execution (tests/nbrefs.py: ``compare_build``)."""
+    assert built_book.returncode == 0, "the book did not build"
+    problems = compare_build(ROOT / "_build", source)
+    assert not problems, "\n\n".join(problems) + (
+        "\n\nIf the change is intended, regenerate the reference: tests/nbrefs.py " + str(source.relative_to(ROOT))
     )
-    result = _build(tmp_path)
-    assert result.returncode != 0
-    assert "deliberately broken cell" in result.stdout + result.stderr
 
 
 def _pages() -> list[Path]:

@@ -145,7 +145,7 @@ def test_rank_deficient_design_is_rejected_with_its_rank():
         (np.zeros(5), np.ones((2, 4)), np.ones(2), "w_init has last dimension 5, X has d = 4"),
         (np.zeros(4), np.ones((2, 4)), np.ones(3), "y has length 3, X has n = 2 rows"),
         (np.zeros(2), np.ones((4, 2)), np.ones(4), "cannot interpolate: n = 4 rows > d = 2"),
-        (np.zeros(4), np.full((2, 4), np.nan), np.ones(2), "X has 8 non-finite entries"),
+        (np.zeros(4), np.full((2, 4), np.nan), np.ones(2), "X must be finite, got 8 NaN or infinite entries"),
     ],
 )
 def test_interpolate_rejects_bad_input(w0, X, y, message):

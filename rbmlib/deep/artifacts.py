@@ -230,7 +230,7 @@ def commit_artifact(path: Path, write: Callable[[Path], None], *, kind: str,
         manifest = {"kind": kind, "config": json.loads(canonical_json(config)), "files": files}
         (tmp / MANIFEST).write_text(json.dumps(manifest, indent=2, sort_keys=True) + "\n")
         os.chmod(tmp / MANIFEST, 0o666 & ~_umask())
-        for file in tmp.rglob("*"):
+        for file in (p for p in tmp.rglob("*") if p.is_file()):  # a sub-folder cannot be opened "rb"
             with file.open("rb") as fh:
                 os.fsync(fh.fileno())
         os.chmod(tmp, 0o777 & ~_umask())

@@ -30,6 +30,7 @@ from rbmlib.deep.recipes import default_recipe, with_amp, with_mask_ratio
 from rbmlib.deep.results import format_summary, summarize
 from rbmlib.deep.runner import DEFAULT_METHODS, ExperimentConfig, run_experiment
 from rbmlib.deep.splits import SplitConfig
+from rbmlib.validators import fraction
 
 __all__ = ["add_parser", "add_unlearn_parser", "run_unlearn"]
 
@@ -125,8 +126,8 @@ def _config(args: argparse.Namespace) -> ExperimentConfig:
     _check_options(args)
     if args.dataset not in DATASETS:
         raise ValueError(f"unknown dataset {args.dataset!r}; expected one of {', '.join(DATASETS)}")
-    if args.mask_ratio is not None and not 0.0 < args.mask_ratio <= 1.0:
-        raise ValueError(f"--mask-ratio must be in (0, 1], got {args.mask_ratio}")
+    if args.mask_ratio is not None:
+        fraction(args.mask_ratio, "--mask-ratio")
     # Each scenario runs with the recipe tuned for its kind; the options apply to every one.
     recipes = []
     for text in dict.fromkeys(args.scenario):

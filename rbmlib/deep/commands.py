@@ -20,6 +20,8 @@ import shlex
 import sys
 from pathlib import Path
 
+from rbmlib.validators import fraction
+
 __all__ = ["add_parser", "add_report_parser", "add_tune_parser", "primary_arms", "report", "run_report",
            "run_tune"]
 
@@ -168,8 +170,8 @@ def report(folder: str | Path, *, ratio: float | None = None, seed: int = 0,
     from rbmlib.deep.results import read_results, summarize
     from rbmlib.deep.stats import c7_verdict, compare
 
-    if ratio is not None and not 0.0 < ratio <= 1.0:
-        raise ValueError(f"--ratio must be in (0, 1], got {ratio}")
+    if ratio is not None:
+        fraction(ratio, "--ratio")
     if n_boot < 100:
         raise ValueError(f"--n-boot must be >= 100, got {n_boot}")
     table = read_results(folder)

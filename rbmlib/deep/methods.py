@@ -45,6 +45,7 @@ from rbmlib.deep.batches import TensorSet, iterate_batches
 from rbmlib.deep.models import reinitialized
 from rbmlib.deep.saliency import Mask, forget_saliency_mask, random_mask, retain_saliency_mask
 from rbmlib.deep.training import Batch, SGDConfig, fit, masked_sgd
+from rbmlib.validators import finite_nonnegative, fraction
 
 __all__ = [
     "MASKED_METHODS",
@@ -109,8 +110,7 @@ class L1Config:
     alpha: float
 
     def __post_init__(self) -> None:
-        if self.alpha < 0:
-            raise ValueError(f"l1 alpha must be >= 0, got {self.alpha}")
+        finite_nonnegative(self.alpha, "l1 alpha")
 
 
 @dataclass(frozen=True)
@@ -137,8 +137,7 @@ class MaskedRLConfig:
     saliency_batch_size: int = 256
 
     def __post_init__(self) -> None:
-        if not 0.0 < self.ratio <= 1.0:
-            raise ValueError(f"mask ratio must be in (0, 1], got {self.ratio}")
+        fraction(self.ratio, "mask ratio")
 
 
 @dataclass(frozen=True)
@@ -162,8 +161,7 @@ class ResetFTConfig:
     saliency_batch_size: int = 256
 
     def __post_init__(self) -> None:
-        if not 0.0 < self.ratio <= 1.0:
-            raise ValueError(f"mask ratio must be in (0, 1], got {self.ratio}")
+        fraction(self.ratio, "mask ratio")
 
 
 def child_generator(generator: torch.Generator, purpose: int) -> torch.Generator:

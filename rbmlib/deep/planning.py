@@ -50,6 +50,7 @@ from rbmlib.deep.datasets import ImageData, load_dataset
 from rbmlib.deep.methods import MASKED_METHODS, METHODS
 from rbmlib.deep.recipes import Recipe, default_recipe
 from rbmlib.deep.splits import Split, SplitConfig, make_split, parse_scenario
+from rbmlib.validators import fraction
 
 __all__ = ["DEFAULT_METHODS", "FORMAT", "Cell", "ExperimentConfig", "Plan", "make_plan", "parse_method"]
 
@@ -128,8 +129,7 @@ def parse_method(text: str) -> tuple[str, float | None]:
         value = float(ratio)
     except ValueError:
         raise ValueError(f"method {text!r}: mask ratio {ratio!r} is not a number") from None
-    if not 0.0 < value <= 1.0:
-        raise ValueError(f"method {text!r}: mask ratio must be in (0, 1], got {value}")
+    fraction(value, f"method {text!r}: mask ratio")
     return name, value
 
 

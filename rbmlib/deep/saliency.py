@@ -48,6 +48,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from rbmlib.deep.batches import TensorSet, iterate_batches
+from rbmlib.validators import fraction
 
 __all__ = [
     "Mask",
@@ -162,8 +163,7 @@ def n_updated(n_weights: int, ratio: float) -> int:
     ValueError
         ``ratio`` outside ``(0, 1]``, or so small that no weight would be updated.
     """
-    if not 0.0 < ratio <= 1.0:
-        raise ValueError(f"mask ratio must be in (0, 1], got {ratio}")
+    fraction(ratio, "mask ratio")
     k = round(ratio * n_weights)
     if k < 1:
         raise ValueError(f"mask ratio {ratio} of {n_weights} weights updates no weight")
@@ -207,8 +207,7 @@ def layerwise_top_k_mask(scores: dict[str, torch.Tensor], ratio: float) -> Mask:
     ratio : float
         Fraction of each tensor's weights that is **not** selected (updated), in ``(0, 1]``.
     """
-    if not 0.0 < ratio <= 1.0:
-        raise ValueError(f"mask ratio must be in (0, 1], got {ratio}")
+    fraction(ratio, "mask ratio")
     return {name: top_k_mask({name: s}, s.numel() - round(ratio * s.numel()))[name]
             for name, s in scores.items()}
 

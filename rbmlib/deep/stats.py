@@ -30,6 +30,7 @@ import pandas as pd
 
 from rbmlib.claims import VERDICTS
 from rbmlib.deep.metrics import METRIC_NAMES
+from rbmlib.validators import fraction
 
 __all__ = [
     "COMPARED_METRICS",
@@ -84,8 +85,7 @@ def paired_bootstrap_ci(d: Sequence[float], *, rng: np.random.Generator, n_boot:
         raise ValueError(f"need at least 2 paired differences, got {d.size}")
     if not np.isfinite(d).all():
         raise ValueError("paired differences contain NaN or infinity")
-    if not 0.0 < level < 1.0:
-        raise ValueError(f"level must be in (0, 1), got {level}")
+    fraction(level, "level", include_one=False)
     idx = rng.integers(0, d.size, size=(n_boot, d.size))
     means = d[idx].mean(axis=1)
     low, high = np.quantile(means, [(1 - level) / 2, (1 + level) / 2])

@@ -20,6 +20,7 @@ from collections.abc import Sequence
 import numpy as np
 
 from rbmlib.linear_model import BlockSizes
+from rbmlib.validators import finite_nonnegative, integer_at_least
 
 __all__ = [
     "symbols",
@@ -31,11 +32,7 @@ __all__ = [
 
 
 def _check_int(name: str, value: object, minimum: int) -> int:
-    if not isinstance(value, (int, np.integer)) or isinstance(value, bool):
-        raise ValueError(f"{name} must be an integer, got {value!r}")
-    if value < minimum:
-        raise ValueError(f"{name} must be >= {minimum}, got {value}")
-    return int(value)
+    return integer_at_least(value, name, minimum)
 
 
 def _check_sizes(d_f: int, d_o: int, d_r: int, n_f: int, n_r: int) -> None:
@@ -51,10 +48,7 @@ def _check_sizes(d_f: int, d_o: int, d_r: int, n_f: int, n_r: int) -> None:
 
 
 def _check_noise(noise: float) -> float:
-    noise = float(noise)
-    if not np.isfinite(noise) or noise < 0:
-        raise ValueError(f"noise standard deviation sigma must be finite and >= 0, got {noise}")
-    return noise
+    return finite_nonnegative(noise, "noise standard deviation sigma")
 
 
 def _teacher_norms(
@@ -67,11 +61,10 @@ def _teacher_norms(
     if len(norms) != 3:
         raise ValueError(f"teacher_sq_norms must be (|w_S_f|^2, |w_S_o|^2, |w_S_r|^2), got {len(norms)} values")
     for block, size, value in zip(("S_f", "S_o", "S_r"), (d_f, d_o, d_r), norms):
-        if not np.isfinite(value) or value < 0:
-            raise ValueError(f"squared norm of w_* on {block} must be finite and >= 0, got {value}")
+        finite_nonnegative(value, f"squared norm of w_* on {block}")
         if size == 0 and value != 0:
             raise ValueError(f"block {block} is empty, so |w_*|^2 on it must be 0, got {value}")
-    return norms  # type: ignore[return-value]
+    return norms  # a 3-tuple: mypy narrows the length from the check above
 
 
 def _noise_gain(m: int, n_r: int) -> float:
