@@ -373,7 +373,7 @@ def iterate_weight_decay(
     record = [check_steps(int(k)) for k in np.atleast_1d(record)]
     scale = 2.0 * lr * (1.0 if whitened else 1.0 / X.shape[0])
     out = np.empty((W.shape[0], len(record), W.shape[1]))
-    wanted = {}
+    wanted: dict[int, list[int]] = {}
     for i, k in enumerate(record):
         wanted.setdefault(k, []).append(i)
     for k in range(max(record) + 1):

@@ -211,7 +211,7 @@ def regularised_rows(
     """
     from rbmlib.simulation import summarise
 
-    budget = BudgetConfig(0.0 if ridge is None else ridge, steps, lr)
+    budget = BudgetConfig(0.0 if ridge is None else ridge, None if steps is None else check_steps(steps), lr)
     measured, closed, used_lr = simulate_regularised(cfg, budget, masks)
     rows = summarise(measured)
     if theory:

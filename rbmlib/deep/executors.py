@@ -28,6 +28,7 @@ Multi-machine runs need an output folder that every node sees (a shared file sys
 from __future__ import annotations
 
 import functools
+import logging
 import os
 import sys
 from dataclasses import dataclass
@@ -194,10 +195,10 @@ class RayExecutor:
             if self.address is None:
                 ray.init(num_cpus=self.workers or os.cpu_count(),
                          num_gpus=torch.cuda.device_count() if cuda else 0,
-                         include_dashboard=False, log_to_driver=False, logging_level="ERROR",
+                         include_dashboard=False, log_to_driver=False, logging_level=logging.ERROR,
                          object_store_memory=128 * 1024 ** 2)
             else:
-                ray.init(address=self.address, log_to_driver=False, logging_level="ERROR")
+                ray.init(address=self.address, log_to_driver=False, logging_level=logging.ERROR)
         try:
             # max_calls=1 frees the GPU memory of a finished task; CPU workers may be reused.
             remote = ray.remote(num_cpus=1, num_gpus=gpus, max_calls=1 if gpus > 0 else 0)(_ray_task)
@@ -246,7 +247,7 @@ except ImportError:  # the cluster extra is optional
     _Checkpointable = object  # type: ignore[assignment,misc]
 
 
-class SubmititJob(_Checkpointable):  # type: ignore[misc,valid-type]
+class SubmititJob(_Checkpointable):
     """A submitit job running one :class:`Task`; requeued with the same arguments on preemption
     or timeout (submitit's default :meth:`checkpoint`), which is safe because tasks are idempotent."""
 

@@ -28,6 +28,7 @@ from __future__ import annotations
 from dataclasses import dataclass, fields, replace
 from typing import Any, Literal
 
+from rbmlib.deep.batches import Augment
 from rbmlib.deep.methods import (
     MASKED_METHODS,
     METHODS,
@@ -38,6 +39,9 @@ from rbmlib.deep.methods import (
 )
 from rbmlib.deep.models import ModelSpec
 from rbmlib.deep.training import SGDConfig
+
+#: RL's pass order (:class:`~rbmlib.deep.methods.RLConfig`).
+Schedule = Literal["sequential", "union"]
 
 __all__ = ["CPU_TUNE_COMMAND", "Recipe", "Tuning", "default_recipe", "tuning", "with_amp", "with_mask_ratio"]
 
@@ -133,7 +137,7 @@ def _cifar_tuning(dataset: str) -> dict[str, Tuning]:
     return out
 
 
-def _cifar_scale(dataset: str, augment: str, schedule: str) -> Recipe:
+def _cifar_scale(dataset: str, augment: Augment, schedule: Schedule) -> Recipe:
     t = {m: r.values for m, r in _cifar_tuning(dataset).items()}
     original = SGDConfig(epochs=182, lr=0.1, batch_size=256, milestones=(91, 136), augment=augment)
     unlearn = SGDConfig(epochs=10, lr=0.01, augment=augment)

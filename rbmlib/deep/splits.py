@@ -85,13 +85,13 @@ def parse_scenario(text: str) -> Scenario:
         class id. (Whether the class exists is checked by :func:`make_split`.)
     """
     kind, sep, value = text.partition(":")
-    if not sep or kind not in ("random", "class", NOISY_KIND):
+    if not sep or kind not in ("random", "class", "noisy"):
         raise ValueError(f"scenario {text!r} must look like 'random:<fraction>', 'class:<id>' or "
                          f"'noisy:<fraction>'")
     if kind == NOISY_KIND:
         fraction = noisy_fraction(text)
         assert fraction is not None
-        return Scenario(NOISY_KIND, fraction)
+        return Scenario("noisy", fraction)
     if kind == "random":
         try:
             fraction = float(value)
@@ -322,7 +322,7 @@ def split_data(data: ImageData, split: Split) -> ImageData:
 def save_split(split: Split, path_stem: Path, *, cfg: SplitConfig) -> None:
     """Write ``<stem>.npz`` (the arrays) and ``<stem>.json`` (sizes, config, SHA-256), atomically."""
     buf = io.BytesIO()
-    np.savez(buf, **split._arrays())
+    np.savez(buf, allow_pickle=False, **split._arrays())
     atomic_write_bytes(path_stem.with_suffix(".npz"), buf.getvalue())
     atomic_write_json(
         path_stem.with_suffix(".json"),

@@ -80,16 +80,16 @@ def paired_bootstrap_ci(d: Sequence[float], *, rng: np.random.Generator, n_boot:
     to be somewhat narrow for small $n$; it is the interval the field's critics ask for, and the
     chapter reads it as such.
     """
-    d = np.asarray(d, dtype=float)
-    if d.ndim != 1 or d.size < 2:
-        raise ValueError(f"need at least 2 paired differences, got {d.size}")
-    if not np.isfinite(d).all():
+    diffs = np.asarray(d, dtype=float)
+    if diffs.ndim != 1 or diffs.size < 2:
+        raise ValueError(f"need at least 2 paired differences, got {diffs.size}")
+    if not np.isfinite(diffs).all():
         raise ValueError("paired differences contain NaN or infinity")
     fraction(level, "level", include_one=False)
-    idx = rng.integers(0, d.size, size=(n_boot, d.size))
-    means = d[idx].mean(axis=1)
+    idx = rng.integers(0, diffs.size, size=(n_boot, diffs.size))
+    means = diffs[idx].mean(axis=1)
     low, high = np.quantile(means, [(1 - level) / 2, (1 + level) / 2])
-    return float(d.mean()), float(low), float(high)
+    return float(diffs.mean()), float(low), float(high)
 
 
 def _label(method: str, ratio: float, several: bool) -> str:

@@ -101,6 +101,7 @@ def with_point(recipe: Recipe, method: str, lr: float, ratio: float | None) -> A
     cfg = recipe.method_config(method)
     if isinstance(cfg, SGDConfig):
         return replace(cfg, lr=lr)
+    out: Any
     if isinstance(cfg, L1Config | ResetFTConfig):
         out = replace(cfg, sgd=replace(cfg.sgd, lr=lr))
     elif isinstance(cfg, MaskedRLConfig):
@@ -179,18 +180,19 @@ def tune(cfg: TuneConfig, *, recipe: Recipe | None = None, log=None) -> dict[str
     results = {}
     for method in cfg.methods:
         lrs, masked = list(cfg.lrs), method in MASKED_METHODS
-        ratios: list[float | None] = list(cfg.ratios) if masked else [None]
+        ratios: list[float] = list(cfg.ratios) if masked else []  # no ratio: one grid column
         widened = 0
         while True:
-            grid = [(lr, r) for lr in lrs for r in ratios]
+            columns: list[float | None] = [*ratios] if ratios else [None]
+            grid = [(lr, r) for lr in lrs for r in columns]
             best_lr, best_r = min(grid, key=lambda p: gap(method, *p))
             lr_edge = best_lr in (lrs[0], lrs[-1])
-            new_ratios = _widen_ratio(ratios, best_r) if masked else ratios
+            new_ratios = _widen_ratio(ratios, best_r) if best_r is not None else ratios
             if widened >= cfg.max_widen or (not lr_edge and new_ratios == ratios):
                 break
             lrs = _widen_lr(lrs, best_lr) if lr_edge else lrs
             ratios, widened = new_ratios, widened + 1
-        on_edge = best_lr in (lrs[0], lrs[-1]) or (masked and _widen_ratio(ratios, best_r) != ratios)
+        on_edge = best_lr in (lrs[0], lrs[-1]) or (best_r is not None and _widen_ratio(ratios, best_r) != ratios)
         results[method] = {
             "lr": best_lr, "ratio": best_r, "avg_gap": gap(method, best_lr, best_r),
             "on_edge": bool(on_edge), "widened": widened,

@@ -70,9 +70,9 @@ def original_fresh_remaining_loss_de(
     _check_sizes(d_f, d_o, d_r, n_f, n_r)
     noise = _check_noise(noise)
     norms = _teacher_norms(teacher_sq_norms, d_f, d_o, d_r)
-    kw = dict(d_f=d_f, d_o=d_o, d_r=d_r, n_f=n_f, n_r=n_r, teacher_sq_norms=norms, noise=noise)
     if d_o == 0:  # Gram matrix block diagonal: the original is the golden model on S_r
-        return expected_golden_fresh_remaining_loss(**kw)
+        return expected_golden_fresh_remaining_loss(d_f=d_f, d_o=d_o, d_r=d_r, n_f=n_f, n_r=n_r,
+                                                    teacher_sq_norms=norms, noise=noise)
     _check_noise_moments(noise, d_f, d_o, d_r, n_f, n_r)
     pe = projector_equivalent(d_f, d_o, d_r, n_f, n_r)
     s2 = _scales2(norms, pe.dims)
