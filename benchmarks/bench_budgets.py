@@ -47,8 +47,11 @@ def bench_plane(points: int, k_max: int) -> None:
         simulated, t_sim = _timed(simulate_budget_plane, *args, lr=lr, repeat=3)
     err = float(np.max(np.abs(closed - simulated) / np.maximum(np.abs(simulated), 1e-12 * np.abs(simulated).max())))
     ratio = t_sim / t_closed
-    print(f"(k_o, k_t) plane {len(ks)} x {len(ks)}, k up to {k_max}: closed form {t_closed * 1e3:.1f} ms, "
-          f"iterated GD {t_sim:.2f} s, ratio {ratio:.0f}x (goal >= 100x), max relative difference {err:.1e}", flush=True)
+    print(
+        f"(k_o, k_t) plane {len(ks)} x {len(ks)}, k up to {k_max}: closed form {t_closed * 1e3:.1f} ms, "
+        f"iterated GD {t_sim:.2f} s, ratio {ratio:.0f}x (goal >= 100x), max relative difference {err:.1e}",
+        flush=True,
+    )
     if err > 1e-8 or ratio < 100:
         raise SystemExit("FAILED: the closed form disagrees with the simulation or is not 100x faster")
 
@@ -68,7 +71,9 @@ def bench_notebook() -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--points", type=int, default=40, help="budgets per axis (default 40, as in Chapter 7)")
-    parser.add_argument("--k-max", type=int, default=10000, help="largest budget per stage (default 10000, as in Chapter 7)")
+    parser.add_argument(
+        "--k-max", type=int, default=10000, help="largest budget per stage (default 10000, as in Chapter 7)"
+    )
     parser.add_argument("--skip-notebook", action="store_true")
     args = parser.parse_args()
     print(f"{platform.processor() or platform.machine()}, numpy {np.__version__}")

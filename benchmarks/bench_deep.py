@@ -36,9 +36,14 @@ def main() -> None:
     parser.add_argument("--device", default="cpu")
     parser.add_argument("--out", default=None, help="keep results here (default: a temporary folder)")
     args = parser.parse_args()
-    cfg = ExperimentConfig(dataset="mnist5k", scenarios=("random:0.1", "class:3"),
-                           methods=DEFAULT_METHODS, seeds=(0, 1, 2), device=args.device,
-                           threads=args.threads)
+    cfg = ExperimentConfig(
+        dataset="mnist5k",
+        scenarios=("random:0.1", "class:3"),
+        methods=DEFAULT_METHODS,
+        seeds=(0, 1, 2),
+        device=args.device,
+        threads=args.threads,
+    )
     with tempfile.TemporaryDirectory() as tmp:
         out = Path(args.out) if args.out else Path(tmp) / "bench"
         start = time.perf_counter()
@@ -47,15 +52,19 @@ def main() -> None:
     peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # Linux: kilobytes
     summary = format_summary(summarize(table))
     print(summary.to_string(index=False), file=sys.stderr)
-    print(json.dumps({
-        "benchmark": "mnist5k grid: 7 methods x 2 scenarios x 3 seeds",
-        "cells": len(table),
-        "wall_s": round(wall, 1),
-        "peak_rss_mb": round(peak_mb),
-        "torch_threads": args.threads or torch.get_num_threads(),
-        "device": args.device,
-        "sum_rte_s": round(float(table.rte_s.sum()), 1),
-    }))
+    print(
+        json.dumps(
+            {
+                "benchmark": "mnist5k grid: 7 methods x 2 scenarios x 3 seeds",
+                "cells": len(table),
+                "wall_s": round(wall, 1),
+                "peak_rss_mb": round(peak_mb),
+                "torch_threads": args.threads or torch.get_num_threads(),
+                "device": args.device,
+                "sum_rte_s": round(float(table.rte_s.sum()), 1),
+            }
+        )
+    )
 
 
 if __name__ == "__main__":

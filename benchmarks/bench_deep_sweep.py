@@ -1,4 +1,5 @@
-"""Learning-rate sweep that chose the CPU-scale FT, GA and l1 defaults in rbmlib.deep.recipes (superseded by `python -m rbmlib tune` for the masked methods).
+"""Learning-rate sweep that chose the CPU-scale FT, GA and l1 defaults in rbmlib.deep.recipes (superseded by
+`python -m rbmlib tune` for the masked methods).
 
 The field's advice (SalUn): tune each method on random forgetting and keep the setting with the
 smallest Avg. Gap to Retrain. This script does that on mnist5k, ``random:0.1``, with tuning seeds
@@ -72,32 +73,47 @@ def main() -> None:
     recipe = default_recipe("mnist5k")
     gaps: dict[tuple[str, str], list[float]] = {}
     for seed in args.seeds:
-        split = make_split(data.y.numpy(), data.n_pool, parse_scenario("random:0.1"), dataset="mnist5k",
-                           cfg=SplitConfig(), rng=np.random.default_rng(stream_seed(seed, "forget")))
+        split = make_split(
+            data.y.numpy(),
+            data.n_pool,
+            parse_scenario("random:0.1"),
+            dataset="mnist5k",
+            cfg=SplitConfig(),
+            rng=np.random.default_rng(stream_seed(seed, "forget")),
+        )
         train, retain, forget, test = (take(data, getattr(split, k)) for k in ("train", "retain", "forget", "test"))
-        model = build_model(recipe.model, in_channels=1, image_size=28, num_classes=data.num_classes,
-                            mean=data.mean, std=data.std, generator=torch_generator(seed, "init"))
+        model = build_model(
+            recipe.model,
+            in_channels=1,
+            image_size=28,
+            num_classes=data.num_classes,
+            mean=data.mean,
+            std=data.std,
+            generator=torch_generator(seed, "init"),
+        )
         original = fit(model, train, cfg=recipe.original, generator=torch_generator(seed, "original"))
-        gold = METHODS["retrain"](model, retain, forget, cfg=recipe.retrain,
-                                  generator=torch_generator(seed, "retrain"))
+        gold = METHODS["retrain"](model, retain, forget, cfg=recipe.retrain, generator=torch_generator(seed, "retrain"))
         ref = evaluate(gold, retain=retain, forget=forget, test=test, batch_size=recipe.eval_batch_size)
         print(f"seed {seed} retrain {ref}", flush=True)
         for method in args.methods:
             for point in GRID[method]:
-                out = METHODS[method](original, retain, forget, cfg=_config(recipe, method, point),
-                                      generator=torch_generator(seed, "unlearn"))
+                out = METHODS[method](
+                    original,
+                    retain,
+                    forget,
+                    cfg=_config(recipe, method, point),
+                    generator=torch_generator(seed, "unlearn"),
+                )
                 m = evaluate(out, retain=retain, forget=forget, test=test, batch_size=recipe.eval_batch_size)
                 gaps.setdefault((method, json.dumps(point)), []).append(avg_gap(m, ref))
-                print(f"seed {seed} {method:6s} {json.dumps(point):32s} gap {avg_gap(m, ref):6.2f} {m}",
-                      flush=True)
+                print(f"seed {seed} {method:6s} {json.dumps(point):32s} gap {avg_gap(m, ref):6.2f} {m}", flush=True)
     best = {}
     for (method, point), values in gaps.items():
         mean = float(np.mean(values))
         print(f"mean {method:6s} {point:32s} avg_gap {mean:6.2f}")
         if method not in best or mean < best[method]["avg_gap"]:
             best[method] = {"point": json.loads(point), "avg_gap": round(mean, 2)}
-    print(json.dumps({"best": best, "seeds": args.seeds,
-                      "wall_s": round(time.perf_counter() - start, 1)}, indent=1))
+    print(json.dumps({"best": best, "seeds": args.seeds, "wall_s": round(time.perf_counter() - start, 1)}, indent=1))
 
 
 if __name__ == "__main__":

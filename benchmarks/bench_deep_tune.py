@@ -30,9 +30,18 @@ def main() -> None:
     start = time.perf_counter()
     res = tune(TuneConfig(dataset="mnist5k", methods=(args.method,)))["methods"][args.method]
     wall = time.perf_counter() - start
-    print(json.dumps({"method": args.method, "wall_s": round(wall, 1), "target_s": 300,
-                      "threads": torch.get_num_threads(), "points": len(res["grid"]),
-                      "choice": {k: res[k] for k in ("lr", "ratio", "avg_gap", "on_edge", "widened")}}))
+    print(
+        json.dumps(
+            {
+                "method": args.method,
+                "wall_s": round(wall, 1),
+                "target_s": 300,
+                "threads": torch.get_num_threads(),
+                "points": len(res["grid"]),
+                "choice": {k: res[k] for k in ("lr", "ratio", "avg_gap", "on_edge", "widened")},
+            }
+        )
+    )
 
 
 if __name__ == "__main__":

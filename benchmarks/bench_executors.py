@@ -77,20 +77,24 @@ def main() -> None:
         ray_s, ray_rss, ray_pss = _run(Path(tmp) / "ray", "ray", args.workers)
         a, b = (pd.read_csv(Path(tmp) / name / "results.csv").drop(columns="rte_s") for name in ("local", "ray"))
         identical = a.equals(b)
-    print(json.dumps({
-        "benchmark": "digits grid: 7 methods x 2 scenarios x 3 seeds, 1 thread per worker",
-        "cells": len(a),
-        "local_wall_s": round(local_s, 1),
-        "ray_wall_s": round(ray_s, 1),
-        "ray_workers": args.workers,
-        "wall_ratio_ray_over_local": round(ray_s / local_s, 2),
-        "metrics_identical": bool(identical),
-        "local_peak_rss_mb": round(local_rss),
-        "local_peak_pss_mb": round(local_pss),
-        "ray_peak_rss_mb": round(ray_rss),
-        "ray_peak_pss_mb": round(ray_pss),
-        "load_average_1min_at_end": round(os.getloadavg()[0], 1),
-    }))
+    print(
+        json.dumps(
+            {
+                "benchmark": "digits grid: 7 methods x 2 scenarios x 3 seeds, 1 thread per worker",
+                "cells": len(a),
+                "local_wall_s": round(local_s, 1),
+                "ray_wall_s": round(ray_s, 1),
+                "ray_workers": args.workers,
+                "wall_ratio_ray_over_local": round(ray_s / local_s, 2),
+                "metrics_identical": bool(identical),
+                "local_peak_rss_mb": round(local_rss),
+                "local_peak_pss_mb": round(local_pss),
+                "ray_peak_rss_mb": round(ray_rss),
+                "ray_peak_pss_mb": round(ray_pss),
+                "load_average_1min_at_end": round(os.getloadavg()[0], 1),
+            }
+        )
+    )
 
 
 if __name__ == "__main__":

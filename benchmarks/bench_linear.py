@@ -25,7 +25,7 @@ from pathlib import Path
 import numpy as np
 from threadpoolctl import threadpool_limits
 
-from rbmlib.descent import relative_error, step_size
+from rbmlib.descent import relative_error
 from rbmlib.linear_model import BlockSizes, instances_from_generators
 from rbmlib.simulation import (
     MODELS,
@@ -82,8 +82,10 @@ def bench_simulate(draws: int) -> None:
     cfg = SimulationConfig(SIZES, draws=draws, seed=0)
     _, seconds = _timed(simulate, cfg)
     status = "OK" if seconds <= 30 or draws != 10_000 else "SLOW"
-    print(f"1. simulate: {draws} draws at {tuple(vars(SIZES).values())}: {seconds:.2f} s "
-          f"({1e3 * seconds / draws:.3f} ms/draw; goal <= 30 s for 10^4) [{status}]")
+    print(
+        f"1. simulate: {draws} draws at {tuple(vars(SIZES).values())}: {seconds:.2f} s "
+        f"({1e3 * seconds / draws:.3f} ms/draw; goal <= 30 s for 10^4) [{status}]"
+    )
     dense_draws = max(draws // 50, 2)
     children = np.random.default_rng(0).spawn(dense_draws)
 
@@ -93,8 +95,10 @@ def bench_simulate(draws: int) -> None:
             evaluate(model_weights(batch), batch)
 
     _, dense_seconds = _timed(dense)
-    print(f"   Chapter 1's dense path, {dense_draws} draws, default BLAS threads: {dense_seconds:.2f} s "
-          f"({1e3 * dense_seconds / dense_draws:.3f} ms/draw)")
+    print(
+        f"   Chapter 1's dense path, {dense_draws} draws, default BLAS threads: {dense_seconds:.2f} s "
+        f"({1e3 * dense_seconds / dense_draws:.3f} ms/draw)"
+    )
 
 
 def bench_batch_independence() -> None:
@@ -114,10 +118,12 @@ def bench_gradient_descent(draws: int = 20, tol: float = 1e-8) -> None:
     steps = sum(s for _, s in runs)
     speedup = gd_seconds / closed_seconds
     ok = worst <= tol and speedup >= 50
-    print(f"3. same {draws} draws, three models each, one BLAS thread, best of 20 / 3 runs: closed form "
-          f"{1e3 * closed_seconds:.1f} ms, GD to relative accuracy {tol:g} {1e3 * gd_seconds:.0f} ms "
-          f"({steps} steps in all); speed-up {speedup:.0f}x (goal >= 50x); worst relative weight "
-          f"difference {worst:.2e} (goal <= {tol:g}) [{'OK' if ok else 'FAIL'}]")
+    print(
+        f"3. same {draws} draws, three models each, one BLAS thread, best of 20 / 3 runs: closed form "
+        f"{1e3 * closed_seconds:.1f} ms, GD to relative accuracy {tol:g} {1e3 * gd_seconds:.0f} ms "
+        f"({steps} steps in all); speed-up {speedup:.0f}x (goal >= 50x); worst relative weight "
+        f"difference {worst:.2e} (goal <= {tol:g}) [{'OK' if ok else 'FAIL'}]"
+    )
 
 
 def bench_notebooks() -> None:
@@ -127,8 +133,9 @@ def bench_notebooks() -> None:
     for name in ("02_distinct_features", "03_overlapping_features"):
         source = ROOT / "notebooks" / f"{name}.md"
         nb = jupytext.read(source)
-        client = NotebookClient(nb, timeout=600, kernel_name="python3",
-                                resources={"metadata": {"path": str(source.parent)}})
+        client = NotebookClient(
+            nb, timeout=600, kernel_name="python3", resources={"metadata": {"path": str(source.parent)}}
+        )
         _, seconds = _timed(client.execute)
         print(f"4. {name}: executed in {seconds:.1f} s (kernel start and imports included)")
 

@@ -51,7 +51,9 @@ __all__ = [
 #: The five verdicts a claim can get, each defined once (the introduction renders these definitions).
 VERDICT_DEFINITIONS: dict[str, str] = {
     "holds": "the evidence supports the claim as stated, in every setting the book examines",
-    "holds under stated conditions": "the claim is true exactly under the conditions given beside it, and not outside them",
+    "holds under stated conditions": (
+        "the claim is true exactly under the conditions given beside it, and not outside them"
+    ),
     "trade-off": "the method wins on some metrics and loses on others; the numbers of both sides are given",
     "inconclusive": "the evidence cannot decide: the differences lie within their confidence intervals, "
     "or the experiment cannot tell the compared methods from a control",
@@ -128,8 +130,14 @@ class Verdict:
 
     def to_json(self) -> dict[str, str]:
         """``{"id", "claim", "verdict", "conditions", "evidence", "chapter"}`` (``claims --json``)."""
-        return {"id": self.id, "claim": self.claim, "verdict": self.verdict, "conditions": self.conditions,
-                "evidence": self.evidence, "chapter": self.chapter}
+        return {
+            "id": self.id,
+            "claim": self.claim,
+            "verdict": self.verdict,
+            "conditions": self.conditions,
+            "evidence": self.evidence,
+            "chapter": self.chapter,
+        }
 
 
 def _shape(sizes: BlockSizes) -> str:
@@ -216,7 +224,10 @@ def verdict_c3(*, seed: int = 0) -> Verdict:
     both = int(np.sum(kept_by_rbm & freed_by_fbm))
     return Verdict(
         id="C3",
-        claim="RBM builds its saliency map from the remaining data; forgetting-based masking (SalUn) from the forgetting data.",
+        claim=(
+            "RBM builds its saliency map from the remaining data; forgetting-based masking (SalUn) "
+            "from the forgetting data."
+        ),
         verdict="holds" if as_derived else "fails",
         conditions="a definition; in the linear model the saliency must be one that does not vanish at an "
         "interpolating model (the Fisher diagonal), because every gradient is zero there",
@@ -229,7 +240,9 @@ def verdict_c3(*, seed: int = 0) -> Verdict:
     )
 
 
-def _grid_table(grid: PhaseGrid | None, table: pd.DataFrame | None, draws: int, seed: int) -> tuple[PhaseGrid, pd.DataFrame]:
+def _grid_table(
+    grid: PhaseGrid | None, table: pd.DataFrame | None, draws: int, seed: int
+) -> tuple[PhaseGrid, pd.DataFrame]:
     from rbmlib.experiments import PhaseGrid, phase_grid
 
     grid = PhaseGrid() if grid is None else grid
@@ -237,7 +250,9 @@ def _grid_table(grid: PhaseGrid | None, table: pd.DataFrame | None, draws: int, 
     return grid, table
 
 
-def verdict_c4(*, grid: PhaseGrid | None = None, table: pd.DataFrame | None = None, draws: int = 40, seed: int = 0) -> Verdict:
+def verdict_c4(
+    *, grid: PhaseGrid | None = None, table: pd.DataFrame | None = None, draws: int = 40, seed: int = 0
+) -> Verdict:
     """C4: RBM improves UA over FT — measured as the fraction of the golden forgetting loss it recovers.
 
     FT recovers 0 (Proposition 1.2); RBM recovers :math:`\\mathcal L(w_{RBM}; D_f)/\\mathcal L(w_g; D_f)`
@@ -254,7 +269,8 @@ def verdict_c4(*, grid: PhaseGrid | None = None, table: pd.DataFrame | None = No
     distinct, full = rec[rec["overlap"] == 0], rec[rec["overlap"] == 1]
     full_samples = example_samples(FULL_OVERLAP_SIZES)
     full_zero = float(np.max(full_samples["rbm"]["forgetting_loss"])) < ZERO_LOSS * float(
-        np.mean(full_samples["golden"]["forgetting_loss"]))
+        np.mean(full_samples["golden"]["forgetting_loss"])
+    )
     improves = rho - Z95 * se > 0 and bool(np.all(partial["mean"] - Z95 * partial["se"] > 0)) and full_zero
     lo, hi = partial.loc[partial["mean"].idxmin()], partial.loc[partial["mean"].idxmax()]
     return Verdict(
@@ -297,7 +313,9 @@ def verdict_c5() -> Verdict:
     scale = float(np.mean(s["golden"]["forgetting_loss"]))
     tied_ra = all(float(np.max(s[m]["remaining_loss"])) < ZERO_LOSS * scale for m in ("rbm", "fbm"))
     fbm_break = s["fbm_reset"]["remaining_loss"]
-    masked_same = float(np.max(np.abs(s["rbm_masked"]["fresh_remaining_loss"] - s["fbm_masked"]["fresh_remaining_loss"])))
+    masked_same = float(
+        np.max(np.abs(s["rbm_masked"]["fresh_remaining_loss"] - s["fbm_masked"]["fresh_remaining_loss"]))
+    )
     other = simulate_methods(example_config(MASKED_DIFFER_SIZES), methods=("rbm_masked", "fbm_masked"))
     m_diff = other["fbm_masked"]["fresh_remaining_loss"] - other["rbm_masked"]["fresh_remaining_loss"]
     m_mean, m_se = float(np.mean(m_diff)), float(np.std(m_diff, ddof=1) / np.sqrt(m_diff.size))
@@ -321,7 +339,9 @@ def verdict_c5() -> Verdict:
     )
 
 
-def verdict_c6(*, grid: PhaseGrid | None = None, table: pd.DataFrame | None = None, draws: int = 40, seed: int = 0) -> Verdict:
+def verdict_c6(
+    *, grid: PhaseGrid | None = None, table: pd.DataFrame | None = None, draws: int = 40, seed: int = 0
+) -> Verdict:
     """C6: the simulated phase grid against the closed forms, and RBM against FBM on it.
 
     Chapter 5 passes the ``table`` it already simulated on ``grid``; otherwise the default
@@ -393,7 +413,11 @@ def verdict_c2_in_practice(*, draws: int = 40, seed: int = 0, ridge: float = 0.1
     halving_epochs = steps_for_decay(R["lr"], R["weight_decay"], 0.5) / per_epoch
     limit_forgets = equal == draws
     budget_keeps = min(left, left_momentum) > 0.5
-    verdict = "holds under stated conditions" if limit_forgets and budget_keeps else ("fails" if limit_forgets else "inconclusive")
+    verdict = (
+        "holds under stated conditions"
+        if limit_forgets and budget_keeps
+        else ("fails" if limit_forgets else "inconclusive")
+    )
     return Verdict(
         id="C2+",
         claim="The book's own question, not the paper's: does C2 survive weight decay and finite training budgets?",
@@ -402,10 +426,11 @@ def verdict_c2_in_practice(*, draws: int = 40, seed: int = 0, ridge: float = 0.1
         "convergence with weight decay, FT does forget: it equals the regularised retrain",
         evidence=(
             f"with weight decay run to convergence FT equals the regularised retrain on "
-            f"{equal}/{draws} draws (forgetting loss {_mean_se(golden)} against the original's {_mean_se(measured['original']['forgetting_loss'])}), "
-            f"so C2 fails there; after SalUn's 10 FT epochs ({steps} steps of lr {R['lr']:g}, weight decay {R['weight_decay']:g}) "
-            f"{100 * left:.1f}% of the original's weight outside the remaining data's row space is left ({100 * left_momentum:.1f}% with "
-            f"momentum {R['momentum']:g}); halving it takes {halving_epochs:.0f} epochs without momentum"
+            f"{equal}/{draws} draws (forgetting loss {_mean_se(golden)} against the original's "
+            f"{_mean_se(measured['original']['forgetting_loss'])}), so C2 fails there; after SalUn's 10 FT "
+            f"epochs ({steps} steps of lr {R['lr']:g}, weight decay {R['weight_decay']:g}) {100 * left:.1f}% of "
+            f"the original's weight outside the remaining data's row space is left ({100 * left_momentum:.1f}% "
+            f"with momentum {R['momentum']:g}); halving it takes {halving_epochs:.0f} epochs without momentum"
         ),
         chapters=("ch-beyond",),
     )
@@ -422,7 +447,9 @@ def verdict_c7(results: str | Path | None = None) -> Verdict:
     """
     if results is None:
         return Verdict(
-            id="C7", claim=C7_CLAIM, verdict=NOT_COMPUTED,
+            id="C7",
+            claim=C7_CLAIM,
+            verdict=NOT_COMPUTED,
             conditions="decided by paired, seed-matched confidence intervals in scenarios where a saliency mask "
             "beats a random mask of the same ratio",
             evidence="computed live in Chapter 6 (or by `python -m rbmlib claims --deep RESULTS_DIR`)",
@@ -431,8 +458,14 @@ def verdict_c7(results: str | Path | None = None) -> Verdict:
     from rbmlib.deep.commands import report
 
     found = report(Path(results))["verdict"]  # paired bootstrap intervals, the rule of rbmlib.deep.stats.c7_verdict
-    return Verdict(id="C7", claim=C7_CLAIM, verdict=found["verdict"], conditions=found["conditions"],
-                   evidence=found["evidence"], chapters=("ch-deep",))
+    return Verdict(
+        id="C7",
+        claim=C7_CLAIM,
+        verdict=found["verdict"],
+        conditions=found["conditions"],
+        evidence=found["evidence"],
+        chapters=("ch-deep",),
+    )
 
 
 #: One function per claim, in order.
@@ -472,7 +505,9 @@ def _cell(text: str) -> str:
 def claims_markdown(verdicts: list[Verdict]) -> str:
     """The claims table as MyST markdown (the introduction renders it with ``{glue:md}``)."""
     lines = ["| id | claim | verdict | conditions | examined in |", "|---|---|---|---|---|"]
-    lines += [f"| {v.id} | {_cell(v.claim)} | **{v.verdict}** | {_cell(v.conditions)} | {v.chapter_refs} |" for v in verdicts]
+    lines += [
+        f"| {v.id} | {_cell(v.claim)} | **{v.verdict}** | {_cell(v.conditions)} | {v.chapter_refs} |" for v in verdicts
+    ]
     return "\n".join(lines)
 
 

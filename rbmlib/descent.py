@@ -49,7 +49,8 @@ class DescentPath:
 
 
 def step_size(X: np.ndarray) -> float:
-    """Safe constant step :math:`\\eta = 1/\\lambda_{\\max}(\\nabla^2 \\mathcal L)` for :math:`\\mathcal L = \\frac1n\\|Xw-y\\|^2`.
+    """Safe constant step :math:`\\eta = 1/\\lambda_{\\max}(\\nabla^2 \\mathcal L)` for
+    :math:`\\mathcal L = \\frac1n\\|Xw-y\\|^2`.
 
     Notes
     -----
@@ -120,9 +121,7 @@ def gradient_descent(
     return DescentPath(iterates)
 
 
-def torch_sgd(
-    w_init: np.ndarray, X: np.ndarray, y: np.ndarray, *, steps: int, lr: float | None = None
-) -> np.ndarray:
+def torch_sgd(w_init: np.ndarray, X: np.ndarray, y: np.ndarray, *, steps: int, lr: float | None = None) -> np.ndarray:
     """The same descent run by ``torch.optim.SGD`` on a ``torch.nn.Linear``-free parameter, in float64.
 
     Full batch, no momentum, no weight decay: the plain optimiser a deep-learning user would reach
@@ -216,7 +215,16 @@ def finetune_paths(starts: dict[str, np.ndarray], instance: LinearInstance, *, s
     for model, w0 in starts.items():
         path = gradient_descent(w0, instance.X_r, instance.y_r, steps=steps)
         for data, loss_fn in (("remaining", remaining_loss), ("forgetting", forgetting_loss)):
-            frames.append(pd.DataFrame({"model": model, "step": np.arange(steps + 1), "data": data, "loss": loss_fn(path.iterates, instance)}))
+            frames.append(
+                pd.DataFrame(
+                    {
+                        "model": model,
+                        "step": np.arange(steps + 1),
+                        "data": data,
+                        "loss": loss_fn(path.iterates, instance),
+                    }
+                )
+            )
     return pd.concat(frames, ignore_index=True)
 
 
@@ -255,8 +263,10 @@ def early_stopping_curve(instance: LinearInstance, *, steps: Sequence[int], lr: 
     path = gradient_descent(np.zeros(d), instance.X, instance.y, steps=int(budget.max()), lr=lr)
     w_orig = path.iterates[budget]  # (len(steps), d)
     w_ft = np.stack([interpolate(w, instance.X_r, instance.y_r) for w in w_orig])
-    return pd.DataFrame({
-        "steps": budget,
-        "original_forgetting_loss": forgetting_loss(w_orig, instance),
-        "ft_forgetting_loss": forgetting_loss(w_ft, instance),
-    })
+    return pd.DataFrame(
+        {
+            "steps": budget,
+            "original_forgetting_loss": forgetting_loss(w_orig, instance),
+            "ft_forgetting_loss": forgetting_loss(w_ft, instance),
+        }
+    )

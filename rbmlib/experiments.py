@@ -71,7 +71,10 @@ class MaskConfig:
 
 
 def simulate_methods(
-    cfg: SimulationConfig, masks: MaskConfig = MaskConfig(), *, methods: Sequence[str] = LINEAR_METHODS,
+    cfg: SimulationConfig,
+    masks: MaskConfig = MaskConfig(),
+    *,
+    methods: Sequence[str] = LINEAR_METHODS,
     on_batch: Callable[[int], None] | None = None,
 ) -> dict[str, dict[str, np.ndarray]]:
     """Per-draw metrics of ``methods``: ``samples[model][metric]`` has shape ``(draws,)``.
@@ -82,11 +85,15 @@ def simulate_methods(
     batch (progress).
     """
     if tuple(cfg.teacher_scales) != (1.0, 1.0, 1.0):
-        raise ValueError(f"the masking engine draws w_* ~ N(0, I); teacher_scales must be (1, 1, 1), got {cfg.teacher_scales}")
+        raise ValueError(
+            f"the masking engine draws w_* ~ N(0, I); teacher_scales must be (1, 1, 1), got {cfg.teacher_scales}"
+        )
     names = tuple(methods)
     unknown = set(names) - set(LINEAR_METHODS) - {"rbm_reset", "fbm_reset"}
     if unknown:
-        raise ValueError(f"unknown linear methods {sorted(unknown)}; choose from {LINEAR_METHODS + ('rbm_reset', 'fbm_reset')}")
+        raise ValueError(
+            f"unknown linear methods {sorted(unknown)}; choose from {LINEAR_METHODS + ('rbm_reset', 'fbm_reset')}"
+        )
     with_updates = any(name.endswith("_masked") for name in names)
     children = np.random.default_rng(cfg.seed).spawn(cfg.draws)
     chunks = []
@@ -100,14 +107,21 @@ def simulate_methods(
 
 
 def _evaluate_chunk(
-    cfg: SimulationConfig, masks: MaskConfig, generators: Sequence[np.random.Generator],
-    names: Sequence[str], with_updates: bool,
+    cfg: SimulationConfig,
+    masks: MaskConfig,
+    generators: Sequence[np.random.Generator],
+    names: Sequence[str],
+    with_updates: bool,
 ) -> dict[str, dict[str, np.ndarray]]:
     """Draw one chunk, fit every model on it and evaluate the ones in ``names``."""
     batch = instances_from_generators(cfg.sizes, generators, noise=cfg.noise, leak=masks.leak)
     fits = fit_models(batch)
-    weights = {"original": fits.w_o, "golden": fits.w_g, "ft": fits.w_t,
-               **masked_weights(batch, fits.w_o, ratio=masks.mask_ratio, kind=masks.saliency, masked=with_updates)}
+    weights = {
+        "original": fits.w_o,
+        "golden": fits.w_g,
+        "ft": fits.w_t,
+        **masked_weights(batch, fits.w_o, ratio=masks.mask_ratio, kind=masks.saliency, masked=with_updates),
+    }
     return evaluate({name: weights[name] for name in names}, batch)
 
 
@@ -146,14 +160,23 @@ class PhaseGrid:
         return BlockSizes(self.forget_block - d_o, d_o, self.d_retain, self.n_forget, n_r)
 
 
-def _cell_records(samples: dict, *, methods: Sequence[str], pairs: Sequence[tuple[str, str]] = (), **keys) -> list[dict]:
+def _cell_records(
+    samples: dict, *, methods: Sequence[str], pairs: Sequence[tuple[str, str]] = (), **keys
+) -> list[dict]:
     per_draw = gaps(samples)
     golden_forget = samples["golden"]["forgetting_loss"]
     records = []
     for method in methods:
         for metric, values in {**samples[method], **{f"gap_{k}": v for k, v in per_draw[method].items()}}.items():
-            records.append({**keys, "method": method, "metric": metric, "mean": float(np.mean(values)),
-                            "se": float(np.std(values, ddof=1) / np.sqrt(values.size))})
+            records.append(
+                {
+                    **keys,
+                    "method": method,
+                    "metric": metric,
+                    "mean": float(np.mean(values)),
+                    "se": float(np.std(values, ddof=1) / np.sqrt(values.size)),
+                }
+            )
         fraction, se = recovered_fraction(samples[method]["forgetting_loss"], golden_forget)
         records.append({**keys, "method": method, "metric": "recovered_forgetting", "mean": fraction, "se": se})
     for a, b in pairs:
@@ -163,8 +186,15 @@ def _cell_records(samples: dict, *, methods: Sequence[str], pairs: Sequence[tupl
         others = {**samples[b], **{f"gap_{k}": v for k, v in per_draw[b].items()}}
         for metric, values in metrics.items():
             diff = values - others[metric]
-            records.append({**keys, "method": f"{a}-{b}", "metric": metric, "mean": float(np.mean(diff)),
-                            "se": float(np.std(diff, ddof=1) / np.sqrt(diff.size))})
+            records.append(
+                {
+                    **keys,
+                    "method": f"{a}-{b}",
+                    "metric": metric,
+                    "mean": float(np.mean(diff)),
+                    "se": float(np.std(diff, ddof=1) / np.sqrt(diff.size)),
+                }
+            )
     return records
 
 
@@ -178,8 +208,13 @@ def cell_seeds(seed: int, n: int) -> list[int]:
 
 
 def phase_grid(
-    grid: PhaseGrid, *, draws: int, seed: int, masks: MaskConfig = MaskConfig(),
-    methods: Sequence[str] = ("ft", "rbm", "fbm"), pairs: Sequence[tuple[str, str]] = (("fbm", "rbm"),),
+    grid: PhaseGrid,
+    *,
+    draws: int,
+    seed: int,
+    masks: MaskConfig = MaskConfig(),
+    methods: Sequence[str] = ("ft", "rbm", "fbm"),
+    pairs: Sequence[tuple[str, str]] = (("fbm", "rbm"),),
 ) -> pd.DataFrame:
     """Mean metrics and gaps to the golden model of ``methods`` on every cell of ``grid``.
 
@@ -201,12 +236,19 @@ def phase_grid(
     for (overlap, ratio), cell_seed in zip(cells, cell_seeds(seed, len(cells))):
         cfg = SimulationConfig(grid.sizes(overlap, ratio), draws=draws, seed=cell_seed)
         samples = simulate_methods(cfg, masks, methods=("golden", *methods))
-        records += _cell_records(samples, methods=("golden", *methods), pairs=pairs, overlap=overlap, retain_ratio=ratio)
+        records += _cell_records(
+            samples, methods=("golden", *methods), pairs=pairs, overlap=overlap, retain_ratio=ratio
+        )
     return pd.DataFrame.from_records(records)
 
 
 def ratio_sweep(
-    sizes: BlockSizes, *, ratios: Sequence[float], leaks: Sequence[float], draws: int, seed: int,
+    sizes: BlockSizes,
+    *,
+    ratios: Sequence[float],
+    leaks: Sequence[float],
+    draws: int,
+    seed: int,
     methods: Sequence[str] = ("rbm", "fbm"),
 ) -> pd.DataFrame:
     """Metrics and gaps of ``methods`` against the mask ratio, for each feature leak.
@@ -267,8 +309,9 @@ def with_theory(table: pd.DataFrame, sizes_of) -> pd.DataFrame:
     return pd.DataFrame.from_records(rows)
 
 
-def paired_wins(table: pd.DataFrame, metric: str, *, winner: str, pair: tuple[str, str] = ("fbm", "rbm"),
-                z: float = 2.0) -> tuple[int, int]:
+def paired_wins(
+    table: pd.DataFrame, metric: str, *, winner: str, pair: tuple[str, str] = ("fbm", "rbm"), z: float = 2.0
+) -> tuple[int, int]:
     """Cells with overlapping features where ``winner`` has the lower ``metric``, beyond ``z`` paired SEs.
 
     Parameters

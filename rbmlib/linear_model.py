@@ -94,8 +94,7 @@ class BlockSizes:
             )
         if self.n_forget + self.n_retain > self.d:
             raise ValueError(
-                "not over-parameterised: n_forget + n_retain > d "
-                f"({self.n_forget} + {self.n_retain} > {self.d})"
+                f"not over-parameterised: n_forget + n_retain > d ({self.n_forget} + {self.n_retain} > {self.d})"
             )
 
     @property

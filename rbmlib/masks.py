@@ -92,7 +92,8 @@ def _check_ratio(ratio: float) -> float:
 
 
 def n_freed(d: int, ratio: float) -> int:
-    """Number of freed coordinates, :math:`\\max(1, \\mathrm{round}(\\text{ratio}\\cdot d))`, for ``ratio`` in (0, 1]."""
+    """Number of freed coordinates, :math:`\\max(1, \\mathrm{round}(\\text{ratio}\\cdot d))`, for ``ratio`` in (0,
+    1]."""
     return max(1, int(round(_check_ratio(ratio) * d)))
 
 
@@ -251,13 +252,17 @@ def masked_regime(sizes: BlockSizes, *, rng: np.random.Generator, rtol: float = 
     fbm_remaining = float(remaining_loss(fbm, inst))
     fbm_exact = fbm_remaining < rtol * scale and float(np.max(np.abs(inst.X_f @ fbm))) < np.sqrt(rtol * scale)
     return {
-        "sizes": ", ".join(str(v) for v in (sizes.d_forget, sizes.d_shared, sizes.d_retain, sizes.n_forget, sizes.n_retain)),
+        "sizes": ", ".join(
+            str(v) for v in (sizes.d_forget, sizes.d_shared, sizes.d_retain, sizes.n_forget, sizes.n_retain)
+        ),
         "FBM exact": bool(fbm_exact),
         "FBM exact (Prop. 4.4)": fbm_masked_update_is_exact(sizes),
         "identical": bool(np.max(np.abs(rbm - fbm)) < np.sqrt(rtol * scale)),
         "identical (Prop. 4.4)": masked_updates_coincide(sizes),
         "FBM remaining loss": _rounded(fbm_remaining, rtol * scale),
-        "fresh loss FBM − RBM": _rounded(float(fresh_remaining_loss(fbm, inst) - fresh_remaining_loss(rbm, inst)), rtol * scale),
+        "fresh loss FBM − RBM": _rounded(
+            float(fresh_remaining_loss(fbm, inst) - fresh_remaining_loss(rbm, inst)), rtol * scale
+        ),
     }
 
 
@@ -271,7 +276,11 @@ MASK_METHODS: tuple[str, ...] = ("rbm", "fbm", "rbm_masked", "fbm_masked")
 
 
 def masked_weights(
-    instance: LinearInstance, w_o: np.ndarray, *, ratio: float | None = None, kind: str = "fisher",
+    instance: LinearInstance,
+    w_o: np.ndarray,
+    *,
+    ratio: float | None = None,
+    kind: str = "fisher",
     masked: bool = True,
 ) -> dict[str, np.ndarray]:
     """Weights of every masking method of :data:`MASK_METHODS`, plus the two reset points.
@@ -285,7 +294,10 @@ def masked_weights(
         the weights that are not retain-salient, FBM — SalUn's choice — the forget-salient ones),
         only when ``masked`` is true (they cost one pseudo-inverse per draw).
     """
-    keep = {"rbm": rbm_keep_mask(instance, ratio=ratio, kind=kind), "fbm": fbm_keep_mask(instance, ratio=ratio, kind=kind)}
+    keep = {
+        "rbm": rbm_keep_mask(instance, ratio=ratio, kind=kind),
+        "fbm": fbm_keep_mask(instance, ratio=ratio, kind=kind),
+    }
     out: dict[str, np.ndarray] = {}
     for name, mask in keep.items():
         out[f"{name}_reset"], out[name] = reset_then_finetune(w_o, mask, instance)

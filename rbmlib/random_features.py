@@ -79,12 +79,14 @@ def random_first_layer(d_in: int, width: int, *, rng: np.random.Generator) -> np
 
 
 def features(X: np.ndarray, W: np.ndarray) -> np.ndarray:
-    """:math:`\\Phi = \\mathrm{ReLU}(XW^\\top)/\\sqrt p`, shape ``(n, p)``; the :math:`1/\\sqrt p` keeps the kernel width-free."""
+    """:math:`\\Phi = \\mathrm{ReLU}(XW^\\top)/\\sqrt p`, shape ``(n, p)``; the :math:`1/\\sqrt p` keeps the kernel
+    width-free."""
     return np.maximum(np.asarray(X, dtype=float) @ W.T, 0.0) / np.sqrt(W.shape[0])
 
 
 def pinv_fit(a_init: np.ndarray, Phi: np.ndarray, Y: np.ndarray) -> np.ndarray:
-    """Gradient-descent limit of :math:`\\frac1n\\|\\Phi a - Y\\|^2` from ``a_init``: :math:`a_0 + \\Phi^+(Y - \\Phi a_0)`.
+    """Gradient-descent limit of :math:`\\frac1n\\|\\Phi a - Y\\|^2` from ``a_init``:
+    :math:`a_0 + \\Phi^+(Y - \\Phi a_0)`.
 
     Parameters
     ----------
@@ -103,7 +105,9 @@ def pinv_fit(a_init: np.ndarray, Phi: np.ndarray, Y: np.ndarray) -> np.ndarray:
     return a_init + np.linalg.lstsq(Phi, residual, rcond=None)[0]
 
 
-def rf_weights(Phi_f: np.ndarray, Phi_r: np.ndarray, Y_f: np.ndarray, Y_r: np.ndarray, *, ratio: float) -> dict[str, np.ndarray]:
+def rf_weights(
+    Phi_f: np.ndarray, Phi_r: np.ndarray, Y_f: np.ndarray, Y_r: np.ndarray, *, ratio: float
+) -> dict[str, np.ndarray]:
     """Last-layer weights ``(p, c)`` of every method of :data:`RF_METHODS`.
 
     ``original`` fits :math:`D` from 0, ``golden`` :math:`D_r` from 0, ``ft`` fine-tunes the original
@@ -133,7 +137,8 @@ def _loss(Phi: np.ndarray, a: np.ndarray, Y: np.ndarray) -> float:
 
 
 def rf_losses(data: RFData, W: np.ndarray, *, ratio: float) -> dict[str, dict[str, float]]:
-    """``losses[method][metric]`` for one first layer ``W``: forgetting, remaining and fresh (test) loss, and accuracies.
+    """``losses[method][metric]`` for one first layer ``W``: forgetting, remaining and fresh (test) loss, and
+    accuracies.
 
     ``*_accuracy`` is the argmax agreement with the target's argmax (only meaningful for one-hot
     targets, ``c > 1``).
@@ -180,7 +185,9 @@ def mnist_rf_data(n_train: int, n_forget: int, n_test: int, *, rng: np.random.Ge
 
     X, y = mnist_data()  # (5000, 784) in 0..255, sorted by class
     if not 0 < n_forget < n_train or n_train + n_test > len(y):
-        raise ValueError(f"need 0 < n_forget < n_train and n_train + n_test <= {len(y)}, got {n_forget}, {n_train}, {n_test}")
+        raise ValueError(
+            f"need 0 < n_forget < n_train and n_train + n_test <= {len(y)}, got {n_forget}, {n_train}, {n_test}"
+        )
     order = rng.permutation(len(y))
     X, Y = X[order] / 255.0, np.eye(10)[y[order]] - 0.1
     f, r, t = slice(0, n_forget), slice(n_forget, n_train), slice(n_train, n_train + n_test)
@@ -189,8 +196,12 @@ def mnist_rf_data(n_train: int, n_forget: int, n_test: int, *, rng: np.random.Ge
 
 @single_threaded
 def width_sweep(
-    data_for: Sequence[RFData] | RFData, widths: Sequence[int], *, ratio: float, generators: Sequence[np.random.Generator],
-) -> "pd.DataFrame":
+    data_for: Sequence[RFData] | RFData,
+    widths: Sequence[int],
+    *,
+    ratio: float,
+    generators: Sequence[np.random.Generator],
+) -> pd.DataFrame:
     """Every method's losses over widths, one trial per generator (a fresh first layer, and data if a list is given).
 
     Parameters
@@ -219,15 +230,20 @@ def width_sweep(
         for p in widths:
             W = random_first_layer(data.X_r.shape[1], int(p), rng=g)
             for method, metrics in rf_losses(data, W, ratio=ratio).items():
-                records += [{"trial": trial, "width": int(p), "method": method, "metric": m, "value": v} for m, v in metrics.items()]
+                records += [
+                    {"trial": trial, "width": int(p), "method": method, "metric": m, "value": v}
+                    for m, v in metrics.items()
+                ]
     return pd.DataFrame.from_records(records)
 
 
-def relative_forgetting(table: "pd.DataFrame") -> "pd.DataFrame":
+def relative_forgetting(table: pd.DataFrame) -> pd.DataFrame:
     """Each method's forgetting loss divided by the golden model's, per trial and width.
 
     ``table`` is a :func:`width_sweep` result; returns a frame indexed by ``(trial, width)`` with one
     column per method (1: forgets as much as retraining, 0: forgets nothing).
     """
-    f = table[table["metric"] == "forgetting_loss"].pivot_table(index=["trial", "width"], columns="method", values="value")
+    f = table[table["metric"] == "forgetting_loss"].pivot_table(
+        index=["trial", "width"], columns="method", values="value"
+    )
     return f.div(f["golden"], axis=0)

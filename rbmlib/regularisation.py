@@ -77,8 +77,14 @@ __all__ = [
 #: batch 256, SGD with momentum 0.9 and weight decay 5e-4, on the 45,000 remaining images of a 10%
 #: random forgetting split.
 SALUN_FT_RECIPE: dict[str, float] = {
-    "lr": 0.01, "weight_decay": 5e-4, "momentum": 0.9, "epochs": 10, "batch": 256, "n_retain": 45_000,
+    "lr": 0.01,
+    "weight_decay": 5e-4,
+    "momentum": 0.9,
+    "epochs": 10,
+    "batch": 256,
+    "n_retain": 45_000,
 }
+
 
 @functools.cache
 def _blas() -> ThreadpoolController:
@@ -170,7 +176,8 @@ def default_lr(a_max: float, lam: float) -> float:
 
 
 def _dual_solve(Z: np.ndarray, r: np.ndarray, lam: float) -> np.ndarray:
-    """:math:`\\arg\\min \\|Zw - r\\|^2 + \\frac\\lambda2\\|w\\|^2 = Z^\\top (ZZ^\\top + \\frac\\lambda2 I)^{-1} r`, batched.
+    """:math:`\\arg\\min \\|Zw - r\\|^2 + \\frac\\lambda2\\|w\\|^2 = Z^\\top (ZZ^\\top + \\frac\\lambda2 I)^{-1} r`,
+    batched.
 
     With :math:`\\lambda = 0` the pseudo-inverse (min-norm) solution :math:`Z^+ r`.
     """
@@ -184,7 +191,8 @@ def _dual_solve(Z: np.ndarray, r: np.ndarray, lam: float) -> np.ndarray:
 
 
 def ridge_fit(X: np.ndarray, y: np.ndarray, lam: float) -> np.ndarray:
-    """The weight-decay limit from any start: :math:`w_\\lambda = \\arg\\min \\frac1n\\|Xw-y\\|^2 + \\frac\\lambda2\\|w\\|^2`.
+    """The weight-decay limit from any start:
+    :math:`w_\\lambda = \\arg\\min \\frac1n\\|Xw-y\\|^2 + \\frac\\lambda2\\|w\\|^2`.
 
     Parameters
     ----------
@@ -276,7 +284,8 @@ class Spectrum:
 
 
 def spectrum(X: np.ndarray, y: np.ndarray, *, whitened: bool = False) -> Spectrum:
-    """The :class:`Spectrum` of the mean loss :math:`\\frac1n\\|Xw - y\\|^2` (or of :math:`\\|Xw-y\\|^2` if ``whitened``).
+    """The :class:`Spectrum` of the mean loss :math:`\\frac1n\\|Xw - y\\|^2` (or of :math:`\\|Xw-y\\|^2` if
+    ``whitened``).
 
     Parameters
     ----------
@@ -350,7 +359,8 @@ def descend(spec: Spectrum, w_init: np.ndarray, steps, *, lam: float, lr: float)
 def iterate_weight_decay(
     w_init: np.ndarray, X: np.ndarray, y: np.ndarray, *, lam: float, lr: float, record, whitened: bool = False
 ) -> np.ndarray:
-    """The oracle: iterate :math:`w \\leftarrow w - \\eta(\\frac2n X^\\top(Xw - y) + \\lambda w)` and record some iterates.
+    """The oracle: iterate :math:`w \\leftarrow w - \\eta(\\frac2n X^\\top(Xw - y) + \\lambda w)` and record some
+    iterates.
 
     Parameters
     ----------
@@ -408,7 +418,8 @@ def heavy_ball_null_decay(lr: float, lam: float, momentum: float, steps: int) ->
 
 
 def steps_for_decay(lr: float, lam: float, fraction: float) -> int:
-    """Smallest :math:`k` with :math:`(1 - \\eta\\lambda)^k \\le` ``fraction``: :math:`\\lceil \\log f / \\log(1-\\eta\\lambda)\\rceil`."""
+    """Smallest :math:`k` with :math:`(1 - \\eta\\lambda)^k \\le` ``fraction``:
+    :math:`\\lceil \\log f / \\log(1-\\eta\\lambda)\\rceil`."""
     lam, fraction = check_ridge(lam), float(fraction)
     if not 0 < fraction < 1:
         raise ValueError(f"fraction must be in (0, 1), got {fraction}")
@@ -420,8 +431,16 @@ def steps_for_decay(lr: float, lam: float, fraction: float) -> int:
 
 @single_threaded
 def steps_to_fraction(
-    w_init: np.ndarray, X_r: np.ndarray, y_r: np.ndarray, X_f: np.ndarray, y_f: np.ndarray,
-    *, lam: float, lr: float, fraction: float, max_steps: int = 10**9,
+    w_init: np.ndarray,
+    X_r: np.ndarray,
+    y_r: np.ndarray,
+    X_f: np.ndarray,
+    y_f: np.ndarray,
+    *,
+    lam: float,
+    lr: float,
+    fraction: float,
+    max_steps: int = 10**9,
 ) -> int:
     """Fine-tuning steps until the forgetting loss reaches ``fraction`` of its limit (the regularised golden model's).
 
@@ -470,10 +489,20 @@ def budget_grid(points: int, k_max: int) -> np.ndarray:
 
 @single_threaded
 def budget_plane(
-    X: np.ndarray, y: np.ndarray, X_r: np.ndarray, y_r: np.ndarray, X_f: np.ndarray, y_f: np.ndarray,
-    k_o, k_t, *, lr: float, lam: float = 0.0,
+    X: np.ndarray,
+    y: np.ndarray,
+    X_r: np.ndarray,
+    y_r: np.ndarray,
+    X_f: np.ndarray,
+    y_f: np.ndarray,
+    k_o,
+    k_t,
+    *,
+    lr: float,
+    lam: float = 0.0,
 ) -> np.ndarray:
-    """Forgetting loss over the plane of budgets: original trained ``k_o`` steps from 0 on :math:`D`, then FT ``k_t`` steps on :math:`D_r`.
+    """Forgetting loss over the plane of budgets: original trained ``k_o`` steps from 0 on :math:`D`, then FT
+    ``k_t`` steps on :math:`D_r`.
 
     Parameters
     ----------
@@ -508,10 +537,20 @@ def budget_plane(
 
 @single_threaded
 def simulate_budget_plane(
-    X: np.ndarray, y: np.ndarray, X_r: np.ndarray, y_r: np.ndarray, X_f: np.ndarray, y_f: np.ndarray,
-    k_o, k_t, *, lr: float, lam: float = 0.0,
+    X: np.ndarray,
+    y: np.ndarray,
+    X_r: np.ndarray,
+    y_r: np.ndarray,
+    X_f: np.ndarray,
+    y_f: np.ndarray,
+    k_o,
+    k_t,
+    *,
+    lr: float,
+    lam: float = 0.0,
 ) -> np.ndarray:
-    """The same plane by iterating gradient descent (:func:`iterate_weight_decay`): the oracle and the benchmark's baseline."""
+    """The same plane by iterating gradient descent (:func:`iterate_weight_decay`): the oracle and the benchmark's
+    baseline."""
     w_o = iterate_weight_decay(np.zeros(X.shape[1]), X, y, lam=lam, lr=lr, record=k_o)  # (K_o, d)
     W = iterate_weight_decay(w_o, X_r, y_r, lam=lam, lr=lr, record=k_t)  # (K_o, K_t, d)
     return np.mean((W @ np.asarray(X_f, dtype=float).T - y_f) ** 2, axis=-1)
@@ -519,8 +558,15 @@ def simulate_budget_plane(
 
 @single_threaded
 def early_stopping_curve(
-    X: np.ndarray, y: np.ndarray, X_r: np.ndarray, y_r: np.ndarray, X_f: np.ndarray, y_f: np.ndarray,
-    k_o, *, lr: float,
+    X: np.ndarray,
+    y: np.ndarray,
+    X_r: np.ndarray,
+    y_r: np.ndarray,
+    X_f: np.ndarray,
+    y_f: np.ndarray,
+    k_o,
+    *,
+    lr: float,
 ) -> np.ndarray:
     """Forgetting loss of FT *run to convergence* (no weight decay) from the original stopped after ``k_o`` steps.
 
@@ -547,7 +593,8 @@ def _unbatch(batch, i: int) -> tuple[np.ndarray, ...]:
 
 
 def common_lr(batch, lam: float = 0.0) -> float:
-    """One step size for every draw and both stages: :math:`1/\\max(\\lambda_{\\max}(H_\\lambda))` over :math:`X` and :math:`X_r` of all draws."""
+    """One step size for every draw and both stages: :math:`1/\\max(\\lambda_{\\max}(H_\\lambda))` over :math:`X`
+    and :math:`X_r` of all draws."""
     return default_lr(max(curvature_max(batch.X), curvature_max(batch.X_r)), check_ridge(lam))
 
 
@@ -582,7 +629,8 @@ def finetune_forgetting(batch, w_init: np.ndarray, ks, *, lam: float, lr: float,
 
 
 def null_fraction(w_k: np.ndarray, w_init: np.ndarray, X_r: np.ndarray, y_r: np.ndarray, lam: float) -> np.ndarray:
-    """Measured :math:`\\|(I-P_r)(w_k - w_\\lambda)\\| / \\|(I-P_r)(w_0 - w_\\lambda)\\|` (Proposition 7.2 says :math:`(1-\\eta\\lambda)^k`).
+    """Measured :math:`\\|(I-P_r)(w_k - w_\\lambda)\\| / \\|(I-P_r)(w_0 - w_\\lambda)\\|` (Proposition 7.2 says
+    :math:`(1-\\eta\\lambda)^k`).
 
     ``w_k (..., K, d)`` are iterates from ``w_init (..., d)``; ``X_r (..., n_r, d)``.
     """
@@ -590,6 +638,7 @@ def null_fraction(w_k: np.ndarray, w_init: np.ndarray, X_r: np.ndarray, y_r: np.
 
     P = row_space_projector(X_r)  # (..., d, d)
     w_lam = ridge_fit(X_r, y_r, lam)
+
     def null(v):  # (I - P_r) v for v (..., K, d)
         return v - np.einsum("...de,...ke->...kd", P, v)
 
@@ -599,7 +648,8 @@ def null_fraction(w_k: np.ndarray, w_init: np.ndarray, X_r: np.ndarray, y_r: np.
 
 @single_threaded
 def budget_planes(batch, k_o, k_t, *, lr: float, lam: float = 0.0, iterate: bool = False) -> np.ndarray:
-    """:func:`budget_plane` (or, with ``iterate``, :func:`simulate_budget_plane`) for every draw: shape ``(B, len(k_o), len(k_t))``."""
+    """:func:`budget_plane` (or, with ``iterate``, :func:`simulate_budget_plane`) for every draw: shape ``(B,
+    len(k_o), len(k_t))``."""
     fn = simulate_budget_plane if iterate else budget_plane
     return np.array([fn(*_unbatch(batch, i), k_o, k_t, lr=lr, lam=lam) for i in range(batch.X.shape[0])])
 
@@ -613,7 +663,15 @@ def early_stopping_curves(batch, k_o, *, lr: float) -> np.ndarray:
 @single_threaded
 def finetune_null_fractions(batch, w_init: np.ndarray, ks, *, lam: float, lr: float) -> np.ndarray:
     """:func:`null_fraction` measured on the *iterated* FT descent of every draw: shape ``(B, len(ks))``."""
-    return np.array([
-        null_fraction(iterate_weight_decay(w_init[i], batch.X_r[i], batch.y_r[i], lam=lam, lr=lr, record=ks), w_init[i], batch.X_r[i], batch.y_r[i], lam)
-        for i in range(batch.X.shape[0])
-    ])
+    return np.array(
+        [
+            null_fraction(
+                iterate_weight_decay(w_init[i], batch.X_r[i], batch.y_r[i], lam=lam, lr=lr, record=ks),
+                w_init[i],
+                batch.X_r[i],
+                batch.y_r[i],
+                lam,
+            )
+            for i in range(batch.X.shape[0])
+        ]
+    )

@@ -1,4 +1,5 @@
-"""Every model of the linear chapters under weight decay or a finite step budget (Chapter 7; the CLI's ``--ridge``/``--steps``).
+"""Every model of the linear chapters under weight decay or a finite step budget (Chapter 7; the CLI's
+``--ridge``/``--steps``).
 
 Two modes, both with PyTorch's weight-decay convention (:mod:`rbmlib.regularisation`):
 
@@ -31,7 +32,15 @@ from rbmlib.experiments import LINEAR_METHODS, MaskConfig
 from rbmlib.linear_model import LinearInstance, instances_from_generators
 from rbmlib.masks import fbm_keep_mask, rbm_keep_mask
 from rbmlib.regularisation import (
-    _dual_solve, _newton_from, check_lr, check_ridge, check_steps, default_lr, descend, single_threaded, spectrum,
+    _dual_solve,
+    _newton_from,
+    check_lr,
+    check_ridge,
+    check_steps,
+    default_lr,
+    descend,
+    single_threaded,
+    spectrum,
 )
 from rbmlib.simulation import METRICS, SimulationConfig, evaluate
 
@@ -63,7 +72,9 @@ class BudgetConfig:
         object.__setattr__(self, "ridge", check_ridge(self.ridge))
         object.__setattr__(self, "steps", None if self.steps is None else check_steps(self.steps))
         if self.lr is not None and self.steps is None:
-            raise ValueError(f"lr = {self.lr} needs a step budget (--steps); without one every stage runs to convergence")
+            raise ValueError(
+                f"lr = {self.lr} needs a step budget (--steps); without one every stage runs to convergence"
+            )
         object.__setattr__(self, "lr", None if self.lr is None else float(self.lr))
 
     def to_dict(self) -> dict:
@@ -85,8 +96,11 @@ def _masked_problem(inst: LinearInstance, w: np.ndarray, free: np.ndarray) -> tu
     return weights[:, None] * X * free[:, None, :], weights * (target - frozen_part)
 
 
-def _iterate(W: np.ndarray, Z: np.ndarray, r: np.ndarray, free: np.ndarray, *, lam: float, lr: float, steps: int) -> np.ndarray:
-    """``steps`` updates :math:`w \\leftarrow w - \\eta(2Z^\\top(Zw - r) + \\lambda\\, w \\odot u)`, batched over draws."""
+def _iterate(
+    W: np.ndarray, Z: np.ndarray, r: np.ndarray, free: np.ndarray, *, lam: float, lr: float, steps: int
+) -> np.ndarray:
+    """``steps`` updates :math:`w \\leftarrow w - \\eta(2Z^\\top(Zw - r) + \\lambda\\, w \\odot u)`, batched over
+    draws."""
     W = W.copy()
     for _ in range(steps):
         resid = np.einsum("bnd,bd->bn", Z, W) - r
@@ -94,7 +108,9 @@ def _iterate(W: np.ndarray, Z: np.ndarray, r: np.ndarray, free: np.ndarray, *, l
     return W
 
 
-def _closed(W0: np.ndarray, Z: np.ndarray, r: np.ndarray, free: np.ndarray, *, lam: float, lr: float, steps: int | None) -> np.ndarray:
+def _closed(
+    W0: np.ndarray, Z: np.ndarray, r: np.ndarray, free: np.ndarray, *, lam: float, lr: float, steps: int | None
+) -> np.ndarray:
     """The closed form of the same updates, per draw on its free coordinates (:func:`descend`)."""
     out = W0.copy()
     for i in range(W0.shape[0]):
@@ -107,7 +123,10 @@ def _closed(W0: np.ndarray, Z: np.ndarray, r: np.ndarray, free: np.ndarray, *, l
 
 def _stage_problems(inst: LinearInstance) -> dict[str, tuple[np.ndarray, np.ndarray]]:
     n, n_r = inst.X.shape[-2], inst.X_r.shape[-2]
-    return {"D": (inst.X / math.sqrt(n), inst.y / math.sqrt(n)), "D_r": (inst.X_r / math.sqrt(n_r), inst.y_r / math.sqrt(n_r))}
+    return {
+        "D": (inst.X / math.sqrt(n), inst.y / math.sqrt(n)),
+        "D_r": (inst.X_r / math.sqrt(n_r), inst.y_r / math.sqrt(n_r)),
+    }
 
 
 def _a_max(Z: np.ndarray) -> float:
@@ -116,7 +135,10 @@ def _a_max(Z: np.ndarray) -> float:
 
 @single_threaded
 def regularised_weights(
-    inst: LinearInstance, budget: BudgetConfig, masks: MaskConfig = MaskConfig(), *,
+    inst: LinearInstance,
+    budget: BudgetConfig,
+    masks: MaskConfig = MaskConfig(),
+    *,
     methods: Sequence[str] = LINEAR_METHODS,
 ) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray], float | None]:
     """Measured and closed-form weights ``(B, d)`` of ``methods`` for a batch of draws.
@@ -138,7 +160,12 @@ def regularised_weights(
     if K is not None:
         designs = {"(2/n) X^T X": problems["D"][0], "(2/n_r) X_r^T X_r": problems["D_r"][0]}
         if any(m.endswith("_masked") for m in methods):
-            designs.update({f"2 Z^T Z of the {name.upper()} masked update": _masked_problem(inst, zero, ~keep[name])[0] for name in keep})
+            designs.update(
+                {
+                    f"2 Z^T Z of the {name.upper()} masked update": _masked_problem(inst, zero, ~keep[name])[0]
+                    for name in keep
+                }
+            )
         a_max = {name: _a_max(Z) for name, Z in designs.items()}
         lr = default_lr(max(a_max.values()), lam) if budget.lr is None else budget.lr
         for name, a in a_max.items():
@@ -168,17 +195,22 @@ def regularised_weights(
     if K is None and lam > 0:
         # Proposition 7.1: every reset-then-FT limit is the regularised retrain, whatever its start.
         w_g = _dual_solve(*problems["D_r"], lam)
-        closed.update({name: w_g for name in ("golden", "ft", "rbm", "fbm")})
+        closed.update(dict.fromkeys(("golden", "ft", "rbm", "fbm"), w_g))
     names = tuple(methods)
     return {m: measured[m] for m in names}, {m: closed[m] for m in names}, lr
 
 
 def _one(inst: LinearInstance, i: int) -> LinearInstance:
-    return LinearInstance(inst.X_f[i], inst.y_f[i], inst.X_r[i], inst.y_r[i], inst.w_star[i], inst.sizes, inst.noise, inst.leak)
+    return LinearInstance(
+        inst.X_f[i], inst.y_f[i], inst.X_r[i], inst.y_r[i], inst.w_star[i], inst.sizes, inst.noise, inst.leak
+    )
 
 
 def simulate_regularised(
-    cfg: SimulationConfig, budget: BudgetConfig, masks: MaskConfig = MaskConfig(), *,
+    cfg: SimulationConfig,
+    budget: BudgetConfig,
+    masks: MaskConfig = MaskConfig(),
+    *,
     methods: Sequence[str] = LINEAR_METHODS,
 ) -> tuple[dict[str, dict[str, np.ndarray]], dict[str, dict[str, np.ndarray]], float | None]:
     """Per-draw metrics ``samples[model][metric]`` (shape ``(draws,)``), measured and closed form, and the lr.
@@ -196,11 +228,21 @@ def simulate_regularised(
         inst = instances_from_generators(cfg.sizes, children, noise=cfg.noise, leak=masks.leak)
         measured, closed, lr = regularised_weights(inst, budget, masks, methods=methods)
         out = evaluate(measured, inst), evaluate(closed, inst)
-    return {m: {k: out[0][m][k] for k in METRICS} for m in methods}, {m: {k: out[1][m][k] for k in METRICS} for m in methods}, lr
+    return (
+        {m: {k: out[0][m][k] for k in METRICS} for m in methods},
+        {m: {k: out[1][m][k] for k in METRICS} for m in methods},
+        lr,
+    )
 
 
 def regularised_rows(
-    cfg: SimulationConfig, masks: MaskConfig, *, ridge: float | None, steps: object, lr: float | None, theory: bool,
+    cfg: SimulationConfig,
+    masks: MaskConfig,
+    *,
+    ridge: float | None,
+    steps: object,
+    lr: float | None,
+    theory: bool,
 ) -> tuple[list[dict], dict]:
     """The command line's rows under ``--ridge`` / ``--steps`` / ``--lr``, and the settings they add.
 

@@ -19,7 +19,13 @@ from rbmlib.linear_model import BlockSizes
 from rbmlib.simulation import SimulationConfig
 
 __all__ = [
-    "SIZES", "FULL_OVERLAP_SIZES", "DRAWS", "SEED", "METHODS", "example_config", "example_samples",
+    "SIZES",
+    "FULL_OVERLAP_SIZES",
+    "DRAWS",
+    "SEED",
+    "METHODS",
+    "example_config",
+    "example_samples",
     "example_core_samples",
 ]
 
@@ -38,7 +44,15 @@ SEED = 0
 #: Every model evaluated on the batch: the three of Chapter 1, the four masking methods of
 #: Chapter 4 and the two reset points before fine-tuning.
 METHODS: tuple[str, ...] = (
-    "original", "golden", "ft", "rbm", "fbm", "rbm_masked", "fbm_masked", "rbm_reset", "fbm_reset",
+    "original",
+    "golden",
+    "ft",
+    "rbm",
+    "fbm",
+    "rbm_masked",
+    "fbm_masked",
+    "rbm_reset",
+    "fbm_reset",
 )
 
 

@@ -198,7 +198,9 @@ def sample_block_batch(
             g.standard_normal(out=eps_f[i])
             g.standard_normal(out=eps_r[i])
     if tuple(teacher_scales) != (1.0, 1.0, 1.0):
-        scale = np.concatenate([np.full(n, float(s)) for n, s in zip((sizes.d_forget, sizes.d_shared, sizes.d_retain), teacher_scales)])
+        scale = np.concatenate(
+            [np.full(n, float(s)) for n, s in zip((sizes.d_forget, sizes.d_shared, sizes.d_retain), teacher_scales)]
+        )
         w_star *= scale
     y_f = _matvec(F, w_star[:, fs]) + noise * eps_f
     y_r = _matvec(R, w_star[:, rs]) + noise * eps_r
@@ -306,10 +308,7 @@ def evaluate(weights: Mapping[str, np.ndarray], instance: LinearInstance) -> dic
         "remaining_loss": remaining_loss,
         "fresh_remaining_loss": fresh_remaining_loss,
     }
-    return {
-        model: {name: fn(w, instance) for name, fn in metric_fns.items()}
-        for model, w in weights.items()
-    }
+    return {model: {name: fn(w, instance) for name, fn in metric_fns.items()} for model, w in weights.items()}
 
 
 def iter_batches(cfg: SimulationConfig) -> Iterator[BlockBatch]:
@@ -321,7 +320,9 @@ def iter_batches(cfg: SimulationConfig) -> Iterator[BlockBatch]:
         )
 
 
-def simulate(cfg: SimulationConfig, *, on_batch: Callable[[int], None] | None = None) -> dict[str, dict[str, np.ndarray]]:
+def simulate(
+    cfg: SimulationConfig, *, on_batch: Callable[[int], None] | None = None
+) -> dict[str, dict[str, np.ndarray]]:
     """Per-draw metrics of every model: ``samples[model][metric]`` has shape ``(draws,)``.
 
     ``on_batch``, if given, is called with the number of draws of each finished batch (progress).
@@ -332,10 +333,7 @@ def simulate(cfg: SimulationConfig, *, on_batch: Callable[[int], None] | None = 
             chunks.append(evaluate_blocks(block_model_weights(batch), batch))
             if on_batch is not None:
                 on_batch(batch.y_f.shape[0])
-    return {
-        model: {m: np.concatenate([c[model][m] for c in chunks]) for m in METRICS}
-        for model in chunks[0]
-    }
+    return {model: {m: np.concatenate([c[model][m] for c in chunks]) for m in METRICS} for model in chunks[0]}
 
 
 def summarise(samples: Mapping[str, Mapping[str, np.ndarray]]) -> list[dict]:
@@ -380,10 +378,17 @@ def sweep(configs: Sequence[SimulationConfig]) -> pd.DataFrame:
         for row in summarise(simulate(cfg)):
             for metric in METRICS:
                 value = theory[row["model"]][metric]
-                records.append({
-                    **asdict(s), "noise": cfg.noise, "draws": cfg.draws,
-                    "overlap": s.d_shared / (s.d_forget + s.d_shared),
-                    "model": row["model"], "metric": metric, **row[metric],
-                    "ci95": 1.96 * row[metric]["se"], "theory": np.nan if value is None else value,
-                })
+                records.append(
+                    {
+                        **asdict(s),
+                        "noise": cfg.noise,
+                        "draws": cfg.draws,
+                        "overlap": s.d_shared / (s.d_forget + s.d_shared),
+                        "model": row["model"],
+                        "metric": metric,
+                        **row[metric],
+                        "ci95": 1.96 * row[metric]["se"],
+                        "theory": np.nan if value is None else value,
+                    }
+                )
     return pd.DataFrame.from_records(records)

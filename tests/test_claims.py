@@ -114,8 +114,14 @@ def test_claims_command_prints_the_registry_as_json(capsys):
     assert [r["id"] for r in rows] == [*(f"C{i}" for i in range(1, 8)), "C2+"]
     assert all(set(r) == {"id", "claim", "verdict", "conditions", "evidence", "chapter"} for r in rows)
     assert [r["verdict"] for r in rows] == [
-        "holds", "holds under stated conditions", "holds", "holds under stated conditions",
-        "holds under stated conditions", "trade-off", NOT_COMPUTED, "holds under stated conditions",
+        "holds",
+        "holds under stated conditions",
+        "holds",
+        "holds under stated conditions",
+        "holds under stated conditions",
+        "trade-off",
+        NOT_COMPUTED,
+        "holds under stated conditions",
     ]
 
 

@@ -12,7 +12,6 @@ import pytest
 
 from rbmlib.deep.cli import add_unlearn_parser
 
-
 pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
@@ -53,8 +52,18 @@ def test_argparse_rejects_non_numeric_ratio_with_exit_2(tmp_path):
 
 
 def test_digits_run_writes_results_and_resumes_without_recomputing(tmp_path, capsys):
-    argv = ["unlearn", "--dataset", "digits", "--methods", "retrain,ft,salun,rbm", "--seeds", "0",
-            "--out", str(tmp_path), "--no-progress"]
+    argv = [
+        "unlearn",
+        "--dataset",
+        "digits",
+        "--methods",
+        "retrain,ft,salun,rbm",
+        "--seeds",
+        "0",
+        "--out",
+        str(tmp_path),
+        "--no-progress",
+    ]
     assert _main(argv) == 0
     table = pd.read_csv(tmp_path / "results.csv")
     assert table.method.tolist() == ["retrain", "ft", "salun", "rbm"]
@@ -142,8 +151,10 @@ def test_foreign_results_csv_is_one_error_line(tmp_path, capsys):
         (lambda b: (b / "val" / "val_annotations.txt").write_text("val_0.JPEG\tn99\n"), "'n99'"),
         (lambda b: (b / "train" / "n01" / "images" / "n01_0.JPEG").write_bytes(b"not a jpeg"), "cannot be read"),
         (lambda b: shutil.rmtree(b / "train" / "n01" / "images"), "holds no images"),
-        (lambda b: (b / "val" / "val_annotations.txt").write_text("val_0.JPEG\tn01\t0\t0\t8\t8\n"),
-         "fewer than 2 images of class 'n01'"),
+        (
+            lambda b: (b / "val" / "val_annotations.txt").write_text("val_0.JPEG\tn01\t0\t0\t8\t8\n"),
+            "fewer than 2 images of class 'n01'",
+        ),
     ],
 )
 def test_malformed_tinyimagenet_folder_is_one_error_line(tmp_path, capsys, damage, message):
@@ -154,7 +165,9 @@ def test_malformed_tinyimagenet_folder_is_one_error_line(tmp_path, capsys, damag
     for w in ("n01", "n02"):
         (base / "train" / w / "images").mkdir(parents=True)
         for i in range(2):
-            Image.fromarray(rng.integers(0, 256, (8, 8, 3), dtype=np.uint8)).save(base / "train" / w / "images" / f"{w}_{i}.JPEG")
+            Image.fromarray(rng.integers(0, 256, (8, 8, 3), dtype=np.uint8)).save(
+                base / "train" / w / "images" / f"{w}_{i}.JPEG"
+            )
     (base / "val" / "images").mkdir(parents=True)
     lines = []
     for i, w in enumerate(("n01", "n02", "n01", "n02")):  # two per class: one tests, one validates
@@ -163,8 +176,7 @@ def test_malformed_tinyimagenet_folder_is_one_error_line(tmp_path, capsys, damag
     (base / "val" / "val_annotations.txt").write_text("".join(lines))
     (base / "wnids.txt").write_text("n01\nn02\n")
     damage(base)
-    argv = ["unlearn", "--dataset", "tinyimagenet", "--data-root", str(tmp_path), "--out",
-            str(tmp_path / "o"), *TINY]
+    argv = ["unlearn", "--dataset", "tinyimagenet", "--data-root", str(tmp_path), "--out", str(tmp_path / "o"), *TINY]
     assert _main(argv) == 2
     _one_error_line(capsys, message, "re-extract")
     assert not (tmp_path / "o").exists()
@@ -200,6 +212,19 @@ def test_scale_out_flags_build_the_documented_executors(tmp_path):
     assert _executor(parser.parse_args(base)) == LocalExecutor()
     ray = parser.parse_args(base + ["--executor", "ray", "--ray-address", "auto", "--gpus-per-task", "0.5"])
     assert _executor(ray) == RayExecutor(address="auto", gpus_per_task=0.5)
-    slurm = parser.parse_args(base + ["--executor", "slurm", "--slurm-partition", "gpu", "--slurm-time", "720",
-                                      "--slurm-gpus", "1", "--slurm-array-parallelism", "16"])
+    slurm = parser.parse_args(
+        base
+        + [
+            "--executor",
+            "slurm",
+            "--slurm-partition",
+            "gpu",
+            "--slurm-time",
+            "720",
+            "--slurm-gpus",
+            "1",
+            "--slurm-array-parallelism",
+            "16",
+        ]
+    )
     assert _executor(slurm) == SlurmExecutor(partition="gpu", time_min=720, gpus_per_node=1, array_parallelism=16)

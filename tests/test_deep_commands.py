@@ -12,7 +12,6 @@ from rbmlib.deep.runner import ExperimentConfig, run_experiment
 from rbmlib.deep.training import SGDConfig
 from rbmlib.deep.tune import TuneConfig, tune
 
-
 pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
@@ -27,9 +26,14 @@ def _tiny_recipe():
 @pytest.fixture(scope="module")
 def results(tmp_path_factory):
     out = tmp_path_factory.mktemp("digits")
-    cfg = ExperimentConfig(dataset="digits", scenarios=("random:0.1",),
-                           methods=("retrain", "salun", "rbm", "random"), seeds=(0, 1, 2),
-                           recipe=_tiny_recipe(), threads=1)
+    cfg = ExperimentConfig(
+        dataset="digits",
+        scenarios=("random:0.1",),
+        methods=("retrain", "salun", "rbm", "random"),
+        seeds=(0, 1, 2),
+        recipe=_tiny_recipe(),
+        threads=1,
+    )
     run_experiment(cfg, out, progress=False)
     return out
 
@@ -43,8 +47,7 @@ def test_report_json_prints_paired_comparisons_and_a_verdict(results, capsys):
     row = next(c for c in rep["comparisons"] if c["metric"] == "avg_gap")
     assert set(row) >= {"scenario", "method", "baseline", "metric", "diff", "ci_low", "ci_high"}
     assert row["ci_low"] <= row["diff"] <= row["ci_high"] and row["n"] == 3
-    assert rep["verdict"]["verdict"] in ("holds", "holds under stated conditions", "trade-off",
-                                         "inconclusive", "fails")
+    assert rep["verdict"]["verdict"] in ("holds", "holds under stated conditions", "trade-off", "inconclusive", "fails")
 
 
 def test_report_table_mode_and_reproducibility(results, capsys):
@@ -55,11 +58,14 @@ def test_report_table_mode_and_reproducibility(results, capsys):
     assert capsys.readouterr().out == first
 
 
-@pytest.mark.parametrize(("argv", "message"), [
-    (["--ratio", "1.5"], "ratio must be in (0, 1]"),
-    (["--ratio", "0"], "ratio must be in (0, 1]"),
-    (["--n-boot", "5"], "n-boot"),
-])
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["--ratio", "1.5"], "ratio must be in (0, 1]"),
+        (["--ratio", "0"], "ratio must be in (0, 1]"),
+        (["--n-boot", "5"], "n-boot"),
+    ],
+)
 def test_report_bad_input_is_one_error_line(results, capsys, argv, message):
     assert main(["report", str(results), *argv]) == 2
     err = capsys.readouterr().err.strip().splitlines()
@@ -100,12 +106,15 @@ def test_tune_widens_an_edge_optimum_and_reports_the_choice():
     assert res["avg_gap"] == min(p["avg_gap"] for p in res["grid"])
 
 
-@pytest.mark.parametrize(("argv", "message"), [
-    (["--methods", "retrain"], "cannot tune method 'retrain'"),
-    (["--methods", "rbm", "--ratios", "0"], "mask ratios must be in (0, 1]"),
-    (["--methods", "rbm", "--lrs", "0.1", "0.01"], "increasing"),
-    (["--methods", "rbm", "--seeds", "1", "1"], "distinct"),
-])
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["--methods", "retrain"], "cannot tune method 'retrain'"),
+        (["--methods", "rbm", "--ratios", "0"], "mask ratios must be in (0, 1]"),
+        (["--methods", "rbm", "--lrs", "0.1", "0.01"], "increasing"),
+        (["--methods", "rbm", "--seeds", "1", "1"], "distinct"),
+    ],
+)
 def test_tune_bad_input_is_one_error_line(tmp_path, capsys, argv, message):
     assert main(["tune", "--dataset", "digits", *argv, "--out", str(tmp_path / "t")]) == 2
     err = capsys.readouterr().err.strip().splitlines()
@@ -118,14 +127,27 @@ def test_tune_command_writes_one_file_per_method_with_its_command(tmp_path, caps
 
     monkeypatch.setattr(tune_module, "default_recipe", lambda dataset, scenario=None: _tiny_recipe())
     out = tmp_path / "t"
-    argv = ["tune", "--dataset", "digits", "--methods", "rl", "--lrs", "0.001", "0.01",
-            "--max-widen", "0", "--out", str(out)]
+    argv = [
+        "tune",
+        "--dataset",
+        "digits",
+        "--methods",
+        "rl",
+        "--lrs",
+        "0.001",
+        "0.01",
+        "--max-widen",
+        "0",
+        "--out",
+        str(out),
+    ]
     assert main(argv) == 0
     chosen = json.loads(capsys.readouterr().out)
     saved = json.loads((out / "tune-digits-rl.json").read_text())
     assert saved["methods"]["rl"]["lr"] == chosen["rl"]["lr"] in (0.001, 0.01)
-    assert saved["command"].startswith("python -m rbmlib tune --dataset digits") and "--lrs 0.001 0.01" in saved["command"]
-
+    assert (
+        saved["command"].startswith("python -m rbmlib tune --dataset digits") and "--lrs 0.001 0.01" in saved["command"]
+    )
 
 
 def test_claims_reads_c7_from_a_results_folder(results, capsys):

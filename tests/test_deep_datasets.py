@@ -67,7 +67,9 @@ def _fake_tiny(root, size=8):
     (base / "val" / "images").mkdir(parents=True)
     lines = []
     for i, w in enumerate(["n01", "n02", "n01", "n02"]):
-        Image.fromarray(rng.integers(0, 256, (size, size), dtype=np.uint8)).save(base / "val" / "images" / f"val_{i}.JPEG")
+        Image.fromarray(rng.integers(0, 256, (size, size), dtype=np.uint8)).save(
+            base / "val" / "images" / f"val_{i}.JPEG"
+        )
         lines.append(f"val_{i}.JPEG\t{w}\t0\t0\t{size}\t{size}")
     (base / "val" / "val_annotations.txt").write_text("\n".join(lines) + "\n")
     return base
@@ -100,8 +102,15 @@ def test_tinyimagenet_split_trains_on_the_whole_pool_and_tests_on_held_out_half(
 
     _fake_tiny(tmp_path)
     data = load_dataset("tinyimagenet", root=tmp_path)
-    split = make_split(data.y.numpy(), data.n_pool, parse_scenario("random:0.34"), dataset=data.name,
-                       cfg=SplitConfig(), rng=np.random.default_rng(0), n_official_val=data.n_official_val)
+    split = make_split(
+        data.y.numpy(),
+        data.n_pool,
+        parse_scenario("random:0.34"),
+        dataset=data.name,
+        cfg=SplitConfig(),
+        rng=np.random.default_rng(0),
+        n_official_val=data.n_official_val,
+    )
     assert sorted(split.train.tolist()) == list(range(6))  # no validation carved from the pool
     assert split.val.tolist() == [6, 7] and split.test.tolist() == [8, 9]
     assert len(split.forget) == 2

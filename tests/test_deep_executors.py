@@ -17,11 +17,14 @@ pytestmark = pytest.mark.usefixtures("one_torch_thread")
 def _cfg() -> ExperimentConfig:
     r = default_recipe("digits")
     short = replace(r.ft, epochs=1)
-    recipe = replace(r, original=replace(r.original, epochs=2, milestones=()),
-                     retrain=replace(r.retrain, epochs=2, milestones=()), ft=short,
-                     rbm=replace(r.rbm, rl=replace(r.rbm.rl, sgd=short)))
-    return ExperimentConfig(dataset="digits", methods=("retrain", "ft", "rbm"), seeds=(0, 1),
-                            recipe=recipe, threads=1)
+    recipe = replace(
+        r,
+        original=replace(r.original, epochs=2, milestones=()),
+        retrain=replace(r.retrain, epochs=2, milestones=()),
+        ft=short,
+        rbm=replace(r.rbm, rl=replace(r.rbm.rl, sgd=short)),
+    )
+    return ExperimentConfig(dataset="digits", methods=("retrain", "ft", "rbm"), seeds=(0, 1), recipe=recipe, threads=1)
 
 
 def _same(a: pd.DataFrame, b: pd.DataFrame) -> None:
@@ -45,8 +48,9 @@ def test_submitit_job_arrays_match_local(tmp_path, local):
     # One seed, two methods: three jobs (an original, then two cells), each a fresh process of
     # submitit's LocalExecutor (its DebugExecutor leaks log-file handles, an error under pytest).
     cfg = replace(_cfg(), methods=("retrain", "ft"), seeds=(0,))
-    table = run_experiment(cfg, tmp_path / "out", progress=False,
-                           executor=SlurmExecutor(cluster="local", folder=str(tmp_path / "jobs")))
+    table = run_experiment(
+        cfg, tmp_path / "out", progress=False, executor=SlurmExecutor(cluster="local", folder=str(tmp_path / "jobs"))
+    )
     subset = local[(local.seed == 0) & local.method.isin(cfg.methods)].reset_index(drop=True)
     _same(table.drop(columns="run_sha256"), subset.drop(columns="run_sha256"))
     assert len(list((tmp_path / "jobs").glob("*_result.pkl"))) == 3  # the work went through submitit

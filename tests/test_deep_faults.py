@@ -25,14 +25,20 @@ from rbmlib.deep.runner import ExperimentConfig, run_experiment
 
 pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
+
 def _cfg(split_seed: int = 0) -> ExperimentConfig:
     r = default_recipe("digits")
     short = replace(r.ft, epochs=1)
-    recipe = replace(r, original=replace(r.original, epochs=2, milestones=()),
-                     retrain=replace(r.retrain, epochs=2, milestones=()), ft=short)
+    recipe = replace(
+        r,
+        original=replace(r.original, epochs=2, milestones=()),
+        retrain=replace(r.retrain, epochs=2, milestones=()),
+        ft=short,
+    )
     base = ExperimentConfig(dataset="digits")
-    return replace(base, methods=("retrain", "ft"), recipe=recipe, threads=1,
-                   split=replace(base.split, seed=split_seed))
+    return replace(
+        base, methods=("retrain", "ft"), recipe=recipe, threads=1, split=replace(base.split, seed=split_seed)
+    )
 
 
 def _inside_temporary_folder(path: Path) -> bool:
@@ -78,7 +84,9 @@ def _wait(proc, timeout: float = 240) -> int:
 def _committed(log: Path) -> Counter:
     """How often each artifact (not the mutable top-level tables) was renamed into place."""
     lines = [line.split(" ", 2) for line in log.read_text().splitlines()]
-    return Counter(p for _, stage, p in lines if stage == "after" and Path(p).name not in ("results.csv", "results.json"))
+    return Counter(
+        p for _, stage, p in lines if stage == "after" and Path(p).name not in ("results.csv", "results.json")
+    )
 
 
 def _table(path: Path) -> pd.DataFrame:

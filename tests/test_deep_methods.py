@@ -10,11 +10,9 @@ import torch.nn.functional as F
 
 from rbmlib.deep.batches import TensorSet
 from rbmlib.deep.methods import METHODS, L1Config, MaskedRLConfig, ResetFTConfig, RLConfig, child_generator
-from rbmlib.deep.recipes import tuning
 from rbmlib.deep.models import ModelSpec, build_model
-from rbmlib.deep.recipes import default_recipe, with_amp, with_mask_ratio
+from rbmlib.deep.recipes import default_recipe, tuning, with_amp, with_mask_ratio
 from rbmlib.deep.training import SGDConfig
-
 
 pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
@@ -40,17 +38,22 @@ def _sets(seed: int):
     g = torch.Generator().manual_seed(seed)
 
     def make(n):
-        return TensorSet(torch.randint(0, 256, (n, 1, 8, 8), dtype=torch.uint8, generator=g),
-                         torch.randint(0, 3, (n,), generator=g), 3)
+        return TensorSet(
+            torch.randint(0, 256, (n, 1, 8, 8), dtype=torch.uint8, generator=g),
+            torch.randint(0, 3, (n,), generator=g),
+            3,
+        )
 
-    model = build_model(ModelSpec("cnn", width=4), in_channels=1, image_size=8, num_classes=3,
-                        mean=(0.5,), std=(0.3,), generator=g)
+    model = build_model(
+        ModelSpec("cnn", width=4), in_channels=1, image_size=8, num_classes=3, mean=(0.5,), std=(0.3,), generator=g
+    )
     return model, make(48), make(16)
 
 
 def _run(name, model, retain, forget, seed, cfg=None):
-    return METHODS[name](model, retain, forget, cfg=CONFIGS[name] if cfg is None else cfg,
-                         generator=torch.Generator().manual_seed(seed))
+    return METHODS[name](
+        model, retain, forget, cfg=CONFIGS[name] if cfg is None else cfg, generator=torch.Generator().manual_seed(seed)
+    )
 
 
 def _l1_norm(model) -> float:
@@ -147,7 +150,7 @@ def test_rbm_variants_and_the_random_control_differ_from_salun_and_each_other(se
     runs = {n: _run(n, model, retain, forget, seed) for n in ("salun", "random", "rbm", "rbm_grad", "rbm_layer")}
     names = list(runs)
     for i, a in enumerate(names):
-        for b in names[i + 1:]:
+        for b in names[i + 1 :]:
             assert not _same(runs[a], runs[b]), (a, b)
 
 
@@ -169,8 +172,12 @@ def test_rbm_reset_at_ratio_one_is_ft_from_a_fresh_initialisation(seed):
     got = METHODS["rbm_reset"](model, retain, forget, cfg=cfg, generator=g)
     g2 = torch.Generator().manual_seed(seed)
     start = reinitialized(model, generator=child_generator(g2, 2))
-    start.load_state_dict({**start.state_dict(), **{k: v for k, v in model.state_dict().items()
-                                                    if k not in dict(model.named_parameters())}})
+    start.load_state_dict(
+        {
+            **start.state_dict(),
+            **{k: v for k, v in model.state_dict().items() if k not in dict(model.named_parameters())},
+        }
+    )
     want = fit(start, retain, cfg=SGD, generator=g2)
     assert _same(got, want)
 

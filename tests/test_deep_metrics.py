@@ -11,7 +11,6 @@ from rbmlib.deep.batches import TensorSet
 from rbmlib.deep.metrics import Metrics, accuracy, avg_gap, evaluate, mia_efficacy, predict
 from rbmlib.deep.results import check_consistent, collect, format_summary, read_results, scenario_table, summarize
 
-
 pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
@@ -20,7 +19,8 @@ def test_mia_efficacy_equals_a_direct_sklearn_computation(rng):
     nonmembers = rng.beta(3, 2, 200)
     forget = np.concatenate([rng.beta(8, 1, 50), rng.beta(3, 2, 50)])
     clf = SVC(C=3, kernel="rbf", gamma="auto").fit(
-        np.concatenate([members, nonmembers])[:, None], np.r_[np.ones(200), np.zeros(200)])
+        np.concatenate([members, nonmembers])[:, None], np.r_[np.ones(200), np.zeros(200)]
+    )
     expected = 100.0 * np.mean(clf.predict(forget[:, None]) == 0)
     assert mia_efficacy(members, nonmembers, forget) == pytest.approx(expected, abs=0)
     assert 20.0 < expected < 80.0  # the synthetic sets are separable but the forget set is mixed
@@ -63,14 +63,34 @@ def test_accuracy_and_avg_gap():
 
 
 def _record(method, seed, ua, ratio=None):
-    return {"dataset": "d", "scenario": "random:0.1", "method": method, "mask_ratio": ratio,
-            "seed": seed, "ua": ua, "ra": 99.0, "ta": 95.0, "mia": 10.0, "rte_s": 1.0,
-            "n_forget": 1, "n_retain": 2, "n_test": 3, "split_sha256": "x"}
+    return {
+        "dataset": "d",
+        "scenario": "random:0.1",
+        "method": method,
+        "mask_ratio": ratio,
+        "seed": seed,
+        "ua": ua,
+        "ra": 99.0,
+        "ta": 95.0,
+        "mia": 10.0,
+        "rte_s": 1.0,
+        "n_forget": 1,
+        "n_retain": 2,
+        "n_test": 3,
+        "split_sha256": "x",
+    }
 
 
 def test_avg_gap_is_against_the_retrain_row_of_the_same_seed():
-    df = collect([_record("salun", 0, 10.0, 0.5), _record("retrain", 0, 6.0),
-                  _record("retrain", 1, 2.0), _record("salun", 1, 10.0, 0.5), _record("ft", 2, 1.0)])
+    df = collect(
+        [
+            _record("salun", 0, 10.0, 0.5),
+            _record("retrain", 0, 6.0),
+            _record("retrain", 1, 2.0),
+            _record("salun", 1, 10.0, 0.5),
+            _record("ft", 2, 1.0),
+        ]
+    )
     gaps = df.set_index(["method", "seed"])["avg_gap"]
     assert gaps[("salun", 0)] == pytest.approx(1.0) and gaps[("salun", 1)] == pytest.approx(2.0)
     assert gaps[("retrain", 0)] == 0.0 and np.isnan(gaps[("ft", 2)])
@@ -78,8 +98,10 @@ def test_avg_gap_is_against_the_retrain_row_of_the_same_seed():
 
 
 def test_summary_gives_mean_and_sample_std_over_seeds():
-    df = collect([_record("retrain", s, 0.0) for s in range(3)]
-                 + [_record("rbm", s, ua, 0.5) for s, ua in enumerate([1.0, 2.0, 6.0])])
+    df = collect(
+        [_record("retrain", s, 0.0) for s in range(3)]
+        + [_record("rbm", s, ua, 0.5) for s, ua in enumerate([1.0, 2.0, 6.0])]
+    )
     s = summarize(df).set_index("method")
     assert s.loc["rbm", "ua_mean"] == pytest.approx(3.0)
     assert s.loc["rbm", "ua_std"] == pytest.approx(np.std([1, 2, 6], ddof=1))
@@ -116,7 +138,9 @@ def test_mixed_configurations_are_refused():
     with pytest.raises(ValueError, match="mixed configurations"):
         check_consistent(pd.DataFrame(rows).astype({"mask_ratio": float}))
     # A cell key differs between seeds by construction: it is not a sign of mixed configurations.
-    same = [{**_record("salun", s, 1.0, 0.5), "recipe_sha256": "a", "config_sha256": c} for s, c in ((0, "a"), (1, "b"))]
+    same = [
+        {**_record("salun", s, 1.0, 0.5), "recipe_sha256": "a", "config_sha256": c} for s, c in ((0, "a"), (1, "b"))
+    ]
     check_consistent(pd.DataFrame(same).astype({"mask_ratio": float}))
 
 

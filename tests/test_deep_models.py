@@ -7,7 +7,6 @@ import torch
 
 from rbmlib.deep.models import ModelSpec, Normalize, build_model, reinitialized
 
-
 pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 

@@ -20,21 +20,31 @@ from rbmlib.deep.results import COLUMNS
 from rbmlib.deep.runner import PROVENANCE_COLUMNS, ExperimentConfig, OutputError, run_experiment
 from rbmlib.deep.splits import load_split
 
-
 pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 def _tiny_recipe():
     r = default_recipe("digits")
     short = replace(r.ft, epochs=1)
-    return replace(r, original=replace(r.original, epochs=3, milestones=()),
-                   retrain=replace(r.retrain, epochs=3, milestones=()), ft=short,
-                   rl=replace(r.rl, sgd=short), salun=replace(r.salun, rl=replace(r.rl, sgd=short)),
-                   rbm=replace(r.rbm, rl=replace(r.rl, sgd=short)))
+    return replace(
+        r,
+        original=replace(r.original, epochs=3, milestones=()),
+        retrain=replace(r.retrain, epochs=3, milestones=()),
+        ft=short,
+        rl=replace(r.rl, sgd=short),
+        salun=replace(r.salun, rl=replace(r.rl, sgd=short)),
+        rbm=replace(r.rbm, rl=replace(r.rl, sgd=short)),
+    )
 
 
-CFG = ExperimentConfig(dataset="digits", scenarios=("random:0.1", "class:3"),
-                       methods=("retrain", "ft", "rbm"), seeds=(0,), recipe=_tiny_recipe(), threads=1)
+CFG = ExperimentConfig(
+    dataset="digits",
+    scenarios=("random:0.1", "class:3"),
+    methods=("retrain", "ft", "rbm"),
+    seeds=(0,),
+    recipe=_tiny_recipe(),
+    threads=1,
+)
 ALL_COLUMNS = list(COLUMNS) + list(PROVENANCE_COLUMNS)
 
 
@@ -133,8 +143,11 @@ def _counting_methods(monkeypatch):
 
 def test_changed_configuration_gets_its_own_artifacts_and_leaves_others_untouched(tmp_path, monkeypatch):
     first = run_experiment(CFG, tmp_path, progress=False)
-    stamps = {p: p.stat().st_mtime_ns for p in tmp_path.rglob("*") if p.is_file() and ".locks" not in p.parts
-              and p.parent != tmp_path}
+    stamps = {
+        p: p.stat().st_mtime_ns
+        for p in tmp_path.rglob("*")
+        if p.is_file() and ".locks" not in p.parts and p.parent != tmp_path
+    }
     recipe = CFG.recipe
     changed = replace(CFG, recipe=replace(recipe, ft=replace(recipe.ft, lr=0.5)))
     ran = _counting_methods(monkeypatch)
@@ -142,8 +155,9 @@ def test_changed_configuration_gets_its_own_artifacts_and_leaves_others_untouche
     assert ran == ["ft", "ft"]  # only the changed cells are computed; retrain and rbm are reused
     assert {p: p.stat().st_mtime_ns for p in stamps} == stamps
     fresh = run_experiment(changed, tmp_path / "fresh", progress=False)
-    pd.testing.assert_frame_equal(_drop_time(second).drop(columns="run_sha256"),
-                                  _drop_time(fresh).drop(columns="run_sha256"))
+    pd.testing.assert_frame_equal(
+        _drop_time(second).drop(columns="run_sha256"), _drop_time(fresh).drop(columns="run_sha256")
+    )
     assert not first.ra.equals(second.ra)
 
 
@@ -233,8 +247,13 @@ def test_split_files_are_the_ones_every_cell_used(tmp_path):
 def test_each_scenario_runs_with_the_recipe_tuned_for_its_kind(tmp_path, monkeypatch):
     from rbmlib.deep.planning import make_plan
 
-    cfg = ExperimentConfig(dataset="digits", scenarios=("random:0.1", "class:3", "noisy:0.1"),
-                           methods=("retrain", "salun"), seeds=(0,), threads=1)
+    cfg = ExperimentConfig(
+        dataset="digits",
+        scenarios=("random:0.1", "class:3", "noisy:0.1"),
+        methods=("retrain", "salun"),
+        seeds=(0,),
+        threads=1,
+    )
     plan = make_plan(cfg)
     for sc in cfg.scenarios:
         expected = default_recipe("digits", sc)
@@ -261,8 +280,9 @@ def test_noisy_scenario_trains_its_original_on_the_corrupted_labels(tmp_path, mo
         return model
 
     monkeypatch.setattr(tasks, "fit", spy_fit)
-    noisy = replace(CFG, scenarios=("random:0.1", "noisy:0.1"), methods=("ft",),
-                    recipes=(("noisy:0.1", _tiny_recipe()),))
+    noisy = replace(
+        CFG, scenarios=("random:0.1", "noisy:0.1"), methods=("ft",), recipes=(("noisy:0.1", _tiny_recipe()),)
+    )
     df = run_experiment(noisy, tmp_path, progress=False)
     assert len(seen) == 2  # two originals: the clean one and the one trained on wrong labels
     split = _split_of(tmp_path, "noisy:0.1")

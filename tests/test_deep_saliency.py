@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import copy
 
-from hypothesis import given, settings
-from hypothesis import strategies as st
 import pytest
 import torch
 import torch.nn.functional as F
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from rbmlib.deep.batches import TensorSet, iterate_batches
 from rbmlib.deep.models import ModelSpec, build_model
@@ -16,24 +16,25 @@ from rbmlib.deep.saliency import (
     fisher_scores,
     forget_saliency_mask,
     layerwise_top_k_mask,
-    random_mask,
     n_updated,
+    random_mask,
     retain_saliency_mask,
     saliency_scores,
     top_k_mask,
     updated_fraction,
 )
 
-
 pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 def _setup(seed: int, n: int = 40):
     g = torch.Generator().manual_seed(seed)
-    data = TensorSet(torch.randint(0, 256, (n, 1, 8, 8), dtype=torch.uint8, generator=g),
-                     torch.randint(0, 3, (n,), generator=g), 3)
-    model = build_model(ModelSpec("cnn", width=4), in_channels=1, image_size=8, num_classes=3,
-                        mean=(0.5,), std=(0.3,), generator=g)
+    data = TensorSet(
+        torch.randint(0, 256, (n, 1, 8, 8), dtype=torch.uint8, generator=g), torch.randint(0, 3, (n,), generator=g), 3
+    )
+    model = build_model(
+        ModelSpec("cnn", width=4), in_channels=1, image_size=8, num_classes=3, mean=(0.5,), std=(0.3,), generator=g
+    )
     return data, model
 
 
@@ -131,8 +132,9 @@ def test_masks_do_not_modify_the_model(seed):
 @settings(max_examples=60, deadline=None)
 def test_top_k_selects_exactly_k_highest_with_index_order_tie_breaks(sizes, levels, data):
     n = sum(sizes)
-    flat = torch.tensor(data.draw(st.lists(st.integers(0, levels - 1), min_size=n, max_size=n)),
-                        dtype=torch.float32)  # few levels: many ties
+    flat = torch.tensor(
+        data.draw(st.lists(st.integers(0, levels - 1), min_size=n, max_size=n)), dtype=torch.float32
+    )  # few levels: many ties
     k = data.draw(st.integers(0, n))
     scores = dict(zip(map(str, range(len(sizes))), torch.split(flat, sizes)))
     chosen = _flat(top_k_mask(scores, k))
@@ -163,8 +165,12 @@ def test_fisher_is_a_sum_over_samples_not_a_mean(seed):
     # Duplicating the set doubles the Fisher (a sum over samples, not a mean of batches).
     data, model = _setup(seed, n=8)
     twice = TensorSet(torch.cat([data.x, data.x]), torch.cat([data.y, data.y]), 3)
-    torch.testing.assert_close(_flat(fisher_scores(model, twice, batch_size=8)),
-                               2 * _flat(fisher_scores(model, data, batch_size=8)), rtol=1e-4, atol=1e-8)
+    torch.testing.assert_close(
+        _flat(fisher_scores(model, twice, batch_size=8)),
+        2 * _flat(fisher_scores(model, data, batch_size=8)),
+        rtol=1e-4,
+        atol=1e-8,
+    )
 
 
 def test_layerwise_ranking_updates_round_ratio_of_every_tensor(seed):

@@ -18,8 +18,14 @@ LABELS = np.repeat(np.arange(10), 50)  # 500 examples sorted by class, like mlxt
 
 
 def _split(scenario: str, seed: int, cfg: SplitConfig = SplitConfig(), labels=LABELS, n_pool=None):
-    return make_split(labels, len(labels) if n_pool is None else n_pool, parse_scenario(scenario),
-                      dataset="toy", cfg=cfg, rng=np.random.default_rng(seed))
+    return make_split(
+        labels,
+        len(labels) if n_pool is None else n_pool,
+        parse_scenario(scenario),
+        dataset="toy",
+        cfg=cfg,
+        rng=np.random.default_rng(seed),
+    )
 
 
 @pytest.mark.parametrize("scenario", ["random:0.1", "class:3"])
@@ -148,8 +154,14 @@ def test_split_data_relabels_only_the_forget_set():
     from rbmlib.deep.splits import split_data
 
     data = load_dataset("digits")
-    sp = make_split(data.y.numpy(), data.n_pool, parse_scenario("noisy:0.2"), dataset=data.name,
-                    cfg=SplitConfig(), rng=np.random.default_rng(0))
+    sp = make_split(
+        data.y.numpy(),
+        data.n_pool,
+        parse_scenario("noisy:0.2"),
+        dataset=data.name,
+        cfg=SplitConfig(),
+        rng=np.random.default_rng(0),
+    )
     relabelled = split_data(data, sp)
     changed = np.flatnonzero((relabelled.y != data.y).numpy())
     np.testing.assert_array_equal(np.sort(changed), np.sort(sp.forget))

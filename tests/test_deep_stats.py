@@ -34,10 +34,21 @@ def _table(ua: dict[str, list[float]], scenario: str = "random:0.1") -> pd.DataF
     rows = []
     for method, values in {"retrain": [0.0] * len(next(iter(ua.values()))), **ua}.items():
         for seed, u in enumerate(values):
-            rows.append({"dataset": "d", "scenario": scenario, "method": method,
-                         "mask_ratio": np.nan if method in ("retrain", "rl") else 0.5, "seed": seed,
-                         "ua": u, "ra": 99.0, "ta": 95.0, "mia": 10.0, "avg_gap": u / 4,
-                         "split_sha256": f"s{seed}"})
+            rows.append(
+                {
+                    "dataset": "d",
+                    "scenario": scenario,
+                    "method": method,
+                    "mask_ratio": np.nan if method in ("retrain", "rl") else 0.5,
+                    "seed": seed,
+                    "ua": u,
+                    "ra": 99.0,
+                    "ta": 95.0,
+                    "mia": 10.0,
+                    "avg_gap": u / 4,
+                    "split_sha256": f"s{seed}",
+                }
+            )
     return pd.DataFrame(rows)
 
 
@@ -68,28 +79,56 @@ def test_default_pairs_match_ratios_and_flag_the_primary_arms():
 
 
 def _cmp(scenario, rbm_salun, salun_random, metric_gaps=None):
-    rows = [{"scenario": scenario, "method": "rbm", "baseline": "salun", "metric": "avg_gap",
-             "diff": sum(rbm_salun) / 2, "ci_low": rbm_salun[0], "ci_high": rbm_salun[1]},
-            {"scenario": scenario, "method": "salun", "baseline": "random", "metric": "avg_gap",
-             "diff": sum(salun_random) / 2, "ci_low": salun_random[0], "ci_high": salun_random[1]}]
+    rows = [
+        {
+            "scenario": scenario,
+            "method": "rbm",
+            "baseline": "salun",
+            "metric": "avg_gap",
+            "diff": sum(rbm_salun) / 2,
+            "ci_low": rbm_salun[0],
+            "ci_high": rbm_salun[1],
+        },
+        {
+            "scenario": scenario,
+            "method": "salun",
+            "baseline": "random",
+            "metric": "avg_gap",
+            "diff": sum(salun_random) / 2,
+            "ci_low": salun_random[0],
+            "ci_high": salun_random[1],
+        },
+    ]
     for m, (lo, hi) in (metric_gaps or {}).items():
-        rows.append({"scenario": scenario, "method": "rbm", "baseline": "salun", "metric": m,
-                     "diff": (lo + hi) / 2, "ci_low": lo, "ci_high": hi})
+        rows.append(
+            {
+                "scenario": scenario,
+                "method": "rbm",
+                "baseline": "salun",
+                "metric": m,
+                "diff": (lo + hi) / 2,
+                "ci_low": lo,
+                "ci_high": hi,
+            }
+        )
     return rows
 
 
 POWER, NO_POWER = (-0.5, -0.1), (-0.2, 0.3)
 
 
-@pytest.mark.parametrize(("cases", "verdict"), [
-    ([((-1.0, -0.5), POWER)], "holds"),
-    ([((-1.0, -0.5), POWER), ((-1.0, -0.5), NO_POWER)], "holds under stated conditions"),
-    ([((-1.0, -0.5), POWER), ((-0.2, 0.2), POWER)], "holds under stated conditions"),
-    ([((-0.2, 0.2), POWER)], "inconclusive"),            # a tie is not a failure
-    ([((-1.0, -0.5), NO_POWER)], "inconclusive"),        # no power: cannot decide
-    ([((0.5, 1.0), POWER), ((-0.2, 0.2), POWER)], "fails"),
-    ([((0.5, 1.0), POWER), ((-1.0, -0.5), POWER)], "trade-off"),
-])
+@pytest.mark.parametrize(
+    ("cases", "verdict"),
+    [
+        ([((-1.0, -0.5), POWER)], "holds"),
+        ([((-1.0, -0.5), POWER), ((-1.0, -0.5), NO_POWER)], "holds under stated conditions"),
+        ([((-1.0, -0.5), POWER), ((-0.2, 0.2), POWER)], "holds under stated conditions"),
+        ([((-0.2, 0.2), POWER)], "inconclusive"),  # a tie is not a failure
+        ([((-1.0, -0.5), NO_POWER)], "inconclusive"),  # no power: cannot decide
+        ([((0.5, 1.0), POWER), ((-0.2, 0.2), POWER)], "fails"),
+        ([((0.5, 1.0), POWER), ((-1.0, -0.5), POWER)], "trade-off"),
+    ],
+)
 def test_c7_verdict_rule(cases, verdict):
     comparisons = [r for i, (a, b) in enumerate(cases) for r in _cmp(f"s{i}", a, b)]
     got, conditions, evidence = c7_verdict(comparisons)
@@ -108,5 +147,8 @@ def test_better_gap_but_worse_metric_is_a_trade_off():
 def test_an_interval_does_not_change_when_other_arms_are_added():
     t = _table({"salun": [1.0, 2.0, 4.0, 3.0], "rbm": [0.5, 2.5, 3.0, 3.5]})
     more = _table({"salun": [1.0, 2.0, 4.0, 3.0], "rbm": [0.5, 2.5, 3.0, 3.5], "random": [5.0, 6.0, 5.0, 7.0]})
-    pick = lambda rows: next(r for r in rows if (r["method"], r["baseline"], r["metric"]) == ("rbm", "salun", "avg_gap"))
+
+    def pick(rows):
+        return next(r for r in rows if (r["method"], r["baseline"], r["metric"]) == ("rbm", "salun", "avg_gap"))
+
     assert pick(compare(t, seed=4)) == pick(compare(more, seed=4))

@@ -10,7 +10,6 @@ from rbmlib.deep.models import ModelSpec, build_model
 from rbmlib.deep.saliency import top_k_mask
 from rbmlib.deep.training import SGDConfig, lr_at_epoch, masked_sgd
 
-
 pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 # Large weight decay and momentum so that a leaking mask is visible after few steps.
@@ -19,10 +18,12 @@ CFG = SGDConfig(epochs=10, lr=0.1, batch_size=16, momentum=0.9, weight_decay=5e-
 
 def _setup(seed: int):
     g = torch.Generator().manual_seed(seed)
-    data = TensorSet(torch.randint(0, 256, (64, 1, 8, 8), dtype=torch.uint8, generator=g),
-                     torch.randint(0, 3, (64,), generator=g), 3)
-    model = build_model(ModelSpec("cnn", width=4), in_channels=1, image_size=8, num_classes=3,
-                        mean=(0.5,), std=(0.3,), generator=g)
+    data = TensorSet(
+        torch.randint(0, 256, (64, 1, 8, 8), dtype=torch.uint8, generator=g), torch.randint(0, 3, (64,), generator=g), 3
+    )
+    model = build_model(
+        ModelSpec("cnn", width=4), in_channels=1, image_size=8, num_classes=3, mean=(0.5,), std=(0.3,), generator=g
+    )
     scores = {n: torch.rand(p.shape, generator=g) for n, p in model.named_parameters()}
     return data, model, top_k_mask(scores, round(0.3 * sum(s.numel() for s in scores.values())))
 
@@ -61,8 +62,9 @@ def test_engine_does_not_modify_its_input_model(seed):
 @pytest.mark.parametrize(("policy", "unchanged"), [("freeze", True), ("update", False)])
 def test_batchnorm_running_stats_follow_the_policy(policy, unchanged):
     data, model, mask = _setup(0)
-    trained = masked_sgd(model, _stream(data, 0), cfg=SGDConfig(epochs=1, lr=0.1, batch_size=16,
-                                                                 bn_stats=policy), mask=mask)
+    trained = masked_sgd(
+        model, _stream(data, 0), cfg=SGDConfig(epochs=1, lr=0.1, batch_size=16, bn_stats=policy), mask=mask
+    )
     buffers = [n for n, _ in model.named_buffers() if "running" in n]
     same = [torch.equal(model.get_buffer(n), trained.get_buffer(n)) for n in buffers]
     assert all(same) is unchanged
@@ -78,7 +80,8 @@ def test_mask_with_wrong_names_is_rejected():
 def test_step_schedule_multiplies_by_gamma_at_each_milestone():
     cfg = SGDConfig(epochs=182, lr=0.1, milestones=(91, 136))
     assert [lr_at_epoch(cfg, e) for e in (0, 90, 91, 135, 136, 181)] == pytest.approx(
-        [0.1, 0.1, 0.01, 0.01, 0.001, 0.001])
+        [0.1, 0.1, 0.01, 0.01, 0.001, 0.001]
+    )
 
 
 def test_sgd_config_rejects_negative_values():

@@ -26,8 +26,12 @@ def test_shared_models_agree_with_the_block_engine_on_the_same_draws():
     cfg = SimulationConfig(SIZES, draws=12, seed=4)
     dense, block = simulate_methods(cfg), simulate(cfg)
     for model in ("original", "golden", "ft"):
-        np.testing.assert_allclose(dense[model]["forgetting_loss"], block[model]["forgetting_loss"], rtol=1e-9, atol=1e-20)
-        np.testing.assert_allclose(dense[model]["fresh_remaining_loss"], block[model]["fresh_remaining_loss"], rtol=1e-9)
+        np.testing.assert_allclose(
+            dense[model]["forgetting_loss"], block[model]["forgetting_loss"], rtol=1e-9, atol=1e-20
+        )
+        np.testing.assert_allclose(
+            dense[model]["fresh_remaining_loss"], block[model]["fresh_remaining_loss"], rtol=1e-9
+        )
 
 
 def test_results_do_not_depend_on_the_batch_size():
@@ -47,8 +51,11 @@ def test_only_the_requested_methods_are_reported():
 def test_mask_ratio_one_frees_every_weight_so_reset_then_ft_is_the_golden_retrain():
     # The field's convention: ratio 1 frees everything. Resetting every weight and fine-tuning is
     # retraining from zero, and the masked update moves every weight (the analogue of RL).
-    out = simulate_methods(SimulationConfig(SIZES, draws=5, seed=2), MaskConfig(mask_ratio=1.0),
-                           methods=("golden", "rbm", "fbm", "rbm_masked", "fbm_masked"))
+    out = simulate_methods(
+        SimulationConfig(SIZES, draws=5, seed=2),
+        MaskConfig(mask_ratio=1.0),
+        methods=("golden", "rbm", "fbm", "rbm_masked", "fbm_masked"),
+    )
     for model in ("rbm", "fbm"):
         np.testing.assert_allclose(out[model]["forgetting_loss"], out["golden"]["forgetting_loss"], rtol=1e-9)
     np.testing.assert_allclose(out["rbm_masked"]["forgetting_loss"], out["fbm_masked"]["forgetting_loss"], rtol=1e-9)
@@ -120,9 +127,13 @@ def test_phase_grid_adds_paired_differences_on_the_same_draws():
     table = phase_grid(grid, draws=12, seed=0).set_index(["method", "metric"])
     for metric in ("fresh_remaining_loss", "gap_avg_gap"):
         diff = table.loc[("fbm-rbm", metric), "mean"]
-        np.testing.assert_allclose(diff, table.loc[("fbm", metric), "mean"] - table.loc[("rbm", metric), "mean"], rtol=1e-10)
+        np.testing.assert_allclose(
+            diff, table.loc[("fbm", metric), "mean"] - table.loc[("rbm", metric), "mean"], rtol=1e-10
+        )
     # Paired: the difference's SE is below the independent bound sqrt(se_a^2 + se_b^2).
     se = table["se"]
-    assert se[("fbm-rbm", "fresh_remaining_loss")] < np.hypot(se[("fbm", "fresh_remaining_loss")], se[("rbm", "fresh_remaining_loss")])
+    assert se[("fbm-rbm", "fresh_remaining_loss")] < np.hypot(
+        se[("fbm", "fresh_remaining_loss")], se[("rbm", "fresh_remaining_loss")]
+    )
     assert table.loc[("golden", "recovered_forgetting"), "mean"] == pytest.approx(1.0)
     assert table.loc[("ft", "recovered_forgetting"), "mean"] < 1e-12

@@ -58,7 +58,9 @@ def test_same_seed_gives_the_same_instance():
 def test_golden_is_the_projection_of_the_teacher(sizes, seed):
     inst = sample_instance(sizes, rng=np.random.default_rng(seed))
     fits = fit_models(inst)
-    np.testing.assert_allclose(fits.w_g, row_space_projector(inst.X_r) @ inst.w_star, atol=1e-9 * (1 + np.linalg.norm(inst.w_star)))
+    np.testing.assert_allclose(
+        fits.w_g, row_space_projector(inst.X_r) @ inst.w_star, atol=1e-9 * (1 + np.linalg.norm(inst.w_star))
+    )
     assert np.all(fits.w_g[: sizes.d_forget] == 0)  # X_r has exact zeros on S_f
 
 

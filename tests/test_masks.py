@@ -7,11 +7,18 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from rbmlib.linear_model import BlockSizes, fit_models, forgetting_loss, fresh_remaining_loss, remaining_loss, sample_instance
+from rbmlib.linear_model import (
+    BlockSizes,
+    fit_models,
+    forgetting_loss,
+    fresh_remaining_loss,
+    remaining_loss,
+    sample_instance,
+)
 from rbmlib.masks import (
     fbm_keep_mask,
-    gradient,
     free_fraction,
+    gradient,
     masked_update,
     masked_weights,
     rbm_keep_mask,
@@ -50,7 +57,12 @@ def test_a_leak_makes_every_coordinate_salient(rng):
 
 
 @settings(max_examples=50, deadline=None)
-@given(d=st.integers(1, 40), ratio=st.floats(0.001, 1.0), seed=st.integers(0, 10_000), free=st.sampled_from(["most", "least"]))
+@given(
+    d=st.integers(1, 40),
+    ratio=st.floats(0.001, 1.0),
+    seed=st.integers(0, 10_000),
+    free=st.sampled_from(["most", "least"]),
+)
 def test_free_fraction_frees_exactly_the_ratio_of_coordinates(d, ratio, seed, free):
     scores = np.random.default_rng(seed).integers(0, 3, size=(2, d)).astype(float)  # many ties
     mask = free_fraction(scores, ratio, free=free)
@@ -111,7 +123,9 @@ def test_rbm_keeps_zero_remaining_loss_before_finetuning_and_finetuning_is_a_no_
 @settings(max_examples=30, deadline=None)
 @given(sizes=block_sizes(min_block=1), seed=st.integers(0, 2**32 - 1))
 def test_rbm_and_fbm_equal_the_golden_model_with_distinct_features(sizes, seed):
-    distinct = BlockSizes(sizes.d_forget + sizes.d_shared, 0, sizes.d_retain + sizes.d_shared, sizes.n_forget, sizes.n_retain)
+    distinct = BlockSizes(
+        sizes.d_forget + sizes.d_shared, 0, sizes.d_retain + sizes.d_shared, sizes.n_forget, sizes.n_retain
+    )
     inst = sample_instance(distinct, rng=np.random.default_rng(seed))
     fits = fit_models(inst)
     tol = 1e-9 * (1 + np.abs(fits.w_o).max())

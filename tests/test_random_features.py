@@ -8,7 +8,15 @@ import pytest
 from rbmlib.descent import gradient_descent
 from rbmlib.linear_model import BlockSizes
 from rbmlib.random_features import (
-    RF_METHODS, block_rf_data, features, mnist_rf_data, pinv_fit, random_first_layer, rf_losses, rf_weights, width_sweep,
+    RF_METHODS,
+    block_rf_data,
+    features,
+    mnist_rf_data,
+    pinv_fit,
+    random_first_layer,
+    rf_losses,
+    rf_weights,
+    width_sweep,
 )
 
 SIZES = BlockSizes(d_forget=12, d_shared=4, d_retain=12, n_forget=5, n_retain=10)

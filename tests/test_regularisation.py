@@ -5,13 +5,27 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from rbmlib.linear_model import BlockSizes, fit_models, sample_instance
+from rbmlib.linear_model import BlockSizes, fit_models, row_space_projector, sample_instance
 from rbmlib.regularisation import (
-    budget_plane, check_lr, check_ridge, check_steps, curvature_max, default_lr, descend, early_stopping_curve,
-    heavy_ball_null_decay, iterate_weight_decay, null_space_decay, ridge_finetune, ridge_fit, simulate_budget_plane,
-    spectrum, steps_for_decay, steps_per_epoch, steps_to_fraction,
+    budget_plane,
+    check_lr,
+    check_ridge,
+    check_steps,
+    curvature_max,
+    default_lr,
+    descend,
+    early_stopping_curve,
+    heavy_ball_null_decay,
+    iterate_weight_decay,
+    null_space_decay,
+    ridge_finetune,
+    ridge_fit,
+    simulate_budget_plane,
+    spectrum,
+    steps_for_decay,
+    steps_per_epoch,
+    steps_to_fraction,
 )
-from rbmlib.linear_model import row_space_projector
 
 SIZES = BlockSizes(d_forget=20, d_shared=6, d_retain=24, n_forget=6, n_retain=12)
 TIGHT = 1e-10
@@ -53,7 +67,9 @@ def test_weight_decay_matches_torch_sgd_convention(inst):
 
 def test_finetuning_limit_with_weight_decay_is_the_regularised_retrain_whatever_the_start(inst, rng):
     for start in (fit_models(inst).w_o, 10 * rng.standard_normal(SIZES.d)):
-        np.testing.assert_allclose(ridge_finetune(start, inst.X_r, inst.y_r, 0.1), ridge_fit(inst.X_r, inst.y_r, 0.1), atol=1e-10)
+        np.testing.assert_allclose(
+            ridge_finetune(start, inst.X_r, inst.y_r, 0.1), ridge_fit(inst.X_r, inst.y_r, 0.1), atol=1e-10
+        )
         lim = descend(spectrum(inst.X_r, inst.y_r), start, None, lam=0.1, lr=_lr(inst, 0.1))
         np.testing.assert_allclose(lim, ridge_fit(inst.X_r, inst.y_r, 0.1), atol=1e-10)
 
@@ -107,7 +123,10 @@ def test_steps_to_fraction_is_a_crossing_of_the_closed_form(inst):
     w0 = fit_models(inst).w_o
     k = steps_to_fraction(w0, inst.X_r, inst.y_r, inst.X_f, inst.y_f, lam=lam, lr=lr, fraction=0.5)
     spec = spectrum(inst.X_r, inst.y_r)
-    loss = lambda s: np.mean((inst.X_f @ descend(spec, w0, s, lam=lam, lr=lr) - inst.y_f) ** 2)
+
+    def loss(s):
+        return np.mean((inst.X_f @ descend(spec, w0, s, lam=lam, lr=lr) - inst.y_f) ** 2)
+
     target = 0.5 * np.mean((inst.X_f @ ridge_fit(inst.X_r, inst.y_r, lam) - inst.y_f) ** 2)
     assert k >= 1 and loss(k) >= target > loss(k - 1)
 

@@ -7,7 +7,13 @@ import pytest
 
 from rbmlib.experiments import simulate_methods
 from rbmlib.running_example import (
-    DRAWS, FULL_OVERLAP_SIZES, METHODS, SIZES, example_config, example_core_samples, example_samples,
+    DRAWS,
+    FULL_OVERLAP_SIZES,
+    METHODS,
+    SIZES,
+    example_config,
+    example_core_samples,
+    example_samples,
 )
 
 

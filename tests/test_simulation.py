@@ -55,7 +55,9 @@ def test_block_engine_equals_the_dense_reference(sizes, seed, noise):
     y_scale = 1 + np.mean(dense.y**2)
     for model in MODELS:
         for metric in METRICS:
-            np.testing.assert_allclose(fast_losses[model][metric], reference_losses[model][metric], rtol=1e-8, atol=1e-12 * y_scale)  # zeros agree to round-off
+            np.testing.assert_allclose(
+                fast_losses[model][metric], reference_losses[model][metric], rtol=1e-8, atol=1e-12 * y_scale
+            )  # zeros agree to round-off
 
 
 def test_teacher_scales_scale_the_teacher_blocks():
@@ -71,7 +73,9 @@ def test_simulation_matches_direct_per_instance_computation():
     cfg = SimulationConfig(SIZES, draws=6, seed=2, noise=0.3)
     samples = simulate(cfg)
     batch = sample_instances(SIZES, 6, rng=np.random.default_rng(2), noise=0.3)
-    np.testing.assert_allclose(samples["golden"]["forgetting_loss"], forgetting_loss(fit_models(batch).w_g, batch), rtol=1e-12)
+    np.testing.assert_allclose(
+        samples["golden"]["forgetting_loss"], forgetting_loss(fit_models(batch).w_g, batch), rtol=1e-12
+    )
 
 
 def test_same_seed_same_numbers_and_other_seed_other_numbers():
@@ -94,7 +98,10 @@ def test_summary_reports_mean_and_standard_error():
         ({"draws": 1}, "draws must be >= 2"),
         ({"batch_size": 0}, "batch_size must be >= 1"),
         ({"noise": -1.0}, "noise must be finite and >= 0, got -1.0"),
-        ({"teacher_scales": (1.0, -1.0, 1.0)}, r"teacher_scales must be three finite values >= 0 \(s_f, s_o, s_r\), got \(1.0, -1.0, 1.0\)"),
+        (
+            {"teacher_scales": (1.0, -1.0, 1.0)},
+            r"teacher_scales must be three finite values >= 0 \(s_f, s_o, s_r\), got \(1.0, -1.0, 1.0\)",
+        ),
         ({"teacher_scales": (1.0, 1.0)}, "teacher_scales must be three finite values"),
     ],
 )

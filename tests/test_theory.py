@@ -17,7 +17,6 @@ from rbmlib.linear_model import (
     sample_instance,
 )
 from rbmlib.simulation import SimulationConfig, simulate, summarise
-from tests.strategies import block_sizes
 from rbmlib.theory import (
     distinct_golden_forgetting_loss,
     expected_golden_forgetting_loss,
@@ -25,6 +24,7 @@ from rbmlib.theory import (
     expected_losses,
     uniform_projection_moments,
 )
+from tests.strategies import block_sizes
 
 #: Monte Carlo checks pass when the mean is within this many standard errors of the closed form.
 N_SE = 4
@@ -64,7 +64,9 @@ def test_distinct_original_and_golden_agree_on_the_retain_block(sizes, seed, noi
     fits = fit_models(inst)
     rs = sizes.retain_support
     np.testing.assert_allclose(fits.w_o[rs], fits.w_g[rs], atol=1e-9 * (1 + np.linalg.norm(fits.w_o)))
-    np.testing.assert_allclose(fresh_remaining_loss(fits.w_o, inst), fresh_remaining_loss(fits.w_g, inst), rtol=1e-8, atol=1e-12)
+    np.testing.assert_allclose(
+        fresh_remaining_loss(fits.w_o, inst), fresh_remaining_loss(fits.w_g, inst), rtol=1e-8, atol=1e-12
+    )
 
 
 def test_distinct_formula_accepts_batches():

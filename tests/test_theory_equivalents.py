@@ -81,7 +81,9 @@ def test_original_fresh_loss_equivalent_is_within_2_percent(sizes, noise, scales
     assert abs(values.mean() - theory) <= 0.02 * theory + 3 * se, (values.mean(), theory, se)
 
 
-@pytest.mark.parametrize(("sizes", "noise"), [(BlockSizes(60, 40, 100, 20, 56), 0.0), (BlockSizes(80, 20, 100, 20, 24), 2.0)])
+@pytest.mark.parametrize(
+    ("sizes", "noise"), [(BlockSizes(60, 40, 100, 20, 56), 0.0), (BlockSizes(80, 20, 100, 20, 24), 2.0)]
+)
 def test_rbm_forgetting_loss_equivalent_is_within_8_percent(sizes, noise, seed):
     samples = simulate_methods(SimulationConfig(sizes, draws=300, seed=seed, noise=noise), methods=("rbm",))
     values = samples["rbm"]["forgetting_loss"]

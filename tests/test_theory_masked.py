@@ -95,7 +95,12 @@ def test_exact_masked_forms_match_monte_carlo_in_every_branch(sizes, noise, seed
             values = samples[model][metric]
             se = np.std(values, ddof=1) / np.sqrt(values.size)
             assert abs(values.mean() - theory[model][metric]) <= N_SE * se + 1e-12 * (1 + theory[model][metric]), (
-                model, metric, values.mean(), theory[model][metric], se)
+                model,
+                metric,
+                values.mean(),
+                theory[model][metric],
+                se,
+            )
             checked += 1
     assert checked >= 2  # RBM's two losses are exact in every branch
 
@@ -115,11 +120,13 @@ def test_fbm_masked_forgetting_loss_rejects_the_inconsistent_branch():
 
 def test_masked_sign_is_zero_where_the_updates_coincide_and_positive_where_fbm_forgets_more():
     assert rbm_minus_fbm_sign(BRANCHES["n_r>=d_o, n_f<=d_f (coincide)"]) == dict.fromkeys(
-        ("forgetting_loss", "remaining_loss", "fresh_remaining_loss"), 0)
+        ("forgetting_loss", "remaining_loss", "fresh_remaining_loss"), 0
+    )
     sign = rbm_minus_fbm_sign(BlockSizes(4, 20, 20, 10, 6))  # n_r < d_o, consistent, n_f > d_f
     assert sign["forgetting_loss"] == 1 and sign["remaining_loss"] == 0 and sign["fresh_remaining_loss"] is None
     assert rbm_minus_fbm_sign(BRANCHES["distinct"], update="reset") == dict.fromkeys(
-        ("forgetting_loss", "remaining_loss", "fresh_remaining_loss"), 0)
+        ("forgetting_loss", "remaining_loss", "fresh_remaining_loss"), 0
+    )
     with pytest.raises(ValueError, match="update must be 'masked' or 'reset'"):
         rbm_minus_fbm_sign(BRANCHES["distinct"], update="both")
 

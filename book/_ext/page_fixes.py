@@ -18,7 +18,10 @@ def _dedupe_scripts(app, pagename, templatename, context, doctree) -> None:
     for script in context["script_files"]:
         attributes = getattr(script, "attributes", {})
         # An inline script's filename is None when registered before the build and '' after it.
-        key = (str(getattr(script, "filename", script) or ""), tuple(sorted((k, str(v)) for k, v in attributes.items())))
+        key = (
+            str(getattr(script, "filename", script) or ""),
+            tuple(sorted((k, str(v)) for k, v in attributes.items())),
+        )
         if key not in seen:
             seen.add(key)
             unique.append(script)

@@ -161,8 +161,9 @@ def artifact_lock(root: Path, key: str) -> FileLock:
 
 
 def _damaged(path: Path, reason: str) -> ArtifactError:
-    return ArtifactError(f"stored artifact {path} is {reason}; delete that folder and rerun to "
-                         f"recompute it (it is never used as it is)")
+    return ArtifactError(
+        f"stored artifact {path} is {reason}; delete that folder and rerun to recompute it (it is never used as it is)"
+    )
 
 
 def verify_artifact(path: Path, *, kind: str, config: Mapping[str, Any]) -> bool:
@@ -196,8 +197,7 @@ def verify_artifact(path: Path, *, kind: str, config: Mapping[str, Any]) -> bool
     except (OSError, ValueError) as err:
         raise _damaged(path, f"without a readable {MANIFEST} ({type(err).__name__})") from None
     if manifest.get("kind") != kind or manifest.get("config") != json.loads(canonical_json(config)):
-        raise _damaged(path, f"not the {kind} this configuration needs (its {MANIFEST} records "
-                             f"another configuration)")
+        raise _damaged(path, f"not the {kind} this configuration needs (its {MANIFEST} records another configuration)")
     for name, digest in manifest.get("files", {}).items():
         file = path / name
         if not file.is_file():
@@ -207,8 +207,7 @@ def verify_artifact(path: Path, *, kind: str, config: Mapping[str, Any]) -> bool
     return True
 
 
-def commit_artifact(path: Path, write: Callable[[Path], None], *, kind: str,
-                    config: Mapping[str, Any]) -> None:
+def commit_artifact(path: Path, write: Callable[[Path], None], *, kind: str, config: Mapping[str, Any]) -> None:
     """Create the artifact folder ``path`` as one atomic unit.
 
     ``write(tmp)`` fills a fresh temporary folder beside ``path``; the manifest (kind,
@@ -245,8 +244,9 @@ def commit_artifact(path: Path, write: Callable[[Path], None], *, kind: str,
 def _git_revision() -> str | None:
     here = Path(__file__).resolve().parent
     try:
-        out = subprocess.run(["git", "rev-parse", "HEAD"], cwd=here, capture_output=True,
-                             text=True, timeout=10, check=True)
+        out = subprocess.run(
+            ["git", "rev-parse", "HEAD"], cwd=here, capture_output=True, text=True, timeout=10, check=True
+        )
     except (OSError, subprocess.SubprocessError):
         return None
     return out.stdout.strip() or None
@@ -267,8 +267,9 @@ def environment_info(device: str) -> dict[str, Any]:
         device_name = platform.processor() or platform.machine()
     return {
         "python": sys.version.split()[0],
-        "packages": {d: _version(d) for d in ("torch", "torchvision", "numpy", "scikit-learn",
-                                                "mlxtend", "pandas", "rbmlib")},
+        "packages": {
+            d: _version(d) for d in ("torch", "torchvision", "numpy", "scikit-learn", "mlxtend", "pandas", "rbmlib")
+        },
         "git_revision": _git_revision(),
         "device": device,
         "device_name": device_name,

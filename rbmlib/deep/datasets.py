@@ -52,12 +52,13 @@ __all__ = [
 DATASETS: tuple[str, ...] = ("mnist5k", "digits", "cifar10", "cifar100", "svhn", "tinyimagenet")
 
 _TORCHVISION_SOURCES = {
-    "cifar10": ("CIFAR10", "https://www.cs.toronto.edu/~kriz/cifar-10-python.tar.gz",
-                "cifar-10-batches-py/"),
-    "cifar100": ("CIFAR100", "https://www.cs.toronto.edu/~kriz/cifar-100-python.tar.gz",
-                 "cifar-100-python/"),
-    "svhn": ("SVHN", "http://ufldl.stanford.edu/housenumbers/ (train_32x32.mat, test_32x32.mat)",
-             "train_32x32.mat and test_32x32.mat"),
+    "cifar10": ("CIFAR10", "https://www.cs.toronto.edu/~kriz/cifar-10-python.tar.gz", "cifar-10-batches-py/"),
+    "cifar100": ("CIFAR100", "https://www.cs.toronto.edu/~kriz/cifar-100-python.tar.gz", "cifar-100-python/"),
+    "svhn": (
+        "SVHN",
+        "http://ufldl.stanford.edu/housenumbers/ (train_32x32.mat, test_32x32.mat)",
+        "train_32x32.mat and test_32x32.mat",
+    ),
 }
 _TINY_URL = "http://cs231n.stanford.edu/tiny-imagenet-200.zip"
 
@@ -215,8 +216,7 @@ def _read_rgb(path: Path, size: tuple[int, ...] | None) -> np.ndarray:
     except (OSError, UnidentifiedImageError, ValueError) as err:
         raise _malformed(path, f"cannot be read as an image ({type(err).__name__})") from None
     if size is not None and rgb.shape[1:] != size:
-        raise _malformed(path, f"is {rgb.shape[2]}x{rgb.shape[1]} pixels, unlike the others "
-                               f"({size[1]}x{size[0]})")
+        raise _malformed(path, f"is {rgb.shape[2]}x{rgb.shape[1]} pixels, unlike the others ({size[1]}x{size[0]})")
     return rgb
 
 
@@ -264,7 +264,9 @@ def _load_tinyimagenet(root: Path) -> ImageData:
         paths = by_class[label]
         half = len(paths) // 2
         if half == 0:
-            raise _malformed(base / "val" / "val_annotations.txt", f"lists fewer than 2 images of class {wnids[label]!r}")
+            raise _malformed(
+                base / "val" / "val_annotations.txt", f"lists fewer than 2 images of class {wnids[label]!r}"
+            )
         held_test += [(p, label) for p in paths[:half]]
         held_val += [(p, label) for p in paths[half:]]
     items = train + held_val + held_test

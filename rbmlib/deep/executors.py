@@ -94,15 +94,17 @@ class LocalExecutor:
             if cell.uses_original:
                 path = plan.original_path(out, cell.seed, cell.scenario)
                 if original is None or original[0] != path:
-                    original = (path, ensure_original(plan, out, cell.seed, cell.scenario, device,
-                                                      progress=bars))
+                    original = (path, ensure_original(plan, out, cell.seed, cell.scenario, device, progress=bars))
                 model0 = original[1]
             else:
                 model0 = build_fresh(plan, cell.seed, cell.scenario, device)
             ensure_cell(plan, out, cell, model0=model0, sets=loaded[1], device=device, progress=bars)
             if progress and not bars:  # a log file gets one plain line per cell, no escape codes
-                print(f"cell {i + 1}/{len(pending)} done: {cell.label} {cell.scenario} seed {cell.seed}",
-                      file=sys.stderr, flush=True)
+                print(
+                    f"cell {i + 1}/{len(pending)} done: {cell.label} {cell.scenario} seed {cell.seed}",
+                    file=sys.stderr,
+                    flush=True,
+                )
 
 
 @functools.lru_cache(maxsize=2)
@@ -133,8 +135,9 @@ def run_task(cfg: ExperimentConfig, out: str, task: Task, *, gpu_assigned: bool 
         The task's seed (for progress reporting).
     """
     plan = _worker_plan(cfg)
-    device = torch.device("cuda") if gpu_assigned and plan.cfg.device.startswith("cuda") \
-        else check_device(plan.cfg.device)
+    device = (
+        torch.device("cuda") if gpu_assigned and plan.cfg.device.startswith("cuda") else check_device(plan.cfg.device)
+    )
     before = torch.get_num_threads()
     torch.set_num_threads(plan.threads)
     try:
@@ -144,8 +147,11 @@ def run_task(cfg: ExperimentConfig, out: str, task: Task, *, gpu_assigned: bool 
             return task.seed
         cell = plan.cells[task.index]
         sets = split_sets(plan, ensure_split(plan, root, cell.scenario, cell.seed), device)
-        model0 = (ensure_original(plan, root, cell.seed, cell.scenario, device, progress=False)
-                  if cell.uses_original else build_fresh(plan, cell.seed, cell.scenario, device))
+        model0 = (
+            ensure_original(plan, root, cell.seed, cell.scenario, device, progress=False)
+            if cell.uses_original
+            else build_fresh(plan, cell.seed, cell.scenario, device)
+        )
         ensure_cell(plan, root, cell, model0=model0, sets=sets, device=device, progress=False)
         return task.seed
     finally:
@@ -187,16 +193,19 @@ class RayExecutor:
         cuda = plan.cfg.device.startswith("cuda")
         gpus = self.gpus_per_task if self.gpus_per_task is not None else (1.0 if cuda else 0.0)
         if cuda and gpus <= 0:
-            raise ValueError(f"device {plan.cfg.device!r} with the Ray executor needs gpus_per_task > 0, "
-                             f"got {gpus}")
+            raise ValueError(f"device {plan.cfg.device!r} with the Ray executor needs gpus_per_task > 0, got {gpus}")
         started = not ray.is_initialized()
         waiting: list[Any] = []
         if started:
             if self.address is None:
-                ray.init(num_cpus=self.workers or os.cpu_count(),
-                         num_gpus=torch.cuda.device_count() if cuda else 0,
-                         include_dashboard=False, log_to_driver=False, logging_level=logging.ERROR,
-                         object_store_memory=128 * 1024 ** 2)
+                ray.init(
+                    num_cpus=self.workers or os.cpu_count(),
+                    num_gpus=torch.cuda.device_count() if cuda else 0,
+                    include_dashboard=False,
+                    log_to_driver=False,
+                    logging_level=logging.ERROR,
+                    object_store_memory=128 * 1024**2,
+                )
             else:
                 ray.init(address=self.address, log_to_driver=False, logging_level=logging.ERROR)
         try:
@@ -204,8 +213,10 @@ class RayExecutor:
             remote = ray.remote(num_cpus=1, num_gpus=gpus, max_calls=1 if gpus > 0 else 0)(_ray_task)
             cfg = ray.put(plan.cfg)
             root = str(out)
-            originals = {path: remote.remote(cfg, root, task, gpus > 0, None)
-                         for path, task in _pending_originals(plan, out, pending).items()}
+            originals = {
+                path: remote.remote(cfg, root, task, gpus > 0, None)
+                for path, task in _pending_originals(plan, out, pending).items()
+            }
             refs = []
             for t in _cell_tasks(plan, pending):
                 c = plan.cells[t.index]
@@ -213,8 +224,9 @@ class RayExecutor:
                 refs.append(remote.remote(cfg, root, t, gpus > 0, after))
             waiting = refs + list(originals.values())
             cells, count = set(refs), 0
-            with tqdm(total=len(refs), desc=f"unlearn {plan.data.name} (ray)",
-                      disable=not (progress and sys.stderr.isatty())) as bar:
+            with tqdm(
+                total=len(refs), desc=f"unlearn {plan.data.name} (ray)", disable=not (progress and sys.stderr.isatty())
+            ) as bar:
                 while waiting:
                     done, waiting = ray.wait(waiting, num_returns=1)
                     try:
@@ -308,21 +320,23 @@ class SlurmExecutor:
 
         ex = self._executor(plan, out)
         job = SubmititJob()
-        stages = [list(_pending_originals(plan, out, pending).values()),
-                  _cell_tasks(plan, pending)]
+        stages = [list(_pending_originals(plan, out, pending).values()), _cell_tasks(plan, pending)]
         jobs = []
         try:
             for tasks in stages:
                 if not tasks:
                     continue
                 jobs = ex.map_array(job, [plan.cfg] * len(tasks), [str(out)] * len(tasks), tasks)
-                for n, j in enumerate(tqdm(jobs, desc=f"{tasks[0].kind}s (submitit)",
-                                           disable=not (progress and sys.stderr.isatty())), start=1):
+                for n, j in enumerate(
+                    tqdm(jobs, desc=f"{tasks[0].kind}s (submitit)", disable=not (progress and sys.stderr.isatty())),
+                    start=1,
+                ):
                     try:
                         j.result()
                     except FailedJobError as err:
-                        raise RuntimeError(f"submitit job {j.job_id} failed; its log is in "
-                                           f"{j.paths.stderr}:\n{err}") from None
+                        raise RuntimeError(
+                            f"submitit job {j.job_id} failed; its log is in {j.paths.stderr}:\n{err}"
+                        ) from None
                     if progress and not sys.stderr.isatty():
                         print(f"{tasks[0].kind}s done: {n}/{len(jobs)} (submitit)", file=sys.stderr, flush=True)
         except BaseException:

@@ -199,8 +199,9 @@ def _rl_stream(retain: TensorSet, forget: TensorSet, cfg: RLConfig, generator: t
     if cfg.schedule == "sequential":
         return sequential
     # Union: label -1 marks a forgetting example, relabelled at random in every batch.
-    union = TensorSet(torch.cat([forget.x, retain.x]),
-                      torch.cat([torch.full_like(forget.y, -1), retain.y]), retain.num_classes)
+    union = TensorSet(
+        torch.cat([forget.x, retain.x]), torch.cat([torch.full_like(forget.y, -1), retain.y]), retain.num_classes
+    )
 
     def mixed(epoch: int) -> Iterable[Batch]:
         for x, y in iterate_batches(union, sgd.batch_size, generator=generator, augment=sgd.augment):
@@ -209,38 +210,80 @@ def _rl_stream(retain: TensorSet, forget: TensorSet, cfg: RLConfig, generator: t
     return mixed
 
 
-def original(model: nn.Module, retain: TensorSet, forget: TensorSet, *, cfg: None = None,
-             generator: torch.Generator, desc: str | None = None) -> nn.Module:
+def original(
+    model: nn.Module,
+    retain: TensorSet,
+    forget: TensorSet,
+    *,
+    cfg: None = None,
+    generator: torch.Generator,
+    desc: str | None = None,
+) -> nn.Module:
     """No unlearning: a copy of ``model`` (the "before" reference)."""
     return copy.deepcopy(model).eval()
 
 
-def retrain(model: nn.Module, retain: TensorSet, forget: TensorSet, *, cfg: SGDConfig,
-            generator: torch.Generator, desc: str | None = None) -> nn.Module:
+def retrain(
+    model: nn.Module,
+    retain: TensorSet,
+    forget: TensorSet,
+    *,
+    cfg: SGDConfig,
+    generator: torch.Generator,
+    desc: str | None = None,
+) -> nn.Module:
     """Retrain from a fresh initialisation on $D_r$; ``model`` only gives the architecture."""
     return fit(reinitialized(model, generator=generator), retain, cfg=cfg, generator=generator, desc=desc)
 
 
-def finetune(model: nn.Module, retain: TensorSet, forget: TensorSet, *, cfg: SGDConfig,
-             generator: torch.Generator, desc: str | None = None) -> nn.Module:
+def finetune(
+    model: nn.Module,
+    retain: TensorSet,
+    forget: TensorSet,
+    *,
+    cfg: SGDConfig,
+    generator: torch.Generator,
+    desc: str | None = None,
+) -> nn.Module:
     """FT: minimise cross-entropy on $D_r$ starting from ``model``."""
     return fit(model, retain, cfg=cfg, generator=generator, desc=desc)
 
 
-def gradient_ascent(model: nn.Module, retain: TensorSet, forget: TensorSet, *, cfg: SGDConfig,
-                    generator: torch.Generator, desc: str | None = None) -> nn.Module:
+def gradient_ascent(
+    model: nn.Module,
+    retain: TensorSet,
+    forget: TensorSet,
+    *,
+    cfg: SGDConfig,
+    generator: torch.Generator,
+    desc: str | None = None,
+) -> nn.Module:
     """GA: minimise $-\\mathrm{CE}$ on $D_f$ (``retain`` is unused)."""
     return masked_sgd(model, _ce_stream(forget, cfg, generator, -1.0), cfg=cfg, desc=desc)
 
 
-def random_label(model: nn.Module, retain: TensorSet, forget: TensorSet, *, cfg: RLConfig,
-                 generator: torch.Generator, desc: str | None = None) -> nn.Module:
+def random_label(
+    model: nn.Module,
+    retain: TensorSet,
+    forget: TensorSet,
+    *,
+    cfg: RLConfig,
+    generator: torch.Generator,
+    desc: str | None = None,
+) -> nn.Module:
     """RL: CE on $D_f$ with random labels plus CE on $D_r$, every weight trainable."""
     return masked_sgd(model, _rl_stream(retain, forget, cfg, generator), cfg=cfg.sgd, desc=desc)
 
 
-def l1_sparse(model: nn.Module, retain: TensorSet, forget: TensorSet, *, cfg: L1Config,
-              generator: torch.Generator, desc: str | None = None) -> nn.Module:
+def l1_sparse(
+    model: nn.Module,
+    retain: TensorSet,
+    forget: TensorSet,
+    *,
+    cfg: L1Config,
+    generator: torch.Generator,
+    desc: str | None = None,
+) -> nn.Module:
     """l1-sparse: FT on $D_r$ with penalty $\\alpha(1 - e/E)\\,\\lVert\\theta\\rVert_1$ in epoch $e$."""
     epochs = cfg.sgd.epochs
 
@@ -248,18 +291,32 @@ def l1_sparse(model: nn.Module, retain: TensorSet, forget: TensorSet, *, cfg: L1
         l1 = sum(p.abs().sum() for p in net.parameters())
         return cfg.alpha * (1.0 - epoch / epochs) * l1
 
-    return masked_sgd(model, _ce_stream(retain, cfg.sgd, generator, 1.0), cfg=cfg.sgd,
-                      penalty=penalty, desc=desc)
+    return masked_sgd(model, _ce_stream(retain, cfg.sgd, generator, 1.0), cfg=cfg.sgd, penalty=penalty, desc=desc)
 
 
-def _masked_rl(model: nn.Module, retain: TensorSet, forget: TensorSet, cfg: MaskedRLConfig,
-               generator: torch.Generator, mask: Mask, desc: str | None) -> nn.Module:
-    return masked_sgd(model, _rl_stream(retain, forget, cfg.rl, generator), cfg=cfg.rl.sgd,
-                      mask=mask, leaky=cfg.leaky, desc=desc)
+def _masked_rl(
+    model: nn.Module,
+    retain: TensorSet,
+    forget: TensorSet,
+    cfg: MaskedRLConfig,
+    generator: torch.Generator,
+    mask: Mask,
+    desc: str | None,
+) -> nn.Module:
+    return masked_sgd(
+        model, _rl_stream(retain, forget, cfg.rl, generator), cfg=cfg.rl.sgd, mask=mask, leaky=cfg.leaky, desc=desc
+    )
 
 
-def salun(model: nn.Module, retain: TensorSet, forget: TensorSet, *, cfg: MaskedRLConfig,
-          generator: torch.Generator, desc: str | None = None) -> nn.Module:
+def salun(
+    model: nn.Module,
+    retain: TensorSet,
+    forget: TensorSet,
+    *,
+    cfg: MaskedRLConfig,
+    generator: torch.Generator,
+    desc: str | None = None,
+) -> nn.Module:
     """SalUn: RL updating only the ``ratio`` fraction of weights most salient on $D_f$."""
     mask = forget_saliency_mask(model, forget, ratio=cfg.ratio, batch_size=cfg.saliency_batch_size)
     return _masked_rl(model, retain, forget, cfg, generator, mask, desc)
@@ -270,27 +327,55 @@ def _rbm_rl(model, retain, forget, cfg, generator, desc, **kind) -> nn.Module:
     return _masked_rl(model, retain, forget, cfg, generator, mask, desc)
 
 
-def rbm(model: nn.Module, retain: TensorSet, forget: TensorSet, *, cfg: MaskedRLConfig,
-        generator: torch.Generator, desc: str | None = None) -> nn.Module:
+def rbm(
+    model: nn.Module,
+    retain: TensorSet,
+    forget: TensorSet,
+    *,
+    cfg: MaskedRLConfig,
+    generator: torch.Generator,
+    desc: str | None = None,
+) -> nn.Module:
     """RBM, pre-registered primary: RL with the top ``1 - ratio`` of weights by the Fisher
     diagonal on $D_r$ (global ranking) frozen."""
     return _rbm_rl(model, retain, forget, cfg, generator, desc, statistic="fisher", ranking="global")
 
 
-def rbm_grad(model: nn.Module, retain: TensorSet, forget: TensorSet, *, cfg: MaskedRLConfig,
-             generator: torch.Generator, desc: str | None = None) -> nn.Module:
+def rbm_grad(
+    model: nn.Module,
+    retain: TensorSet,
+    forget: TensorSet,
+    *,
+    cfg: MaskedRLConfig,
+    generator: torch.Generator,
+    desc: str | None = None,
+) -> nn.Module:
     """RBM variant: as :func:`rbm` with SalUn's gradient statistic $g(D_r)$ instead of the Fisher."""
     return _rbm_rl(model, retain, forget, cfg, generator, desc, statistic="grad", ranking="global")
 
 
-def rbm_layer(model: nn.Module, retain: TensorSet, forget: TensorSet, *, cfg: MaskedRLConfig,
-              generator: torch.Generator, desc: str | None = None) -> nn.Module:
+def rbm_layer(
+    model: nn.Module,
+    retain: TensorSet,
+    forget: TensorSet,
+    *,
+    cfg: MaskedRLConfig,
+    generator: torch.Generator,
+    desc: str | None = None,
+) -> nn.Module:
     """RBM variant: as :func:`rbm` with the Fisher ranked within each parameter tensor."""
     return _rbm_rl(model, retain, forget, cfg, generator, desc, statistic="fisher", ranking="layer")
 
 
-def random_mask_rl(model: nn.Module, retain: TensorSet, forget: TensorSet, *, cfg: MaskedRLConfig,
-                   generator: torch.Generator, desc: str | None = None) -> nn.Module:
+def random_mask_rl(
+    model: nn.Module,
+    retain: TensorSet,
+    forget: TensorSet,
+    *,
+    cfg: MaskedRLConfig,
+    generator: torch.Generator,
+    desc: str | None = None,
+) -> nn.Module:
     """Control: RL updating a uniformly random ``ratio`` fraction of the weights.
 
     The mask is drawn from :func:`child_generator` ``(generator, 1)``, so it is a function of the
@@ -300,8 +385,15 @@ def random_mask_rl(model: nn.Module, retain: TensorSet, forget: TensorSet, *, cf
     return _masked_rl(model, retain, forget, cfg, generator, mask, desc)
 
 
-def rbm_reset(model: nn.Module, retain: TensorSet, forget: TensorSet, *, cfg: ResetFTConfig,
-              generator: torch.Generator, desc: str | None = None) -> nn.Module:
+def rbm_reset(
+    model: nn.Module,
+    retain: TensorSet,
+    forget: TensorSet,
+    *,
+    cfg: ResetFTConfig,
+    generator: torch.Generator,
+    desc: str | None = None,
+) -> nn.Module:
     r"""RBM variant, reset-then-FT: re-initialise the weights that are not retain-salient, then
     fine-tune every weight on $D_r$.
 

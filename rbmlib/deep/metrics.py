@@ -108,8 +108,7 @@ def mia_efficacy(conf_members: np.ndarray, conf_nonmembers: np.ndarray, conf_for
     return 100.0 * float(np.mean(clf.predict(np.reshape(conf_forget, (-1, 1))) == 0))
 
 
-def evaluate(model: nn.Module, *, retain: TensorSet, forget: TensorSet, test: TensorSet,
-             batch_size: int) -> Metrics:
+def evaluate(model: nn.Module, *, retain: TensorSet, forget: TensorSet, test: TensorSet, batch_size: int) -> Metrics:
     """UA, RA, TA and MIA-efficacy of ``model`` (module docstring; Chapter 6, "Metrics").
 
     The MIA's members are the first ``min(|test|, |retain|)`` examples of ``retain`` (stored in a

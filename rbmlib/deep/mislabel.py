@@ -42,8 +42,7 @@ def noisy_fraction(scenario: str) -> float | None:
     return fraction
 
 
-def mislabel(y: torch.Tensor, indices: np.ndarray, num_classes: int, *,
-             rng: np.random.Generator) -> torch.Tensor:
+def mislabel(y: torch.Tensor, indices: np.ndarray, num_classes: int, *, rng: np.random.Generator) -> torch.Tensor:
     """A copy of the labels ``y`` with every label at ``indices`` replaced by a different class.
 
     Parameters

@@ -234,9 +234,15 @@ class Plan:
 
     def split_config(self, scenario: str, seed: int) -> dict[str, Any]:
         """What determines the split of ``(scenario, seed)``."""
-        return {"kind": "split", "format": FORMAT, "data_sha256": self.data_sha256,
-                "dataset": self.data.name, "scenario": scenario, "seed": seed,
-                "split": _jsonable(self.cfg.split)}
+        return {
+            "kind": "split",
+            "format": FORMAT,
+            "data_sha256": self.data_sha256,
+            "dataset": self.data.name,
+            "scenario": scenario,
+            "seed": seed,
+            "split": _jsonable(self.cfg.split),
+        }
 
     def original_config(self, seed: int, scenario: str) -> dict[str, Any]:
         """What determines the original model that the cells of ``(scenario, seed)`` start from.
@@ -245,23 +251,38 @@ class Plan:
         configuration, hence the same key and one shared model.
         """
         recipe = self.recipe(scenario)
-        return {"kind": "original", "format": FORMAT, "data_sha256": self.data_sha256,
-                "dataset": self.data.name, "seed": seed,
-                "train_sha256": self.splits[(scenario, seed)].train_sha256,
-                "model": _jsonable(recipe.model), "original": _jsonable(recipe.original),
-                "compute": self.compute}
+        return {
+            "kind": "original",
+            "format": FORMAT,
+            "data_sha256": self.data_sha256,
+            "dataset": self.data.name,
+            "seed": seed,
+            "train_sha256": self.splits[(scenario, seed)].train_sha256,
+            "model": _jsonable(recipe.model),
+            "original": _jsonable(recipe.original),
+            "compute": self.compute,
+        }
 
     def cell_config(self, cell: Cell) -> dict[str, Any]:
         """What determines a cell's result (its key; :func:`config_key` of it)."""
-        return {"kind": "cell", "format": FORMAT, "data_sha256": self.data_sha256,
-                "dataset": self.data.name, "scenario": cell.scenario, "seed": cell.seed,
-                "method": cell.method, "mask_ratio": cell.mask_ratio,
-                "method_config": None if cell.cfg is None else _jsonable(cell.cfg),
-                "model": _jsonable(self.recipe(cell.scenario).model),
-                "split_sha256": self.splits[(cell.scenario, cell.seed)].sha256,
-                "original_key": (config_key(self.original_config(cell.seed, cell.scenario))
-                                 if cell.uses_original else None),
-                "eval_batch_size": self.recipe(cell.scenario).eval_batch_size, "compute": self.compute}
+        return {
+            "kind": "cell",
+            "format": FORMAT,
+            "data_sha256": self.data_sha256,
+            "dataset": self.data.name,
+            "scenario": cell.scenario,
+            "seed": cell.seed,
+            "method": cell.method,
+            "mask_ratio": cell.mask_ratio,
+            "method_config": None if cell.cfg is None else _jsonable(cell.cfg),
+            "model": _jsonable(self.recipe(cell.scenario).model),
+            "split_sha256": self.splits[(cell.scenario, cell.seed)].sha256,
+            "original_key": (
+                config_key(self.original_config(cell.seed, cell.scenario)) if cell.uses_original else None
+            ),
+            "eval_batch_size": self.recipe(cell.scenario).eval_batch_size,
+            "compute": self.compute,
+        }
 
     def recipe_config(self, cell: Cell) -> dict[str, Any]:
         """What a cell shares with the same cell of every other seed: its configuration without the seed.
@@ -271,13 +292,21 @@ class Plan:
         that mixes configurations across seeds.
         """
         recipe = self.recipe(cell.scenario)
-        return {"kind": "recipe", "format": FORMAT, "data_sha256": self.data_sha256,
-                "dataset": self.data.name, "scenario": cell.scenario, "method": cell.method,
-                "mask_ratio": cell.mask_ratio,
-                "method_config": None if cell.cfg is None else _jsonable(cell.cfg),
-                "model": _jsonable(recipe.model), "original": _jsonable(recipe.original),
-                "split": _jsonable(self.cfg.split), "eval_batch_size": recipe.eval_batch_size,
-                "compute": self.compute}
+        return {
+            "kind": "recipe",
+            "format": FORMAT,
+            "data_sha256": self.data_sha256,
+            "dataset": self.data.name,
+            "scenario": cell.scenario,
+            "method": cell.method,
+            "mask_ratio": cell.mask_ratio,
+            "method_config": None if cell.cfg is None else _jsonable(cell.cfg),
+            "model": _jsonable(recipe.model),
+            "original": _jsonable(recipe.original),
+            "split": _jsonable(self.cfg.split),
+            "eval_batch_size": recipe.eval_batch_size,
+            "compute": self.compute,
+        }
 
     def split_path(self, out: Path, scenario: str, seed: int) -> Path:
         """Folder of the split artifact of ``(scenario, seed)``."""
@@ -292,8 +321,14 @@ class Plan:
     def cell_path(self, out: Path, cell: Cell) -> Path:
         """File of a cell's result."""
         key = config_key(self.cell_config(cell))
-        return (out / "cells" / self.data.name / cell.scenario.replace(":", "-") / cell.label
-                / f"seed{cell.seed}-{key[:16]}.json")
+        return (
+            out
+            / "cells"
+            / self.data.name
+            / cell.scenario.replace(":", "-")
+            / cell.label
+            / f"seed{cell.seed}-{key[:16]}.json"
+        )
 
 
 def make_plan(cfg: ExperimentConfig) -> Plan:
@@ -324,16 +359,26 @@ def make_plan(cfg: ExperimentConfig) -> Plan:
     given = {str(parse_scenario(text)): r for text, r in cfg.recipes}
     unknown = sorted(set(given) - set(names))
     if unknown:
-        raise ValueError(f"recipes given for scenarios {unknown} that the grid does not run "
-                         f"({', '.join(names)})")
-    recipes = {sc: given[sc] if sc in given else cfg.recipe if cfg.recipe is not None
-               else default_recipe(cfg.dataset, sc) for sc in names}
+        raise ValueError(f"recipes given for scenarios {unknown} that the grid does not run ({', '.join(names)})")
+    recipes = {
+        sc: given[sc] if sc in given else cfg.recipe if cfg.recipe is not None else default_recipe(cfg.dataset, sc)
+        for sc in names
+    }
     data = load_dataset(cfg.dataset, root=cfg.data_root, download=cfg.download)
     labels = data.y.numpy()
-    splits = {(str(sc), int(s)): make_split(labels, data.n_pool, sc, dataset=data.name, cfg=cfg.split,
-                                            n_official_val=data.n_official_val,
-                                            rng=np.random.default_rng(stream_seed(s, "forget")))
-              for s in cfg.seeds for sc in scenarios}
+    splits = {
+        (str(sc), int(s)): make_split(
+            labels,
+            data.n_pool,
+            sc,
+            dataset=data.name,
+            cfg=cfg.split,
+            n_official_val=data.n_official_val,
+            rng=np.random.default_rng(stream_seed(s, "forget")),
+        )
+        for s in cfg.seeds
+        for sc in scenarios
+    }
     cells = []
     for s in cfg.seeds:
         for sc in scenarios:
@@ -346,6 +391,7 @@ def make_plan(cfg: ExperimentConfig) -> Plan:
     if len(set(labels_seen)) != len(labels_seen):
         raise ValueError(f"methods must be distinct, got {list(cfg.methods)}")
     threads = cfg.threads if cfg.threads is not None else torch.get_num_threads()
-    resolved = replace(cfg, recipes=tuple(recipes.items()), threads=int(threads),
-                       seeds=tuple(int(s) for s in cfg.seeds))
+    resolved = replace(
+        cfg, recipes=tuple(recipes.items()), threads=int(threads), seeds=tuple(int(s) for s in cfg.seeds)
+    )
     return Plan(resolved, data, _data_sha256(data), splits, cells)

@@ -119,21 +119,31 @@ class Tuning:
 
 
 def _cifar_tuning(dataset: str) -> dict[str, Tuning]:
-    cmd = (f"python -m rbmlib tune --dataset {dataset} --scenario random:0.1 --methods {{m}} "
-           f"--seeds 10 11 --device cuda --data-root DATA --out tune/{dataset}")
+    cmd = (
+        f"python -m rbmlib tune --dataset {dataset} --scenario random:0.1 --methods {{m}} "
+        f"--seeds 10 11 --device cuda --data-root DATA --out tune/{dataset}"
+    )
     salun = "SalUn's CIFAR-10 default (lr 0.013, ratio 0.5), taken over untuned"
     out = {
         "ft": Tuning({"lr": 0.01}, "not yet tuned", cmd.format(m="ft"), "SalUn's CIFAR-10 FT default"),
         "ga": Tuning({"lr": 1e-4}, "not yet tuned", cmd.format(m="ga"), "low end of SalUn's GA range"),
         "rl": Tuning({"lr": 0.013}, "not yet tuned", cmd.format(m="rl"), "SalUn's CIFAR-10 RL default"),
-        "l1": Tuning({"lr": 0.01, "alpha": 1e-4}, "not yet tuned", cmd.format(m="l1"),
-                     "lr: SalUn's FT default; alpha: public run scripts of the lineage"),
+        "l1": Tuning(
+            {"lr": 0.01, "alpha": 1e-4},
+            "not yet tuned",
+            cmd.format(m="l1"),
+            "lr: SalUn's FT default; alpha: public run scripts of the lineage",
+        ),
         "salun": Tuning({"lr": 0.013, "ratio": 0.5}, "not yet tuned", cmd.format(m="salun"), salun),
     }
     for m in ("random", "rbm", "rbm_grad", "rbm_layer"):
         out[m] = Tuning({"lr": 0.013, "ratio": 0.5}, "not yet tuned", cmd.format(m=m), salun)
-    out["rbm_reset"] = Tuning({"lr": 0.01, "ratio": 0.5}, "not yet tuned", cmd.format(m="rbm_reset"),
-                              "SalUn's CIFAR-10 FT default, ratio 0.5, taken over untuned")
+    out["rbm_reset"] = Tuning(
+        {"lr": 0.01, "ratio": 0.5},
+        "not yet tuned",
+        cmd.format(m="rbm_reset"),
+        "SalUn's CIFAR-10 FT default, ratio 0.5, taken over untuned",
+    )
     return out
 
 
@@ -143,8 +153,7 @@ def _cifar_scale(dataset: str, augment: Augment, schedule: Schedule) -> Recipe:
     unlearn = SGDConfig(epochs=10, lr=0.01, augment=augment)
 
     def masked(m: str) -> MaskedRLConfig:
-        return MaskedRLConfig(RLConfig(replace(unlearn, lr=t[m]["lr"]), schedule=schedule),
-                              ratio=t[m]["ratio"])
+        return MaskedRLConfig(RLConfig(replace(unlearn, lr=t[m]["lr"]), schedule=schedule), ratio=t[m]["ratio"])
 
     return Recipe(
         model=ModelSpec("resnet18"),
@@ -164,9 +173,11 @@ def _cifar_scale(dataset: str, augment: Augment, schedule: Schedule) -> Recipe:
 
 
 #: The tuning command of the CPU-scale recipe; ``{scenario}`` is the tuning scenario of its kind.
-CPU_TUNE_COMMAND = ("python -m rbmlib tune --dataset mnist5k --scenario {scenario} "
-                    "--methods salun,random,rl,rbm,rbm_grad,rbm_layer,rbm_reset --seeds 10 11 "
-                    "--threads 1 --out tune/mnist5k")
+CPU_TUNE_COMMAND = (
+    "python -m rbmlib tune --dataset mnist5k --scenario {scenario} "
+    "--methods salun,random,rl,rbm,rbm_grad,rbm_layer,rbm_reset --seeds 10 11 "
+    "--threads 1 --out tune/mnist5k"
+)
 _OLD_SWEEP = "python benchmarks/bench_deep_sweep.py --seeds 10 11 (the lr-only sweep before `tune`)"
 _TUNING_SCENARIO: dict[str, str] = {"random": "random:0.1", "class": "class:3", "noisy": "noisy:0.1"}
 
@@ -218,14 +229,17 @@ def _cpu_tuning(kind: str = "random") -> dict[str, Tuning]:
     # unless tuned for the kind: they are reference points, not arms of the C7 comparison.
     out = {
         "ft": Tuning({"lr": 0.02}, "tuned", _OLD_SWEEP, "random:0.1, Avg. Gap 2.42"),
-        "ga": Tuning({"lr": 0.03}, "tuned", _OLD_SWEEP,
-                     "random:0.1, Avg. Gap 1.76; at the grid's cap (the original's lr)"),
-        "l1": Tuning({"lr": 0.03, "alpha": 2e-3}, "tuned", _OLD_SWEEP,
-                     "random:0.1, Avg. Gap 1.78; lr at the grid's cap"),
+        "ga": Tuning(
+            {"lr": 0.03}, "tuned", _OLD_SWEEP, "random:0.1, Avg. Gap 1.76; at the grid's cap (the original's lr)"
+        ),
+        "l1": Tuning(
+            {"lr": 0.03, "alpha": 2e-3}, "tuned", _OLD_SWEEP, "random:0.1, Avg. Gap 1.78; lr at the grid's cap"
+        ),
     }
     for m, (values, gap) in _CPU_TUNED["random"].items():
-        out[m] = Tuning(values, "tuned", CPU_TUNE_COMMAND.format(scenario="random:0.1"),
-                        f"tuned on random:0.1, Avg. Gap {gap:.2f}")
+        out[m] = Tuning(
+            values, "tuned", CPU_TUNE_COMMAND.format(scenario="random:0.1"), f"tuned on random:0.1, Avg. Gap {gap:.2f}"
+        )
     scenario = _TUNING_SCENARIO[kind]
     cmd = CPU_TUNE_COMMAND.format(scenario=scenario)
     if kind == "noisy":  # a different network: values not tuned for it are not tuned at all
@@ -234,8 +248,13 @@ def _cpu_tuning(kind: str = "random") -> dict[str, Tuning]:
     for m, (values, gap) in _CPU_TUNED[kind].items():
         out[m] = Tuning(values, "tuned", cmd, f"tuned on {scenario}, Avg. Gap {gap:.2f}")
     for m, (values, gap) in _CPU_UNSETTLED.get(kind, {}).items():
-        out[m] = Tuning(values, "not yet tuned", cmd, f"optimum on the grid's edge after two widenings "
-                        f"on {scenario} (Avg. Gap {gap:.2f}); rerun with a wider grid")
+        out[m] = Tuning(
+            values,
+            "not yet tuned",
+            cmd,
+            f"optimum on the grid's edge after two widenings "
+            f"on {scenario} (Avg. Gap {gap:.2f}); rerun with a wider grid",
+        )
     return out
 
 
@@ -251,8 +270,7 @@ def _cpu_scale(width: int, kind: str, original_epochs: int = 12, milestone: int 
     unlearn = SGDConfig(epochs=3, lr=0.02, batch_size=batch)
 
     def masked(m: str) -> MaskedRLConfig:
-        return MaskedRLConfig(RLConfig(replace(unlearn, lr=t[m]["lr"])), ratio=t[m]["ratio"],
-                              saliency_batch_size=batch)
+        return MaskedRLConfig(RLConfig(replace(unlearn, lr=t[m]["lr"])), ratio=t[m]["ratio"], saliency_batch_size=batch)
 
     return Recipe(
         model=ModelSpec("cnn", width=width),
@@ -267,8 +285,9 @@ def _cpu_scale(width: int, kind: str, original_epochs: int = 12, milestone: int 
         rbm=masked("rbm"),
         rbm_grad=masked("rbm_grad"),
         rbm_layer=masked("rbm_layer"),
-        rbm_reset=ResetFTConfig(replace(unlearn, lr=t["rbm_reset"]["lr"]), ratio=t["rbm_reset"]["ratio"],
-                                saliency_batch_size=batch),
+        rbm_reset=ResetFTConfig(
+            replace(unlearn, lr=t["rbm_reset"]["lr"]), ratio=t["rbm_reset"]["ratio"], saliency_batch_size=batch
+        ),
     )
 
 
@@ -277,8 +296,7 @@ def _kind(scenario: str | None) -> str:
         return "random"  # the field tunes on random forgetting
     kind = scenario.partition(":")[0]
     if kind not in _TUNING_SCENARIO:
-        raise ValueError(f"no recipe for scenario {scenario!r}; expected 'random:<f>', 'class:<c>' "
-                         f"or 'noisy:<f>'")
+        raise ValueError(f"no recipe for scenario {scenario!r}; expected 'random:<f>', 'class:<c>' or 'noisy:<f>'")
     return kind
 
 
@@ -331,8 +349,14 @@ def _map_sgd(obj: Any, fn) -> Any:
     if isinstance(obj, SGDConfig):
         return fn(obj)
     if hasattr(obj, "__dataclass_fields__"):
-        return replace(obj, **{f.name: _map_sgd(getattr(obj, f.name), fn) for f in fields(obj)
-                               if hasattr(getattr(obj, f.name), "__dataclass_fields__")})
+        return replace(
+            obj,
+            **{
+                f.name: _map_sgd(getattr(obj, f.name), fn)
+                for f in fields(obj)
+                if hasattr(getattr(obj, f.name), "__dataclass_fields__")
+            },
+        )
     return obj
 
 

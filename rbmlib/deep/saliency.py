@@ -208,8 +208,7 @@ def layerwise_top_k_mask(scores: dict[str, torch.Tensor], ratio: float) -> Mask:
         Fraction of each tensor's weights that is **not** selected (updated), in ``(0, 1]``.
     """
     fraction(ratio, "mask ratio")
-    return {name: top_k_mask({name: s}, s.numel() - round(ratio * s.numel()))[name]
-            for name, s in scores.items()}
+    return {name: top_k_mask({name: s}, s.numel() - round(ratio * s.numel()))[name] for name, s in scores.items()}
 
 
 def updated_fraction(mask: Mask) -> float:
@@ -233,8 +232,15 @@ def forget_saliency_mask(model: nn.Module, forget: TensorSet, *, ratio: float, b
     return top_k_mask(saliency_scores(model, forget, batch_size=batch_size), k)
 
 
-def retain_saliency_mask(model: nn.Module, retain: TensorSet, *, ratio: float, batch_size: int,
-                         statistic: Statistic = "fisher", ranking: Ranking = "global") -> Mask:
+def retain_saliency_mask(
+    model: nn.Module,
+    retain: TensorSet,
+    *,
+    ratio: float,
+    batch_size: int,
+    statistic: Statistic = "fisher",
+    ranking: Ranking = "global",
+) -> Mask:
     """RBM's mask: freeze the retain-salient weights, update the other ``ratio`` fraction.
 
     Parameters

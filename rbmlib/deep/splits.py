@@ -33,7 +33,6 @@ from pathlib import Path
 from typing import Literal
 
 import numpy as np
-
 import torch
 
 from rbmlib.deep.artifacts import atomic_write_bytes, atomic_write_json
@@ -86,8 +85,7 @@ def parse_scenario(text: str) -> Scenario:
     """
     kind, sep, value = text.partition(":")
     if not sep or kind not in ("random", "class", "noisy"):
-        raise ValueError(f"scenario {text!r} must look like 'random:<fraction>', 'class:<id>' or "
-                         f"'noisy:<fraction>'")
+        raise ValueError(f"scenario {text!r} must look like 'random:<fraction>', 'class:<id>' or 'noisy:<fraction>'")
     if kind == NOISY_KIND:
         fraction = noisy_fraction(text)
         assert fraction is not None
@@ -207,8 +205,9 @@ class Split:
         return {name: int(getattr(self, name).size) for name in _ARRAYS}
 
 
-def _partition(n_pool: int, n_total: int, cfg: SplitConfig,
-               n_official_val: int = 0) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def _partition(
+    n_pool: int, n_total: int, cfg: SplitConfig, n_official_val: int = 0
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     order = np.random.default_rng(cfg.seed).permutation(n_pool)
     if n_official_val:  # the whole pool trains; the held-out set gives validation, then test
         val = np.arange(n_pool, n_pool + n_official_val, dtype=np.int64)
@@ -294,8 +293,9 @@ def make_split(
     forget = train[is_forget]
     forget_labels = None
     if scenario.kind == NOISY_KIND:
-        wrong = mislabel(torch.as_tensor(labels[forget], dtype=torch.int64), np.arange(forget.size),
-                         num_classes, rng=rng)
+        wrong = mislabel(
+            torch.as_tensor(labels[forget], dtype=torch.int64), np.arange(forget.size), num_classes, rng=rng
+        )
         forget_labels = wrong.numpy().astype(np.int64)
     return Split(
         dataset=dataset,
@@ -348,11 +348,14 @@ def load_split(path_stem: Path) -> Split:
     meta = json.loads(path_stem.with_suffix(".json").read_text())
     with np.load(path_stem.with_suffix(".npz")) as arrays:
         labels = arrays["forget_labels"].astype(np.int64) if "forget_labels" in arrays.files else None
-        split = Split(dataset=meta["dataset"], scenario=meta["scenario"],
-                      **{name: arrays[name].astype(np.int64) for name in _ARRAYS}, forget_labels=labels)
+        split = Split(
+            dataset=meta["dataset"],
+            scenario=meta["scenario"],
+            **{name: arrays[name].astype(np.int64) for name in _ARRAYS},
+            forget_labels=labels,
+        )
     if split.sha256 != meta["sha256"]:
         raise ValueError(
-            f"split file {path_stem}.npz does not match its recorded hash: "
-            f"{split.sha256[:12]} != {meta['sha256'][:12]}"
+            f"split file {path_stem}.npz does not match its recorded hash: {split.sha256[:12]} != {meta['sha256'][:12]}"
         )
     return split

@@ -53,8 +53,9 @@ GAP_METRICS: tuple[str, ...] = tuple(f"{m}_gap" for m in METRIC_NAMES)
 COMPARED_METRICS: tuple[str, ...] = (*METRIC_NAMES, "avg_gap", *GAP_METRICS)
 
 
-def paired_bootstrap_ci(d: Sequence[float], *, rng: np.random.Generator, n_boot: int = 10_000,
-                        level: float = 0.95) -> tuple[float, float, float]:
+def paired_bootstrap_ci(
+    d: Sequence[float], *, rng: np.random.Generator, n_boot: int = 10_000, level: float = 0.95
+) -> tuple[float, float, float]:
     """Mean of paired differences and its percentile-bootstrap interval.
 
     Parameters
@@ -100,8 +101,7 @@ def _arms(table: pd.DataFrame) -> pd.DataFrame:
     """``table`` with an ``arm`` column: the method name, or ``method:ratio`` when the table holds
     several ratios of that method."""
     ratios = table.groupby("method")["mask_ratio"].nunique()
-    return table.assign(arm=[_label(m, r, ratios.get(m, 0) > 1)
-                             for m, r in zip(table["method"], table["mask_ratio"])])
+    return table.assign(arm=[_label(m, r, ratios.get(m, 0) > 1) for m, r in zip(table["method"], table["mask_ratio"])])
 
 
 def _with_metric_gaps(table: pd.DataFrame) -> pd.DataFrame:
@@ -113,8 +113,13 @@ def _with_metric_gaps(table: pd.DataFrame) -> pd.DataFrame:
 
 #: The comparisons of the report, ``(method, baseline)`` by method name.
 WANTED_PAIRS: tuple[tuple[str, str], ...] = (
-    ("rbm", "salun"), ("salun", "random"), ("salun", "rl"),
-    ("rbm_grad", "salun"), ("rbm_layer", "salun"), ("rbm_reset", "salun"), ("rbm", "random"),
+    ("rbm", "salun"),
+    ("salun", "random"),
+    ("salun", "rl"),
+    ("rbm_grad", "salun"),
+    ("rbm_layer", "salun"),
+    ("rbm_reset", "salun"),
+    ("rbm", "random"),
 )
 
 
@@ -147,9 +152,14 @@ def default_pairs(arms: Iterable[str], primary: Mapping[str, str] | None = None)
     return pairs
 
 
-def compare(table: pd.DataFrame, *, seed: int,
-            primary: Mapping[str, Mapping[str, str]] | None = None,
-            n_boot: int = 10_000, level: float = 0.95) -> list[dict[str, Any]]:
+def compare(
+    table: pd.DataFrame,
+    *,
+    seed: int,
+    primary: Mapping[str, Mapping[str, str]] | None = None,
+    n_boot: int = 10_000,
+    level: float = 0.95,
+) -> list[dict[str, Any]]:
     """Paired differences with bootstrap intervals, per scenario, pair of methods and metric.
 
     Parameters
@@ -188,8 +198,9 @@ def compare(table: pd.DataFrame, *, seed: int,
             right = rows[rows["arm"] == b].set_index(list(PAIR_KEYS))
             common = left.index.intersection(right.index)
             if len(common) < 2:
-                raise ValueError(f"{a} vs {b} under {scenario}: need at least 2 paired seeds "
-                                 f"(same split), got {len(common)}")
+                raise ValueError(
+                    f"{a} vs {b} under {scenario}: need at least 2 paired seeds (same split), got {len(common)}"
+                )
             for metric in COMPARED_METRICS:
                 d = (left.loc[common, metric] - right.loc[common, metric]).to_numpy(float)
                 if np.isfinite(d).all():
@@ -199,9 +210,20 @@ def compare(table: pd.DataFrame, *, seed: int,
         key = zlib.crc32(f"{dataset}|{scenario}|{a}|{b}|{metric}".encode())
         rng = np.random.default_rng(np.random.SeedSequence([seed, key]))
         diff, low, high = paired_bootstrap_ci(d, rng=rng, n_boot=n_boot, level=level)
-        out.append({"dataset": dataset, "scenario": scenario, "method": a, "baseline": b,
-                    "metric": metric, "diff": diff, "ci_low": low, "ci_high": high,
-                    "n": int(d.size), "primary": is_primary})
+        out.append(
+            {
+                "dataset": dataset,
+                "scenario": scenario,
+                "method": a,
+                "baseline": b,
+                "metric": metric,
+                "diff": diff,
+                "ci_low": low,
+                "ci_high": high,
+                "n": int(d.size),
+                "primary": is_primary,
+            }
+        )
     return out
 
 
@@ -214,8 +236,14 @@ def _sign(row: Mapping[str, Any]) -> int:
     return -1 if row["ci_high"] < 0 else 1 if row["ci_low"] > 0 else 0
 
 
-def scenario_outcome(comparisons: Sequence[Mapping[str, Any]], scenario: str, *, rbm: str = "rbm",
-                     salun: str = "salun", control: str = "random") -> str:
+def scenario_outcome(
+    comparisons: Sequence[Mapping[str, Any]],
+    scenario: str,
+    *,
+    rbm: str = "rbm",
+    salun: str = "salun",
+    control: str = "random",
+) -> str:
     """C7's outcome in one scenario: ``"no power"``, ``"win"``, ``"loss"``, ``"trade-off"`` or ``"tie"``.
 
     ``"no power"``: SalUn's Avg. Gap is not below the random mask's with an interval excluding 0
@@ -229,8 +257,11 @@ def scenario_outcome(comparisons: Sequence[Mapping[str, Any]], scenario: str, *,
       others;
     * ``"tie"``: otherwise (every difference within the seed spread).
     """
-    rows = {(_base(r["method"]), _base(r["baseline"]), r["metric"]): r for r in comparisons
-            if r["scenario"] == scenario and r.get("primary", True)}
+    rows = {
+        (_base(r["method"]), _base(r["baseline"]), r["metric"]): r
+        for r in comparisons
+        if r["scenario"] == scenario and r.get("primary", True)
+    }
     power = rows.get((salun, control, "avg_gap"))
     main = rows.get((rbm, salun, "avg_gap"))
     if power is None or main is None or _sign(power) != -1:
@@ -243,8 +274,9 @@ def scenario_outcome(comparisons: Sequence[Mapping[str, Any]], scenario: str, *,
     return "trade-off" if (1 in signs and -1 in signs) else "tie"
 
 
-def c7_verdict(comparisons: Sequence[Mapping[str, Any]], *, rbm: str = "rbm", salun: str = "salun",
-               control: str = "random") -> tuple[str, str, str]:
+def c7_verdict(
+    comparisons: Sequence[Mapping[str, Any]], *, rbm: str = "rbm", salun: str = "salun", control: str = "random"
+) -> tuple[str, str, str]:
     """The verdict on claim C7 from paired comparisons (the one definition of the rule).
 
     Claim C7: on real data RBM balances UA, RA and the gap to retraining better than
@@ -294,32 +326,47 @@ def c7_verdict(comparisons: Sequence[Mapping[str, Any]], *, rbm: str = "rbm", sa
         verdict = "trade-off"
     assert verdict in VERDICTS
     no_power = [s for s, o in outcomes.items() if o == "no power"]
-    conditions = "; ".join(
-        [f"{o} under {s}" for s, o in decided.items()]
-        + ([f"no power under {', '.join(no_power)} (SalUn does not beat the random mask)"] if no_power else [])
-    ) or "no scenario"
-    rows = {(r["scenario"], _base(r["method"]), _base(r["baseline"]), r["metric"]): r
-            for r in comparisons if r.get("primary", True)}
+    conditions = (
+        "; ".join(
+            [f"{o} under {s}" for s, o in decided.items()]
+            + ([f"no power under {', '.join(no_power)} (SalUn does not beat the random mask)"] if no_power else [])
+        )
+        or "no scenario"
+    )
+    rows = {
+        (r["scenario"], _base(r["method"]), _base(r["baseline"]), r["metric"]): r
+        for r in comparisons
+        if r.get("primary", True)
+    }
     parts = []
     for s in scenarios:
         bits = []
         for a, b in ((rbm, salun), (salun, control)):
             r = rows.get((s, a, b, "avg_gap"))
             if r is not None:
-                bits.append(f"{r['method']} − {r['baseline']} Avg. Gap {r['diff']:+.2f} "
-                            f"[{r['ci_low']:+.2f}, {r['ci_high']:+.2f}]")
+                bits.append(
+                    f"{r['method']} − {r['baseline']} Avg. Gap {r['diff']:+.2f} "
+                    f"[{r['ci_low']:+.2f}, {r['ci_high']:+.2f}]"
+                )
         better = [m for m in GAP_METRICS if (s, rbm, salun, m) in rows and _sign(rows[(s, rbm, salun, m)]) == -1]
         worse = [m for m in GAP_METRICS if (s, rbm, salun, m) in rows and _sign(rows[(s, rbm, salun, m)]) == 1]
         if better or worse:
-            bits.append(f"RBM closer to Retrain on {', '.join(better) or 'no metric'}, further on "
-                        f"{', '.join(worse) or 'no metric'}")
+            bits.append(
+                f"RBM closer to Retrain on {', '.join(better) or 'no metric'}, further on "
+                f"{', '.join(worse) or 'no metric'}"
+            )
         parts.append(f"{s}: " + ", ".join(bits) + f" ({outcomes[s]})")
     return verdict, conditions, "; ".join(parts)
 
 
-def comparison_table(comparisons: Sequence[Mapping[str, Any]], *, metric: str = "avg_gap",
-                     labels: Mapping[str, str] | None = None, digits: int = 2,
-                     primary_only: bool = True) -> pd.DataFrame:
+def comparison_table(
+    comparisons: Sequence[Mapping[str, Any]],
+    *,
+    metric: str = "avg_gap",
+    labels: Mapping[str, str] | None = None,
+    digits: int = 2,
+    primary_only: bool = True,
+) -> pd.DataFrame:
     """Display table of one metric's paired differences: one row per (method, baseline), one column
     per scenario, cells ``"+d [lo, hi]"`` (mean paired difference and its 95 % interval).
 
@@ -336,6 +383,7 @@ def comparison_table(comparisons: Sequence[Mapping[str, Any]], *, metric: str = 
     primary_only : bool
         Show only the primary pairs (each method at its tuned ratio), named without ratios.
     """
+
     def name(arm: str) -> str:
         base, sep, ratio = arm.partition(":")
         shown = labels.get(base, base) if labels else base
@@ -346,7 +394,8 @@ def comparison_table(comparisons: Sequence[Mapping[str, Any]], *, metric: str = 
     for r in rows:
         key = f"{name(r['method'])} − {name(r['baseline'])}"
         cells.setdefault(key, {})[r["scenario"]] = (
-            f"{r['diff']:+.{digits}f} [{r['ci_low']:+.{digits}f}, {r['ci_high']:+.{digits}f}]")
+            f"{r['diff']:+.{digits}f} [{r['ci_low']:+.{digits}f}, {r['ci_high']:+.{digits}f}]"
+        )
     out = pd.DataFrame.from_dict(cells, orient="index").fillna("—")
     out.index.name = "method − baseline"
     return out

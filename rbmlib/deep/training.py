@@ -93,8 +93,9 @@ class SGDConfig:
         if self.epochs < 0 or self.batch_size < 1:
             raise ValueError(f"need epochs >= 0 and batch_size >= 1, got {self.epochs}, {self.batch_size}")
         if self.lr < 0 or self.momentum < 0 or self.weight_decay < 0:
-            raise ValueError(f"lr, momentum, weight_decay must be >= 0, got {self.lr}, "
-                             f"{self.momentum}, {self.weight_decay}")
+            raise ValueError(
+                f"lr, momentum, weight_decay must be >= 0, got {self.lr}, {self.momentum}, {self.weight_decay}"
+            )
         if self.bn_stats not in ("update", "freeze"):
             raise ValueError(f"bn_stats must be 'update' or 'freeze', got {self.bn_stats!r}")
 
@@ -114,8 +115,10 @@ def _set_train_mode(net: nn.Module, bn_stats: str) -> None:
 
 @torch.no_grad()
 def _masked_direction(
-    named: list[tuple[str, nn.Parameter]], mask: Mapping[str, torch.Tensor] | None,
-    weight_decay: float, leaky: bool,
+    named: list[tuple[str, nn.Parameter]],
+    mask: Mapping[str, torch.Tensor] | None,
+    weight_decay: float,
+    leaky: bool,
 ) -> None:
     """Turn each ``p.grad`` into the update direction ``d`` of the module docstring, in place."""
     for name, p in named:
@@ -197,8 +200,9 @@ def masked_sgd(
     return net.eval()
 
 
-def fit(model: nn.Module, data: TensorSet, *, cfg: SGDConfig, generator: torch.Generator,
-        desc: str | None = None) -> nn.Module:
+def fit(
+    model: nn.Module, data: TensorSet, *, cfg: SGDConfig, generator: torch.Generator, desc: str | None = None
+) -> nn.Module:
     """Minimise cross-entropy on ``data`` from ``model`` (original training, Retrain and FT)."""
 
     def stream(epoch: int) -> Iterable[Batch]:

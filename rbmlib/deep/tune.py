@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -129,19 +128,34 @@ def _widen_ratio(ratios: list[float], best: float) -> list[float]:
 def _reference(cfg: TuneConfig, recipe: Recipe, data, seed: int) -> dict:
     # The split of the scenario, as the runner makes it (a noisy:<f> split carries the corrupted
     # labels of D_f, and the original trains on them).
-    split = make_split(data.y.numpy(), data.n_pool, parse_scenario(cfg.scenario), dataset=data.name,
-                       cfg=SplitConfig(), rng=np.random.default_rng(stream_seed(seed, "forget")),
-                       n_official_val=data.n_official_val)
+    split = make_split(
+        data.y.numpy(),
+        data.n_pool,
+        parse_scenario(cfg.scenario),
+        dataset=data.name,
+        cfg=SplitConfig(),
+        rng=np.random.default_rng(stream_seed(seed, "forget")),
+        n_official_val=data.n_official_val,
+    )
     data = split_data(data, split)
     sets = {k: take(data, getattr(split, k), device=cfg.device) for k in ("train", "retain", "forget", "test")}
-    model = build_model(recipe.model, in_channels=data.x.shape[1], image_size=data.x.shape[2],
-                        num_classes=data.num_classes, mean=data.mean, std=data.std,
-                        generator=torch_generator(seed, "init"), device=cfg.device)
+    model = build_model(
+        recipe.model,
+        in_channels=data.x.shape[1],
+        image_size=data.x.shape[2],
+        num_classes=data.num_classes,
+        mean=data.mean,
+        std=data.std,
+        generator=torch_generator(seed, "init"),
+        device=cfg.device,
+    )
     original = fit(model, sets["train"], cfg=recipe.original, generator=torch_generator(seed, "original"))
-    gold = METHODS["retrain"](model, sets["retain"], sets["forget"], cfg=recipe.retrain,
-                              generator=torch_generator(seed, "retrain"))
-    ref = evaluate(gold, retain=sets["retain"], forget=sets["forget"], test=sets["test"],
-                   batch_size=recipe.eval_batch_size)
+    gold = METHODS["retrain"](
+        model, sets["retain"], sets["forget"], cfg=recipe.retrain, generator=torch_generator(seed, "retrain")
+    )
+    ref = evaluate(
+        gold, retain=sets["retain"], forget=sets["forget"], test=sets["test"], batch_size=recipe.eval_batch_size
+    )
     return {"sets": sets, "original": original, "ref": ref}
 
 
@@ -167,10 +181,12 @@ def tune(cfg: TuneConfig, *, recipe: Recipe | None = None, log=None) -> dict[str
             gaps = []
             for seed, r in zip(cfg.seeds, refs):
                 s = r["sets"]
-                out = METHODS[method](r["original"], s["retain"], s["forget"], cfg=mcfg,
-                                      generator=torch_generator(seed, "unlearn"))
-                m = evaluate(out, retain=s["retain"], forget=s["forget"], test=s["test"],
-                             batch_size=recipe.eval_batch_size)
+                out = METHODS[method](
+                    r["original"], s["retain"], s["forget"], cfg=mcfg, generator=torch_generator(seed, "unlearn")
+                )
+                m = evaluate(
+                    out, retain=s["retain"], forget=s["forget"], test=s["test"], batch_size=recipe.eval_batch_size
+                )
                 gaps.append(avg_gap(m, r["ref"]))
             done[key] = gaps
             if log is not None:
@@ -194,13 +210,23 @@ def tune(cfg: TuneConfig, *, recipe: Recipe | None = None, log=None) -> dict[str
             ratios, widened = new_ratios, widened + 1
         on_edge = best_lr in (lrs[0], lrs[-1]) or (best_r is not None and _widen_ratio(ratios, best_r) != ratios)
         results[method] = {
-            "lr": best_lr, "ratio": best_r, "avg_gap": gap(method, best_lr, best_r),
-            "on_edge": bool(on_edge), "widened": widened,
-            "grid": [{"lr": lr, "ratio": r, "avg_gap": float(np.mean(g)), "gaps": g}
-                     for (m, lr, r), g in done.items() if m == method],
+            "lr": best_lr,
+            "ratio": best_r,
+            "avg_gap": gap(method, best_lr, best_r),
+            "on_edge": bool(on_edge),
+            "widened": widened,
+            "grid": [
+                {"lr": lr, "ratio": r, "avg_gap": float(np.mean(g)), "gaps": g}
+                for (m, lr, r), g in done.items()
+                if m == method
+            ],
         }
-    return {"config": json.loads(json.dumps(cfg.__dict__, default=list)), "methods": results,
-            "wall_s": round(time.perf_counter() - start, 1), "torch_threads": torch.get_num_threads()}
+    return {
+        "config": json.loads(json.dumps(cfg.__dict__, default=list)),
+        "methods": results,
+        "wall_s": round(time.perf_counter() - start, 1),
+        "torch_threads": torch.get_num_threads(),
+    }
 
 
 def add_parser(subparsers) -> None:

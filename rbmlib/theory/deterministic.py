@@ -40,8 +40,14 @@ def _scales2(norms: Sequence[float], dims: np.ndarray) -> np.ndarray:
 
 
 def original_fresh_remaining_loss_de(
-    *, d_f: int, d_o: int, d_r: int, n_f: int, n_r: int,
-    teacher_sq_norms: Sequence[float] | None = None, noise: float = 0.0,
+    *,
+    d_f: int,
+    d_o: int,
+    d_r: int,
+    n_f: int,
+    n_r: int,
+    teacher_sq_norms: Sequence[float] | None = None,
+    noise: float = 0.0,
 ) -> float:
     """Fresh remaining loss of the original model (= FT = RBM = RBM's masked update).
 
@@ -71,8 +77,9 @@ def original_fresh_remaining_loss_de(
     noise = _check_noise(noise)
     norms = _teacher_norms(teacher_sq_norms, d_f, d_o, d_r)
     if d_o == 0:  # Gram matrix block diagonal: the original is the golden model on S_r
-        return expected_golden_fresh_remaining_loss(d_f=d_f, d_o=d_o, d_r=d_r, n_f=n_f, n_r=n_r,
-                                                    teacher_sq_norms=norms, noise=noise)
+        return expected_golden_fresh_remaining_loss(
+            d_f=d_f, d_o=d_o, d_r=d_r, n_f=n_f, n_r=n_r, teacher_sq_norms=norms, noise=noise
+        )
     _check_noise_moments(noise, d_f, d_o, d_r, n_f, n_r)
     pe = projector_equivalent(d_f, d_o, d_r, n_f, n_r)
     s2 = _scales2(norms, pe.dims)
@@ -94,8 +101,14 @@ def _rbm_terms(pe: ProjectorEquivalent, s2: np.ndarray) -> tuple[float, float]:
 
 
 def rbm_forgetting_loss_de(
-    *, d_f: int, d_o: int, d_r: int, n_f: int, n_r: int,
-    teacher_sq_norms: Sequence[float] | None = None, noise: float = 0.0,
+    *,
+    d_f: int,
+    d_o: int,
+    d_r: int,
+    n_f: int,
+    n_r: int,
+    teacher_sq_norms: Sequence[float] | None = None,
+    noise: float = 0.0,
 ) -> float:
     """Forgetting loss of RBM (reset, then FT) :math:`\\frac1{n_f}\\|A_f w_{o,f}\\|^2`.
 
@@ -133,7 +146,8 @@ def rbm_forgetting_loss_de(
         return 0.0  # nothing is reset: RBM is the original, which interpolates D_f
     if d_o == 0:  # RBM is the golden model (Proposition 4.2 (4))
         return expected_golden_forgetting_loss(
-            d_f=d_f, d_o=d_o, d_r=d_r, n_f=n_f, n_r=n_r, teacher_sq_norms=norms, noise=noise)
+            d_f=d_f, d_o=d_o, d_r=d_r, n_f=n_f, n_r=n_r, teacher_sq_norms=norms, noise=noise
+        )
     _check_noise_moments(noise, d_f, d_o, d_r, n_f, n_r)
     pe = projector_equivalent(d_f, d_o, d_r, n_f, n_r)
     signal, noise_unit = _rbm_terms(pe, _scales2(norms, pe.dims))

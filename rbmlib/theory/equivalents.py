@@ -140,8 +140,16 @@ def projector_equivalent(d_f: int, d_o: int, d_r: int, n_f: int, n_r: int) -> Pr
     present = dims > 0
     F = np.where(present[:, None] & present[None, :], -dims[:, None] * dh_ds, 0.0)
     F = 0.5 * (F + F.T)  # symmetric in exact arithmetic; remove round-off asymmetry
-    arrays = dict(dims=dims, counts=counts, e=np.where(present, h, np.nan), g=g, F=F,
-                  noise_gain=np.where(present, dims * dh_dlam, 0.0), dg_dlam=dg_dlam, dh_dlam=dh_dlam)
+    arrays = dict(
+        dims=dims,
+        counts=counts,
+        e=np.where(present, h, np.nan),
+        g=g,
+        F=F,
+        noise_gain=np.where(present, dims * dh_dlam, 0.0),
+        dg_dlam=dg_dlam,
+        dh_dlam=dh_dlam,
+    )
     for array in arrays.values():
         array.setflags(write=False)  # shared by the cache: nobody may change them
     return ProjectorEquivalent(**arrays)

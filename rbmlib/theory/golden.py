@@ -68,7 +68,8 @@ def _teacher_norms(
 
 
 def _noise_gain(m: int, n_r: int) -> float:
-    """:math:`\\mathbb E\\,\\mathrm{tr}(R R^\\top)^{-1} = n_r/(m - n_r - 1)` for an :math:`n_r \\times m` Gaussian ``R``."""
+    """:math:`\\mathbb E\\,\\mathrm{tr}(R R^\\top)^{-1} = n_r/(m - n_r - 1)` for an :math:`n_r \\times m` Gaussian
+    ``R``."""
     if m <= n_r + 1:
         raise ValueError(
             "the noise term needs d_o + d_r > n_r + 1 (the inverse-Wishart mean E[(R R^T)^-1] = I/(m - n_r - 1) "

@@ -2,7 +2,8 @@
 
 The masked update moves only the free coordinates :math:`U` of :math:`w_o` to the minimum-norm
 least-squares solution of
-:math:`\\begin{bmatrix} W_r X_{r,U} \\\\ W_f X_{f,U} \\end{bmatrix}\\delta_U = \\begin{bmatrix} 0 \\\\ -W_f y_f \\end{bmatrix}`
+:math:`\\begin{bmatrix} W_r X_{r,U} \\\\ W_f X_{f,U} \\end{bmatrix}\\delta_U
+= \\begin{bmatrix} 0 \\\\ -W_f y_f \\end{bmatrix}`
 (:func:`rbmlib.masks.masked_update`). RBM frees :math:`U = S_f`, FBM frees :math:`U = S_f \\cup S_o`.
 """
 
@@ -47,8 +48,14 @@ def masked_updates_coincide(*, d_f: int, d_o: int, n_f: int, n_r: int) -> bool:
 
 
 def expected_rbm_masked_forgetting_loss(
-    *, d_f: int, d_o: int, d_r: int, n_f: int, n_r: int,
-    teacher_sq_norms: Sequence[float] | None = None, noise: float = 0.0,
+    *,
+    d_f: int,
+    d_o: int,
+    d_r: int,
+    n_f: int,
+    n_r: int,
+    teacher_sq_norms: Sequence[float] | None = None,
+    noise: float = 0.0,
 ) -> float:
     """Exact expected forgetting loss of RBM's masked update, every size.
 
@@ -78,8 +85,14 @@ def expected_rbm_masked_forgetting_loss(
 
 
 def expected_fbm_masked_forgetting_loss(
-    *, d_f: int, d_o: int, d_r: int, n_f: int, n_r: int,
-    teacher_sq_norms: Sequence[float] | None = None, noise: float = 0.0,
+    *,
+    d_f: int,
+    d_o: int,
+    d_r: int,
+    n_f: int,
+    n_r: int,
+    teacher_sq_norms: Sequence[float] | None = None,
+    noise: float = 0.0,
 ) -> float:
     """Exact expected forgetting loss of FBM's masked update where its system is consistent.
 
