@@ -4,6 +4,7 @@
 * :mod:`rbmlib.theory.masked` — exact losses of the masked updates (Proposition 4.4, corrected).
 * :mod:`rbmlib.theory.equivalents` — the block fixed point of the projector :math:`X^+X`.
 * :mod:`rbmlib.theory.deterministic` — deterministic equivalents for the original, FT and RBM.
+* :mod:`rbmlib.theory.reset` — deterministic equivalents for FBM (reset, then FT), through ``ker X_r``.
 * :mod:`rbmlib.theory.tables` — every row × metric of the ``linear`` table (the CLI's ``--theory``).
 """
 
@@ -21,6 +22,14 @@ from rbmlib.theory.masked import (
     expected_rbm_masked_forgetting_loss,
     fbm_masked_consistent,
     masked_updates_coincide,
+)
+from rbmlib.theory.reset import (
+    compressed_law,
+    compression_law,
+    fbm_forgetting_loss_de,
+    fbm_fresh_remaining_loss_de,
+    original_fresh_remaining_loss_compressed,
+    rbm_forgetting_loss_compressed,
 )
 from rbmlib.theory.tables import (
     expected_losses,
@@ -45,6 +54,12 @@ __all__ = [
     "projector_equivalent",
     "original_fresh_remaining_loss_de",
     "rbm_forgetting_loss_de",
+    "compression_law",
+    "compressed_law",
+    "fbm_forgetting_loss_de",
+    "fbm_fresh_remaining_loss_de",
+    "original_fresh_remaining_loss_compressed",
+    "rbm_forgetting_loss_compressed",
     "theory_table",
     "expected_losses",
     "expected_masked_losses",

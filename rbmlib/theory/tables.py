@@ -14,6 +14,7 @@ from collections.abc import Callable, Sequence
 from rbmlib.linear_model import BlockSizes
 from rbmlib.theory.deterministic import original_fresh_remaining_loss_de, rbm_forgetting_loss_de
 from rbmlib.theory.golden import expected_golden_forgetting_loss, expected_golden_fresh_remaining_loss, symbols
+from rbmlib.theory.reset import fbm_forgetting_loss_de, fbm_fresh_remaining_loss_de
 from rbmlib.theory.masked import (
     expected_fbm_masked_forgetting_loss,
     expected_rbm_masked_forgetting_loss,
@@ -38,9 +39,8 @@ _BASE, _MASKED = ("original", "golden", "ft"), ("rbm", "fbm", "rbm_masked", "fbm
 
 #: Why no formula exists for a cell (the lead can quote these verbatim).
 REASONS = {
-    "fbm": "FBM (reset, then FT) = w_g + (I - P_r)(0, 0, w_o,r) couples the projector onto row(X_r) with the "
-    "original's retain-only weights; their joint law is not derived in this book (a two-projector "
-    "deterministic equivalent would be needed)",
+    "fbm": "label noise: FBM (reset, then FT) = w_g + K_r E_r w_o carries the original's noise through "
+    "K_r E_r X^+; its deterministic equivalent (rbmlib.theory.reset) is derived for noiseless labels only",
     "fbm_masked_lsq": "FBM's masked system is inconsistent (n_f + min(n_r, d_o) > d_f + d_o): the update is a "
     "least-squares compromise between D_r and the relabelled D_f whose moments are not derived",
     "fbm_masked_kernel": "n_r < d_o: FBM's masked update moves the shared weights inside ker R_o, correlated "
@@ -98,7 +98,8 @@ def theory_table(
     3.2, Propositions 3.3–3.4), every method at :math:`d_o = 0`, RBM at :math:`d_f = 0`, both
     masked updates' forgetting losses (:mod:`rbmlib.theory.masked`). Deterministic equivalents:
     the original's fresh loss, shared by FT, RBM and RBM's masked update (and FBM's where the
-    updates coincide), and RBM's forgetting loss (:mod:`rbmlib.theory.deterministic`).
+    updates coincide), and RBM's forgetting loss (:mod:`rbmlib.theory.deterministic`); FBM's
+    forgetting and fresh losses without label noise (:mod:`rbmlib.theory.reset`).
     """
     sym = symbols(sizes)
     scales = tuple(float(s) for s in teacher_scales)
@@ -117,8 +118,15 @@ def theory_table(
         orig_fresh = de or _try(original_fresh_remaining_loss_de, EQUIVALENT, sym, norms, noise, edge_reason=_edge(sizes))
         rbm_forget = zero if d_f == 0 else (
             de or _try(rbm_forgetting_loss_de, EQUIVALENT, sym, norms, noise, edge_reason=_edge(sizes)))
-    fbm_fresh: Cell = golden_fresh if d_o == 0 else (None, NONE, REASONS["fbm"])
-    fbm_forget: Cell = golden_forget if d_o == 0 else (None, NONE, REASONS["fbm"])
+    if d_o == 0:  # FBM resets S_f only: the golden model
+        fbm_fresh, fbm_forget = golden_fresh, golden_forget
+    elif noise > 0:
+        fbm_fresh = fbm_forget = (None, NONE, REASONS["fbm"])
+    elif exact_only:
+        fbm_fresh = fbm_forget = (None, NONE, "deterministic equivalent not requested (exact_only)")
+    else:
+        fbm_fresh = _try(fbm_fresh_remaining_loss_de, EQUIVALENT, sym, norms, noise, edge_reason=_edge(sizes))
+        fbm_forget = _try(fbm_forgetting_loss_de, EQUIVALENT, sym, norms, noise, edge_reason=_edge(sizes))
     rbm_masked_forget: Cell = (expected_rbm_masked_forgetting_loss(**sym, teacher_sq_norms=norms, noise=noise), EXACT, "")
     consistent = fbm_masked_consistent(d_f=d_f, d_o=d_o, n_f=n_f, n_r=n_r)
     if consistent:
@@ -201,8 +209,9 @@ def rbm_minus_fbm_sign(sizes: BlockSizes, *, update: str = "masked", **kw) -> di
         ``metric -> -1, 0, +1`` (positive: FBM's loss is larger) or ``None``. For the masked
         updates: forgetting FBM − RBM :math:`= \\max(0, 1 - d_f/n_f)(\\|w_{*,S_o}\\|^2 + \\sigma^2)`
         where FBM's system is consistent, i.e. :math:`\\ge 0`, zero iff :math:`n_f \\le d_f` or
-        :math:`d_o = 0`; fresh 0 where the updates coincide. For reset-then-FT only the distinct
-        case (both golden, sign 0) has both formulas.
+        :math:`d_o = 0`; fresh 0 where the updates coincide. For reset-then-FT both sides exist
+        without label noise (deterministic equivalents off :math:`d_o = 0`; both golden, sign 0,
+        at :math:`d_o = 0`).
     """
     if update not in ("masked", "reset"):
         raise ValueError(f"update must be 'masked' or 'reset', got {update!r}")
