@@ -10,6 +10,7 @@ formulas, for the phase maps of Chapter 5.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING
 
 from rbmlib.linear_model import BlockSizes
 from rbmlib.theory.deterministic import original_fresh_remaining_loss_de, rbm_forgetting_loss_de
@@ -22,7 +23,13 @@ from rbmlib.theory.masked import (
     masked_updates_coincide,
 )
 
+if TYPE_CHECKING:
+    import pandas as pd
+
 __all__ = [
+    "phase_theory",
+    "theory_phase_difference",
+    "compare_theory",
     "EXACT",
     "EQUIVALENT",
     "NONE",
@@ -226,3 +233,83 @@ def rbm_minus_fbm_sign(sizes: BlockSizes, *, update: str = "masked", **kw) -> di
             diff = b - a
             out[metric] = 0 if abs(diff) <= 1e-12 * max(1.0, abs(a), abs(b)) else (1 if diff > 0 else -1)
     return out
+
+
+_METRICS = ("forgetting_loss", "remaining_loss", "fresh_remaining_loss")
+
+
+def phase_theory(
+    grid, *, overlaps: Sequence[float] | None = None, retain_ratios: Sequence[float] | None = None,
+    models: Sequence[str] = ("golden", "ft", "rbm", "fbm"),
+) -> pd.DataFrame:
+    """Every model's expected losses on a phase grid (noiseless), one row per cell × model × metric.
+
+    Parameters
+    ----------
+    grid : rbmlib.experiments.PhaseGrid
+        Anything with ``sizes(overlap, retain_ratio)``, ``overlaps`` and ``retain_ratios``.
+    overlaps, retain_ratios : sequence of float, optional
+        Evaluate on these instead of the grid's own (e.g. a finer mesh for curves and boundaries).
+    models : sequence of str
+        Rows of :func:`theory_table`.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Columns ``overlap, retain_ratio, method, metric, theory, kind`` (``theory`` NaN without a formula).
+    """
+    import pandas as pd
+
+    records = []
+    for overlap in grid.overlaps if overlaps is None else overlaps:
+        for ratio in grid.retain_ratios if retain_ratios is None else retain_ratios:
+            table = theory_table(grid.sizes(overlap, ratio))
+            for model in models:
+                for metric in _METRICS:
+                    value, kind, _ = table[model][metric]
+                    records.append({"overlap": float(overlap), "retain_ratio": float(ratio), "method": model,
+                                    "metric": metric, "theory": float("nan") if value is None else value, "kind": kind})
+    return pd.DataFrame.from_records(records)
+
+
+def theory_phase_difference(frame: pd.DataFrame, metric: str, *, minus: str = "rbm", of: str = "fbm") -> pd.DataFrame:
+    """``of`` minus ``minus`` from :func:`phase_theory`, pivoted to overlap × retain ratio.
+
+    ``metric`` is a loss, ``gap_<loss>`` (the gap of the expectations,
+    :math:`|\\mathbb E\\mathcal L - \\mathbb E\\mathcal L_g|`) or ``gap_avg_gap`` (the mean of the
+    three such gaps). A gap of expectations is at most the expected per-draw gap that
+    :func:`rbmlib.experiments.phase_grid` reports; the two coincide where every draw falls on
+    the same side of the golden value.
+    """
+    def pivot(method: str, loss: str):
+        rows = frame[(frame["method"] == method) & (frame["metric"] == loss)]
+        return rows.pivot(index="overlap", columns="retain_ratio", values="theory")
+
+    def value(method: str, name: str):
+        if name == "gap_avg_gap":
+            return sum(value(method, f"gap_{loss}") for loss in _METRICS) / len(_METRICS)
+        if name.startswith("gap_"):
+            return (pivot(method, name[4:]) - pivot("golden", name[4:])).abs()
+        return pivot(method, name)
+
+    if metric not in _METRICS and metric not in {f"gap_{m}" for m in _METRICS} | {"gap_avg_gap"}:
+        raise ValueError(f"metric must be a loss, gap_<loss> or gap_avg_gap, got {metric!r}")
+    return value(of, metric) - value(minus, metric)
+
+
+def compare_theory(table: pd.DataFrame, frame: pd.DataFrame) -> pd.DataFrame:
+    """Monte Carlo means of a phase grid beside :func:`phase_theory`: relative error and z-score.
+
+    Returns
+    -------
+    pandas.DataFrame
+        The rows of ``table`` (method, metric, cell) that have a formula that is not identically
+        zero, with ``theory``, ``kind``, ``rel_error`` :math:`= (\\text{theory} - \\text{mean})/\\text{mean}`
+        and ``z`` :math:`= (\\text{mean} - \\text{theory})/\\text{se}`.
+    """
+    keys = ["overlap", "retain_ratio", "method", "metric"]
+    merged = table.merge(frame, on=keys, how="inner")
+    merged = merged[merged["theory"].notna() & (merged["theory"] != 0)].copy()
+    merged["rel_error"] = (merged["theory"] - merged["mean"]) / merged["mean"]
+    merged["z"] = (merged["mean"] - merged["theory"]) / merged["se"]
+    return merged.reset_index(drop=True)
