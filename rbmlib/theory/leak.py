@@ -2,9 +2,13 @@
 
 With a feature leak the off-support inputs are :math:`\\varepsilon Z`, :math:`Z` i.i.d.
 :math:`N(0, 1)` independent of everything else. Every expected loss is an even function of
-:math:`\\varepsilon` (so its first-order term is zero), and at a ratio that frees exactly a union
-of blocks of zero-versus-positive Fisher saliency the :math:`\\varepsilon \\to 0` limit is the
-leak-free closed form of the support mask: the leak enters at :math:`O(\\varepsilon^2)`.
+:math:`\\varepsilon`, so its first-order term is zero. With Fisher masks the
+:math:`\\varepsilon \\to 0` limit is the leak-free expectation of the same ratio at *every*
+ratio: where a mask cuts through a block of zero saliency the leak picks the subset (through
+:math:`\\varepsilon^2 Z^2`), independently of the rest of the instance, and the coordinates of a
+block are exchangeable, so the expectation is that of any fixed subset. A closed form of that
+limit exists where the mask frees a union of blocks (:func:`leak_boundary_ratios`): there the
+small-leak theory is the leak-free closed form plus :math:`O(\\varepsilon^2)`.
 """
 
 from __future__ import annotations
@@ -70,9 +74,9 @@ def small_leak_losses(
     Raises
     ------
     ValueError
-        At any other ratio: there the :math:`\\varepsilon \\to 0^+` mask keeps a uniformly random
-        subset of a block of zero saliency (the :math:`\\varepsilon^2 Z^2` terms decide the
-        ranking), a model the book has no formula for.
+        At any other ratio: the limit is still the leak-free expectation of that ratio
+        (Proposition 5.2), but that mask resets part of a block, and the book has no closed form
+        for partial-block resets.
     """
     from rbmlib.theory.tables import theory_table
 
@@ -82,7 +86,8 @@ def small_leak_losses(
         edges = ", ".join(f"{c}/{sizes.d}" for c in sorted(blocks))
         raise ValueError(
             f"the small-leak limit needs a ratio that frees a block union of {method}'s saliency "
-            f"({edges}); ratio {mask_ratio} frees {count} of {sizes.d} coordinates"
+            f"({edges}); ratio {mask_ratio} frees {count} of {sizes.d} coordinates (a partial-block reset, "
+            "which has no closed form)"
         )
     row = theory_table(sizes, teacher_scales=teacher_scales)[blocks[count]]
     return {metric: cell[0] for metric, cell in row.items()}
