@@ -371,11 +371,14 @@ def draw_phase_theory(
     """
     rows = np.sort(cells.index.to_numpy())[::-1]  # as drawn: overlap decreasing downwards
     cols = np.sort(cells.columns.to_numpy())
+    # the heatmap's own annotations switch to white on dark cells; the theory follows them
+    colours = {tuple(np.round(t.get_position(), 3)): t.get_color() for t in ax.texts}
     for i, overlap in enumerate(rows):
         for j, ratio in enumerate(cols):
             value = cells.loc[overlap, ratio]
             if np.isfinite(value):
-                ax.text(j + 0.5, i + 0.82, f"({value:.0f})", ha="center", va="center", fontsize=5.5, style="italic")
+                ax.text(j + 0.5, i + 0.82, f"({value:.0f})", ha="center", va="center", fontsize=5.5, style="italic",
+                        color=colours.get((round(j + 0.5, 3), round(i + 0.5, 3)), "black"))
     live = fine[fine.index > tie_below]
     y = _cell_coordinate(live.index.to_numpy(), rows)
     x = _cell_coordinate(live.columns.to_numpy(), cols)

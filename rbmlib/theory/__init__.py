@@ -36,6 +36,7 @@ from rbmlib.theory.leak import leak_boundary_ratios, small_leak_losses
 from rbmlib.theory.tables import (
     compare_theory,
     phase_theory,
+    theory_bias,
     theory_phase_difference,
     expected_losses,
     expected_masked_losses,
@@ -70,6 +71,7 @@ __all__ = [
     "phase_theory",
     "theory_phase_difference",
     "compare_theory",
+    "theory_bias",
     "theory_table",
     "expected_losses",
     "expected_masked_losses",
