@@ -100,6 +100,29 @@ def test_fbm_is_the_golden_model_without_a_shared_block():
     assert fbm_fresh_remaining_loss_de(**kw) == expected_golden_fresh_remaining_loss(**kw)
 
 
+@settings(max_examples=80, deadline=None)
+@given(sizes=strict_sizes(), sigma=st.floats(0.1, 3.0))
+def test_fbm_fresh_noise_term_is_positive_and_quadratic_in_sigma(sizes, sigma):
+    m = sizes["d_o"] + sizes["d_r"]
+    if m <= sizes["n_r"] + 1 or sizes["d_f"] + sizes["d_o"] <= sizes["n_f"] + 1:
+        return  # outside the moment condition (refused, tested below)
+    clean = fbm_fresh_remaining_loss_de(**sizes)
+    unit = fbm_fresh_remaining_loss_de(**sizes, noise=1.0) - clean
+    assert unit >= sizes["n_r"] / (m - sizes["n_r"] - 1) - 1e-9  # at least the golden model's noise
+    assert fbm_fresh_remaining_loss_de(**sizes, noise=sigma) == pytest.approx(clean + sigma**2 * unit, rel=1e-9)
+
+
+@pytest.mark.parametrize("shape", [(40, 60, 100, 20, 56), (0, 100, 100, 20, 50), (60, 40, 100, 20, 100)])
+def test_fbm_fresh_noise_term_matches_seeded_monte_carlo(shape):
+    sizes = BlockSizes(*shape)
+    kw = dict(zip(("d_f", "d_o", "d_r", "n_f", "n_r"), shape))
+    values = simulate_methods(SimulationConfig(sizes, draws=300, seed=99, noise=2.0), methods=("fbm",))["fbm"][
+        "fresh_remaining_loss"]
+    theory = fbm_fresh_remaining_loss_de(**kw, noise=2.0)
+    se = np.std(values, ddof=1) / np.sqrt(values.size)
+    assert abs(values.mean() - theory) <= N_SE * se + REL_TOL * theory, (values.mean(), theory, se)
+
+
 @pytest.mark.parametrize(
     "shape",
     [(40, 60, 100, 20, 56), (80, 20, 100, 20, 60), (0, 100, 100, 20, 50), (20, 80, 100, 20, 144), (160, 40, 200, 40, 80)],
@@ -116,8 +139,8 @@ def test_fbm_equivalents_match_seeded_monte_carlo(shape):
 
 
 def test_bad_input_is_refused_with_the_condition():
-    with pytest.raises(ValueError, match="noiseless labels only"):
-        fbm_fresh_remaining_loss_de(d_f=40, d_o=60, d_r=100, n_f=20, n_r=56, noise=0.5)
+    with pytest.raises(ValueError, match=r"d_o \+ d_r > n_r \+ 1"):
+        fbm_fresh_remaining_loss_de(d_f=40, d_o=60, d_r=100, n_f=20, n_r=159, noise=0.5)
     with pytest.raises(ValueError, match="noiseless labels only"):
         fbm_forgetting_loss_de(d_f=40, d_o=60, d_r=100, n_f=20, n_r=56, noise=0.5)
     with pytest.raises(ValueError, match=r"n_f \+ n_r < d"):
@@ -130,7 +153,9 @@ def test_table_marks_fbm_an_equivalent_without_noise_and_gives_the_reason_with_n
     sizes = BlockSizes(40, 60, 100, 20, 56)
     assert theory_kinds(sizes)["fbm"] == {"forgetting_loss": "deterministic equivalent", "remaining_loss": "exact",
                                          "fresh_remaining_loss": "deterministic equivalent"}
-    assert "noiseless labels only" in theory_gaps(sizes, noise=0.5)["fbm"]["forgetting_loss"]
+    gaps = theory_gaps(sizes, noise=0.5)
+    assert "noiseless labels only" in gaps["fbm"]["forgetting_loss"]
+    assert "fresh_remaining_loss" not in gaps["fbm"]  # the fresh loss has its noise term
     sign = rbm_minus_fbm_sign(sizes, update="reset")
     assert sign["remaining_loss"] == 0 and sign["fresh_remaining_loss"] == 1  # RBM keeps the learned shared block
     assert sign["forgetting_loss"] == 1

@@ -40,7 +40,8 @@ trace of :math:`K_C` (or :math:`K_C B K_C`) against functions of :math:`T`, and
       + \\kappa\\Sigma(\\Sigma + \\kappa)^{-2}\\,
         \\frac{\\operatorname{tr}\\Sigma B(\\Sigma + \\kappa)^{-2}}{\\operatorname{tr}\\Sigma(\\Sigma + \\kappa)^{-2}} .
 
-Noiseless labels only: the label-noise terms of FBM are not derived (``ValueError``).
+Label noise: derived for the fresh loss (:func:`fbm_fresh_remaining_loss_de`), not for the
+forgetting loss (``ValueError``).
 """
 
 from __future__ import annotations
@@ -261,49 +262,88 @@ def rbm_forgetting_loss_compressed(
     return _forgetting_terms(law, _omega(law, norms, dims), s2, fbm=False)
 
 
+def _fbm_fresh_noise_unit(law: CompressedLaw, d_r: int, m: int, n_r: int) -> float:
+    """FBM's fresh-loss noise term per unit :math:`\\sigma^2` (see :func:`fbm_fresh_remaining_loss_de`)."""
+    t, s, k, w = law.er, law.sigma, law.kappa, law.w
+    # c-bar has no component on ker R inside S_r (t = 1) nor on S_f: phi = t / (1 - t) elsewhere
+    inside = (law.ef == 0) & (t < 1.0 - 1e-12)
+    phi = np.where(inside, t / np.where(inside, 1.0 - t, 1.0), 0.0)
+    q = s / (s + k) ** 2
+    q_total = float(w @ q)
+    # (1 - e_r K)^2 pointwise: the pole of phi at t -> 1 cancels against (1 - t)^2
+    kept = float(w @ (phi * (1.0 - t * k / (s + k)) ** 2)) + float(w @ (phi * s * k / (s + k) ** 2)) * float(
+        w @ (t**2 * q)) / q_total
+    spread = float(w @ (t**2 * q)) / (k * q_total)  # tr(E_r~^2 (C^T C)^+)
+    gamma = 1.0 / (m - n_r - 1)  # E tr (R R^T)^-1 / n_r, exact
+    return n_r * gamma + gamma * kept + (1.0 + gamma * max(0, n_r - d_r)) * spread
+
+
 def fbm_fresh_remaining_loss_de(
     *, d_f: int, d_o: int, d_r: int, n_f: int, n_r: int,
     teacher_sq_norms: Sequence[float] | None = None, noise: float = 0.0,
 ) -> float:
-    """Fresh remaining loss of FBM (reset :math:`S_f \\cup S_o`, then fine-tune), noiseless.
+    """Fresh remaining loss of FBM (reset :math:`S_f \\cup S_o`, then fine-tune).
 
     Returns
     -------
     float
         With :math:`u = N_R^\\top E_o w_*`, :math:`x = N_r^\\top w_*` and the compressed
-        operators of the module docstring,
-        :math:`\\|D(w_{\\text{FBM}} - w_*)\\|^2 = \\|u + \\tilde E_r K_C x\\|^2`, whose mean is
+        operators of the module docstring, the signal part is
+        :math:`\\|u + \\tilde E_r K_C x\\|^2`, whose mean is
 
         .. math::
 
             s_o^2\\operatorname{tr}\\tilde E_o + 2 s_o^2\\operatorname{tr}(\\tilde E_o\\tilde E_r K_C)
             + \\operatorname{tr}(\\tilde E_r^2 K_C\\,\\Omega\\,K_C),
 
-        every trace by its deterministic equivalent. Exact (golden) at :math:`d_o = 0`.
+        every trace by its deterministic equivalent; the noise part is :math:`\\sigma^2` times
+
+        .. math::
+
+            \\frac{n_r}{m - n_r - 1} + \\gamma\\,\\mathbb E\\|(I - \\tilde E_rK_C)\\bar c\\|^2_{\\Gamma = \\varphi(T)}
+            + \\big(1 + \\gamma\\max(0, n_r - d_r)\\big)\\operatorname{tr}\\big(\\tilde E_r^2 (C^\\top C)^+\\big),
+
+        :math:`\\gamma = 1/(m - n_r - 1)`, :math:`\\varphi(t) = t/(1 - t)` off the atom at 1,
+        :math:`\\operatorname{tr}(A(C^\\top C)^+) \\approx \\int A\\Sigma(\\Sigma + \\kappa)^{-2}d\\mu
+        / (\\kappa\\int\\Sigma(\\Sigma + \\kappa)^{-2}d\\mu)`. Exact (golden) at :math:`d_o = 0`.
 
     Notes
     -----
-    :math:`w_{\\text{FBM}} - w_* = -K_r(E_f + E_o)w_* - K_rE_rKw_*` without noise, and
-    :math:`DK_rE_f = 0`; :math:`K_r y = N_rN_r^\\top y` keeps norms of :math:`N_r^\\top y`.
+    :math:`w_{\\text{FBM}} - w_* = -K_r(E_f + E_o)w_* - K_rE_rKw_* + K_rE_rX^+\\varepsilon + X_r^+\\varepsilon_r`
+    and :math:`DK_rE_f = 0`; :math:`K_r y = N_rN_r^\\top y` keeps norms of :math:`N_r^\\top y`.
     :math:`w_*` is independent of the design, :math:`\\operatorname{Cov}(u) = \\operatorname{Cov}(u, x) = s_o^2\\tilde E_o`
-    and :math:`\\operatorname{Cov}(x) = \\Omega`.
+    and :math:`\\operatorname{Cov}(x) = \\Omega`. Noise: the cross term vanishes
+    (:math:`K_rX_r^+ = 0`), :math:`\\|X_r^+\\varepsilon_r\\|^2` has the exact inverse-Wishart mean,
+    and with :math:`g = X_r^+\\varepsilon_r`, :math:`\\bar c = N_{R,o}^+ g_o` and
+    :math:`\\xi = B_f(I - \\Pi)g_o` (independent of :math:`C` given :math:`R, g`),
+    :math:`N_r^\\top E_r X^+\\varepsilon = -(I - \\tilde E_rK_C)\\bar c + \\tilde E_rC^+(\\varepsilon_f - \\xi)`.
+    The right singular vectors of :math:`R` are independent of its singular values, so
+    :math:`\\mathbb E[(R^\\top R)^+ \\mid \\ker R] = \\gamma(I - N_RN_R^\\top)`, which makes
+    :math:`\\operatorname{Cov}(\\bar c) = \\gamma\\varphi(T)` and
+    :math:`\\mathbb E\\|(I - \\Pi)g_o\\|^2 = \\gamma\\max(0, n_r - d_r)` exactly.
 
     Raises
     ------
     ValueError
-        For label noise (not derived) or outside the strict over-parameterisation.
+        Outside the strict over-parameterisation, or with label noise unless
+        :math:`m > n_r + 1` and :math:`d_f + d_o > n_f + 1` (finite inverse-Wishart means).
     """
+    from rbmlib.theory.deterministic import _check_noise_moments
+
     _check_sizes(d_f, d_o, d_r, n_f, n_r)
     noise = _check_noise(noise)
     norms = _teacher_norms(teacher_sq_norms, d_f, d_o, d_r)
     if d_o == 0:  # FBM resets S_f only: the golden model
         return expected_golden_fresh_remaining_loss(
             d_f=d_f, d_o=d_o, d_r=d_r, n_f=n_f, n_r=n_r, teacher_sq_norms=norms, noise=noise)
-    _noiseless(noise, "FBM fresh-loss")
+    _check_noise_moments(noise, d_f, d_o, d_r, n_f, n_r)
     law = compressed_law(d_f, d_o, d_r, n_f, n_r)
     so2 = norms[1] / d_o
     omega = _omega(law, norms, (d_f, d_o, d_r))
-    return float(so2 * law.tr(law.eo) + 2 * so2 * law.tr_k(law.eo * law.er) + law.tr_kbk(law.er**2, omega))
+    signal = so2 * law.tr(law.eo) + 2 * so2 * law.tr_k(law.eo * law.er) + law.tr_kbk(law.er**2, omega)
+    if noise == 0:
+        return float(signal)
+    return float(signal + noise**2 * _fbm_fresh_noise_unit(law, d_r, d_o + d_r, n_r))
 
 
 def fbm_forgetting_loss_de(

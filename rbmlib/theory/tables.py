@@ -47,8 +47,9 @@ _BASE, _MASKED = ("original", "golden", "ft"), ("rbm", "fbm", "rbm_masked", "fbm
 
 #: Why no formula exists for a cell (the lead can quote these verbatim).
 REASONS = {
-    "fbm": "label noise: FBM (reset, then FT) = w_g + K_r E_r w_o carries the original's noise through "
-    "K_r E_r X^+; its deterministic equivalent (rbmlib.theory.reset) is derived for noiseless labels only",
+    "fbm": "label noise: FBM's (reset, then FT) forgetting residual -X_f (E_f + K_r E_o) X^+ eps needs a "
+    "leave-one-out treatment of the noise that is not derived; its deterministic equivalent "
+    "(rbmlib.theory.reset) is for noiseless labels only (the fresh loss has its noise term)",
     "fbm_masked_lsq": "FBM's masked system is inconsistent (n_f + min(n_r, d_o) > d_f + d_o): the update is a "
     "least-squares compromise between D_r and the relabelled D_f whose moments are not derived",
     "fbm_masked_kernel": "n_r < d_o: FBM's masked update moves the shared weights inside ker R_o, correlated "
@@ -107,7 +108,8 @@ def theory_table(
     masked updates' forgetting losses (:mod:`rbmlib.theory.masked`). Deterministic equivalents:
     the original's fresh loss, shared by FT, RBM and RBM's masked update (and FBM's where the
     updates coincide), and RBM's forgetting loss (:mod:`rbmlib.theory.deterministic`); FBM's
-    forgetting and fresh losses without label noise (:mod:`rbmlib.theory.reset`).
+    fresh loss (with or without label noise) and forgetting loss without label noise
+    (:mod:`rbmlib.theory.reset`).
     """
     sym = symbols(sizes)
     scales = tuple(float(s) for s in teacher_scales)
@@ -128,13 +130,12 @@ def theory_table(
             de or _try(rbm_forgetting_loss_de, EQUIVALENT, sym, norms, noise, edge_reason=_edge(sizes)))
     if d_o == 0:  # FBM resets S_f only: the golden model
         fbm_fresh, fbm_forget = golden_fresh, golden_forget
-    elif noise > 0:
-        fbm_fresh = fbm_forget = (None, NONE, REASONS["fbm"])
     elif exact_only:
         fbm_fresh = fbm_forget = (None, NONE, "deterministic equivalent not requested (exact_only)")
     else:
         fbm_fresh = _try(fbm_fresh_remaining_loss_de, EQUIVALENT, sym, norms, noise, edge_reason=_edge(sizes))
-        fbm_forget = _try(fbm_forgetting_loss_de, EQUIVALENT, sym, norms, noise, edge_reason=_edge(sizes))
+        fbm_forget = ((None, NONE, REASONS["fbm"]) if noise > 0 else
+                      _try(fbm_forgetting_loss_de, EQUIVALENT, sym, norms, noise, edge_reason=_edge(sizes)))
     rbm_masked_forget: Cell = (expected_rbm_masked_forgetting_loss(**sym, teacher_sq_norms=norms, noise=noise), EXACT, "")
     consistent = fbm_masked_consistent(d_f=d_f, d_o=d_o, n_f=n_f, n_r=n_r)
     if consistent:
