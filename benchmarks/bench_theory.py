@@ -8,7 +8,8 @@ Prints, with the goals of issue 9:
    same grid with ``phase_grid`` (golden, FT, RBM, FBM at ``--draws`` per cell, as Chapter 5
    does). Goal: the theory costs < 1 % of the simulation, measured in the same run.
 2. **Accuracy of the deterministic equivalents** (the original's fresh loss, shared by FT, RBM
-   and RBM's masked update, and RBM's forgetting loss): relative error against a Monte Carlo of
+   and RBM's masked update, RBM's forgetting loss, and FBM's forgetting and fresh losses, which
+   are derived without label noise only): relative error against a Monte Carlo of
    ``--accuracy-draws`` draws per cell (seeded child streams), with its standard error, on the
    phase grid, at the running example, and where the equivalent is expected to break: small
    sizes (the grid divided by 5), near-square designs (n_r / (d_o + d_r), n_f / (d_f + d_o) or
@@ -26,7 +27,7 @@ import numpy as np
 from rbmlib.experiments import PhaseGrid, phase_grid, simulate_methods
 from rbmlib.linear_model import BlockSizes
 from rbmlib.simulation import SimulationConfig
-from rbmlib.theory import projector_equivalent, theory_table
+from rbmlib.theory import compressed_law, projector_equivalent, theory_table
 
 RUNNING = BlockSizes(d_forget=160, d_shared=40, d_retain=200, n_forget=40, n_retain=80)
 
@@ -37,6 +38,7 @@ def _cost(grid: PhaseGrid, draws: int) -> None:
     t0 = time.perf_counter()
     for _ in range(repeats):
         projector_equivalent.cache_clear()  # time the cold evaluation, not the cache
+        compressed_law.cache_clear()
         for sizes in cells:
             theory_table(sizes)
     theory_s = (time.perf_counter() - t0) / repeats
@@ -50,9 +52,10 @@ def _cost(grid: PhaseGrid, draws: int) -> None:
 def _errors(sizes: BlockSizes, draws: int, seed: int, noise: float = 0.0) -> dict[str, tuple[float, float, float]]:
     """(theory, MC mean, MC se) of each deterministic-equivalent cell at one size."""
     table = theory_table(sizes, noise=noise)
-    samples = simulate_methods(SimulationConfig(sizes, draws=draws, seed=seed, noise=noise), methods=("original", "rbm"))
+    samples = simulate_methods(SimulationConfig(sizes, draws=draws, seed=seed, noise=noise), methods=("original", "rbm", "fbm"))
     out = {}
-    for model, metric in (("original", "fresh_remaining_loss"), ("rbm", "forgetting_loss")):
+    for model, metric in (("original", "fresh_remaining_loss"), ("rbm", "forgetting_loss"),
+                          ("fbm", "forgetting_loss"), ("fbm", "fresh_remaining_loss")):
         value, kind, _ = table[model][metric]
         if kind != "deterministic equivalent":
             continue

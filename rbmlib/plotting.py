@@ -340,3 +340,72 @@ def draw_ratio_sweep(
         ax.axhline(value, color=MODEL_COLOURS[model], linewidth=1, linestyle=(0, (4, 2)), label=f"{MODEL_LABELS[model]} (theory)")
     ax.set_xlabel("mask ratio (fraction of weights freed)")
     return ax
+
+
+def _cell_coordinate(values: np.ndarray, centres: np.ndarray) -> np.ndarray:
+    """Heatmap coordinate of ``values`` on an axis whose cell ``j`` (centre ``j + 0.5``) holds ``centres[j]``.
+
+    The grid axes of Chapter 5 are uniform, so the map is affine (and extends past the outer cells).
+    """
+    step = (centres[-1] - centres[0]) / (len(centres) - 1)
+    return (np.asarray(values, dtype=float) - centres[0]) / step + 0.5
+
+
+def draw_phase_theory(
+    ax: "matplotlib.axes.Axes", cells: "pd.DataFrame", fine: "pd.DataFrame", *, tie_below: float = 0.0,
+) -> "matplotlib.axes.Axes":
+    """Overlay the theory on a :func:`draw_phase` heatmap: each cell's value and the analytic boundary.
+
+    Parameters
+    ----------
+    ax : matplotlib.axes.Axes
+        An axes already holding :func:`draw_phase` of the same grid (overlap growing upwards).
+    cells : pandas.DataFrame
+        The theory on the grid's cells (overlap × retain ratio, as the heatmap): written in
+        small type under each simulated value, in parentheses.
+    fine : pandas.DataFrame
+        The theory on a finer mesh; its zero level (where FBM and RBM trade places) is drawn as
+        a solid black line. Rows with overlap ``<= tie_below`` are left out of the contour: there
+        the difference is identically 0 (a tie by Propositions 4.2–4.3), and the row is outlined
+        with a dotted frame instead.
+    """
+    rows = np.sort(cells.index.to_numpy())[::-1]  # as drawn: overlap decreasing downwards
+    cols = np.sort(cells.columns.to_numpy())
+    # the heatmap's own annotations switch to white on dark cells; the theory follows them
+    colours = {tuple(np.round(t.get_position(), 3)): t.get_color() for t in ax.texts}
+    for i, overlap in enumerate(rows):
+        for j, ratio in enumerate(cols):
+            value = cells.loc[overlap, ratio]
+            if np.isfinite(value):
+                ax.text(j + 0.5, i + 0.82, f"({value:.0f})", ha="center", va="center", fontsize=5.5, style="italic",
+                        color=colours.get((round(j + 0.5, 3), round(i + 0.5, 3)), "black"))
+    live = fine[fine.index > tie_below]
+    y = _cell_coordinate(live.index.to_numpy(), rows)
+    x = _cell_coordinate(live.columns.to_numpy(), cols)
+    z = live.to_numpy(dtype=float)
+    if np.nanmin(z) < 0 < np.nanmax(z):
+        ax.contour(x, y, z, levels=[0.0], colors="black", linewidths=1.6)
+    from matplotlib.patches import Rectangle
+
+    for i in np.flatnonzero(rows <= tie_below):
+        ax.add_patch(Rectangle((0, i), len(cols), 1, fill=False, edgecolor="black", linestyle=":", linewidth=1.2))
+    return ax
+
+
+def draw_sweep_theory(
+    ax: "matplotlib.axes.Axes", points: "Mapping[str, list[tuple[float, float]]]",
+) -> "matplotlib.axes.Axes":
+    """Theory points of the mask-ratio sweep: stars at the ratios where Proposition 5.2 gives a value.
+
+    Parameters
+    ----------
+    points : mapping of str to sequence of (ratio, value)
+        Per model (a key of :data:`MODEL_COLOURS`), the small-leak limits to mark.
+    """
+    for model, pairs in points.items():
+        if not pairs:
+            continue
+        xs, ys = zip(*pairs)
+        ax.plot(xs, ys, linestyle="none", marker="*", markersize=11, color=MODEL_COLOURS[model],
+                markeredgecolor="black", markeredgewidth=0.6, zorder=3, label=f"{MODEL_LABELS[model]} (theory, $\\varepsilon \\to 0$)")
+    return ax

@@ -4,6 +4,8 @@
 * :mod:`rbmlib.theory.masked` — exact losses of the masked updates (Proposition 4.4, corrected).
 * :mod:`rbmlib.theory.equivalents` — the block fixed point of the projector :math:`X^+X`.
 * :mod:`rbmlib.theory.deterministic` — deterministic equivalents for the original, FT and RBM.
+* :mod:`rbmlib.theory.reset` — deterministic equivalents for FBM (reset, then FT), through ``ker X_r``.
+* :mod:`rbmlib.theory.leak` — the small-leak limit of the mask-ratio sweep (Proposition 5.2).
 * :mod:`rbmlib.theory.tables` — every row × metric of the ``linear`` table (the CLI's ``--theory``).
 """
 
@@ -22,7 +24,20 @@ from rbmlib.theory.masked import (
     fbm_masked_consistent,
     masked_updates_coincide,
 )
+from rbmlib.theory.reset import (
+    compressed_law,
+    compression_law,
+    fbm_forgetting_loss_de,
+    fbm_fresh_remaining_loss_de,
+    original_fresh_remaining_loss_compressed,
+    rbm_forgetting_loss_compressed,
+)
+from rbmlib.theory.leak import leak_boundary_ratios, small_leak_losses
 from rbmlib.theory.tables import (
+    compare_theory,
+    phase_theory,
+    theory_bias,
+    theory_phase_difference,
     expected_losses,
     expected_masked_losses,
     rbm_minus_fbm_sign,
@@ -45,6 +60,18 @@ __all__ = [
     "projector_equivalent",
     "original_fresh_remaining_loss_de",
     "rbm_forgetting_loss_de",
+    "compression_law",
+    "compressed_law",
+    "fbm_forgetting_loss_de",
+    "fbm_fresh_remaining_loss_de",
+    "original_fresh_remaining_loss_compressed",
+    "rbm_forgetting_loss_compressed",
+    "leak_boundary_ratios",
+    "small_leak_losses",
+    "phase_theory",
+    "theory_phase_difference",
+    "compare_theory",
+    "theory_bias",
     "theory_table",
     "expected_losses",
     "expected_masked_losses",

@@ -10,10 +10,12 @@ formulas, for the phase maps of Chapter 5.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING
 
 from rbmlib.linear_model import BlockSizes
 from rbmlib.theory.deterministic import original_fresh_remaining_loss_de, rbm_forgetting_loss_de
 from rbmlib.theory.golden import expected_golden_forgetting_loss, expected_golden_fresh_remaining_loss, symbols
+from rbmlib.theory.reset import fbm_forgetting_loss_de, fbm_fresh_remaining_loss_de
 from rbmlib.theory.masked import (
     expected_fbm_masked_forgetting_loss,
     expected_rbm_masked_forgetting_loss,
@@ -21,7 +23,14 @@ from rbmlib.theory.masked import (
     masked_updates_coincide,
 )
 
+if TYPE_CHECKING:
+    import pandas as pd
+
 __all__ = [
+    "phase_theory",
+    "theory_phase_difference",
+    "compare_theory",
+    "theory_bias",
     "EXACT",
     "EQUIVALENT",
     "NONE",
@@ -38,9 +47,9 @@ _BASE, _MASKED = ("original", "golden", "ft"), ("rbm", "fbm", "rbm_masked", "fbm
 
 #: Why no formula exists for a cell (the lead can quote these verbatim).
 REASONS = {
-    "fbm": "FBM (reset, then FT) = w_g + (I - P_r)(0, 0, w_o,r) couples the projector onto row(X_r) with the "
-    "original's retain-only weights; their joint law is not derived in this book (a two-projector "
-    "deterministic equivalent would be needed)",
+    "fbm": "label noise: FBM's (reset, then FT) forgetting residual -X_f (E_f + K_r E_o) X^+ eps needs a "
+    "leave-one-out treatment of the noise that is not derived; its deterministic equivalent "
+    "(rbmlib.theory.reset) is for noiseless labels only (the fresh loss has its noise term)",
     "fbm_masked_lsq": "FBM's masked system is inconsistent (n_f + min(n_r, d_o) > d_f + d_o): the update is a "
     "least-squares compromise between D_r and the relabelled D_f whose moments are not derived",
     "fbm_masked_kernel": "n_r < d_o: FBM's masked update moves the shared weights inside ker R_o, correlated "
@@ -98,7 +107,9 @@ def theory_table(
     3.2, Propositions 3.3–3.4), every method at :math:`d_o = 0`, RBM at :math:`d_f = 0`, both
     masked updates' forgetting losses (:mod:`rbmlib.theory.masked`). Deterministic equivalents:
     the original's fresh loss, shared by FT, RBM and RBM's masked update (and FBM's where the
-    updates coincide), and RBM's forgetting loss (:mod:`rbmlib.theory.deterministic`).
+    updates coincide), and RBM's forgetting loss (:mod:`rbmlib.theory.deterministic`); FBM's
+    fresh loss (with or without label noise) and forgetting loss without label noise
+    (:mod:`rbmlib.theory.reset`).
     """
     sym = symbols(sizes)
     scales = tuple(float(s) for s in teacher_scales)
@@ -117,8 +128,14 @@ def theory_table(
         orig_fresh = de or _try(original_fresh_remaining_loss_de, EQUIVALENT, sym, norms, noise, edge_reason=_edge(sizes))
         rbm_forget = zero if d_f == 0 else (
             de or _try(rbm_forgetting_loss_de, EQUIVALENT, sym, norms, noise, edge_reason=_edge(sizes)))
-    fbm_fresh: Cell = golden_fresh if d_o == 0 else (None, NONE, REASONS["fbm"])
-    fbm_forget: Cell = golden_forget if d_o == 0 else (None, NONE, REASONS["fbm"])
+    if d_o == 0:  # FBM resets S_f only: the golden model
+        fbm_fresh, fbm_forget = golden_fresh, golden_forget
+    elif exact_only:
+        fbm_fresh = fbm_forget = (None, NONE, "deterministic equivalent not requested (exact_only)")
+    else:
+        fbm_fresh = _try(fbm_fresh_remaining_loss_de, EQUIVALENT, sym, norms, noise, edge_reason=_edge(sizes))
+        fbm_forget = ((None, NONE, REASONS["fbm"]) if noise > 0 else
+                      _try(fbm_forgetting_loss_de, EQUIVALENT, sym, norms, noise, edge_reason=_edge(sizes)))
     rbm_masked_forget: Cell = (expected_rbm_masked_forgetting_loss(**sym, teacher_sq_norms=norms, noise=noise), EXACT, "")
     consistent = fbm_masked_consistent(d_f=d_f, d_o=d_o, n_f=n_f, n_r=n_r)
     if consistent:
@@ -201,8 +218,9 @@ def rbm_minus_fbm_sign(sizes: BlockSizes, *, update: str = "masked", **kw) -> di
         ``metric -> -1, 0, +1`` (positive: FBM's loss is larger) or ``None``. For the masked
         updates: forgetting FBM − RBM :math:`= \\max(0, 1 - d_f/n_f)(\\|w_{*,S_o}\\|^2 + \\sigma^2)`
         where FBM's system is consistent, i.e. :math:`\\ge 0`, zero iff :math:`n_f \\le d_f` or
-        :math:`d_o = 0`; fresh 0 where the updates coincide. For reset-then-FT only the distinct
-        case (both golden, sign 0) has both formulas.
+        :math:`d_o = 0`; fresh 0 where the updates coincide. For reset-then-FT both sides exist
+        without label noise (deterministic equivalents off :math:`d_o = 0`; both golden, sign 0,
+        at :math:`d_o = 0`).
     """
     if update not in ("masked", "reset"):
         raise ValueError(f"update must be 'masked' or 'reset', got {update!r}")
@@ -217,3 +235,114 @@ def rbm_minus_fbm_sign(sizes: BlockSizes, *, update: str = "masked", **kw) -> di
             diff = b - a
             out[metric] = 0 if abs(diff) <= 1e-12 * max(1.0, abs(a), abs(b)) else (1 if diff > 0 else -1)
     return out
+
+
+_METRICS = ("forgetting_loss", "remaining_loss", "fresh_remaining_loss")
+
+
+def phase_theory(
+    grid, *, overlaps: Sequence[float] | None = None, retain_ratios: Sequence[float] | None = None,
+    models: Sequence[str] = ("golden", "ft", "rbm", "fbm"),
+) -> pd.DataFrame:
+    """Every model's expected losses on a phase grid (noiseless), one row per cell × model × metric.
+
+    Parameters
+    ----------
+    grid : rbmlib.experiments.PhaseGrid
+        Anything with ``sizes(overlap, retain_ratio)``, ``overlaps`` and ``retain_ratios``.
+    overlaps, retain_ratios : sequence of float, optional
+        Evaluate on these instead of the grid's own (e.g. a finer mesh for curves and boundaries).
+    models : sequence of str
+        Rows of :func:`theory_table`.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Columns ``overlap, retain_ratio, method, metric, theory, kind`` (``theory`` NaN without a formula).
+    """
+    import pandas as pd
+
+    records = []
+    for overlap in grid.overlaps if overlaps is None else overlaps:
+        for ratio in grid.retain_ratios if retain_ratios is None else retain_ratios:
+            table = theory_table(grid.sizes(overlap, ratio))
+            for model in models:
+                for metric in _METRICS:
+                    value, kind, _ = table[model][metric]
+                    records.append({"overlap": float(overlap), "retain_ratio": float(ratio), "method": model,
+                                    "metric": metric, "theory": float("nan") if value is None else value, "kind": kind})
+    return pd.DataFrame.from_records(records)
+
+
+def theory_phase_difference(frame: pd.DataFrame, metric: str, *, minus: str = "rbm", of: str = "fbm") -> pd.DataFrame:
+    """``of`` minus ``minus`` from :func:`phase_theory`, pivoted to overlap × retain ratio.
+
+    ``metric`` is a loss, ``gap_<loss>`` (the gap of the expectations,
+    :math:`|\\mathbb E\\mathcal L - \\mathbb E\\mathcal L_g|`) or ``gap_avg_gap`` (the mean of the
+    three such gaps). A gap of expectations is at most the expected per-draw gap that
+    :func:`rbmlib.experiments.phase_grid` reports; the two coincide where every draw falls on
+    the same side of the golden value.
+    """
+    def pivot(method: str, loss: str):
+        rows = frame[(frame["method"] == method) & (frame["metric"] == loss)]
+        return rows.pivot(index="overlap", columns="retain_ratio", values="theory")
+
+    def value(method: str, name: str):
+        if name == "gap_avg_gap":
+            return sum(value(method, f"gap_{loss}") for loss in _METRICS) / len(_METRICS)
+        if name.startswith("gap_"):
+            return (pivot(method, name[4:]) - pivot("golden", name[4:])).abs()
+        return pivot(method, name)
+
+    if metric not in _METRICS and metric not in {f"gap_{m}" for m in _METRICS} | {"gap_avg_gap"}:
+        raise ValueError(f"metric must be a loss, gap_<loss> or gap_avg_gap, got {metric!r}")
+    return value(of, metric) - value(minus, metric)
+
+
+def compare_theory(table: pd.DataFrame, frame: pd.DataFrame) -> pd.DataFrame:
+    """Monte Carlo means of a phase grid beside :func:`phase_theory`: relative error and z-score.
+
+    Returns
+    -------
+    pandas.DataFrame
+        The rows of ``table`` (method, metric, cell) that have a formula that is not identically
+        zero, with ``theory``, ``kind``, ``rel_error`` :math:`= (\\text{theory} - \\text{mean})/\\text{mean}`
+        and ``z`` :math:`= (\\text{mean} - \\text{theory})/\\text{se}`.
+    """
+    keys = ["overlap", "retain_ratio", "method", "metric"]
+    merged = table.merge(frame, on=keys, how="inner")
+    merged = merged[merged["theory"].notna() & (merged["theory"] != 0)].copy()
+    merged["rel_error"] = (merged["theory"] - merged["mean"]) / merged["mean"]
+    merged["z"] = (merged["mean"] - merged["theory"]) / merged["se"]
+    return merged.reset_index(drop=True)
+
+
+def theory_bias(errors: pd.DataFrame) -> pd.DataFrame:
+    """Per theory line: the pooled relative error over the cells (the bias) and the worst cell.
+
+    Parameters
+    ----------
+    errors : pandas.DataFrame
+        Output of :func:`compare_theory`.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per (method, metric): ``cells``; ``bias``, the mean of the cells' relative errors,
+        and ``bias_se``, its standard error :math:`\\sqrt{\\sum_c (\\text{se}_c/\\text{mean}_c)^2}/C`
+        from the cells' independent Monte Carlo errors — a systematic error of the formula shows
+        here even where each cell's own error is of the size of its noise; ``worst``, the largest
+        relative error in absolute value, at ``worst_overlap``, ``worst_ratio``, with its ``worst_z``.
+    """
+    import numpy as np
+    import pandas as pd
+
+    rows = []
+    for (method, metric), part in errors.groupby(["method", "metric"], sort=True):
+        rel_se = part["se"] / part["mean"]
+        at = part["rel_error"].abs().idxmax()
+        rows.append({"method": method, "metric": metric, "cells": len(part), "bias": float(part["rel_error"].mean()),
+                     "bias_se": float(np.sqrt(np.sum(rel_se**2)) / len(part)), "worst": float(part.loc[at, "rel_error"]),
+                     "worst_overlap": float(part.loc[at, "overlap"]), "worst_ratio": float(part.loc[at, "retain_ratio"]),
+                     "worst_z": float(part.loc[at, "z"])})
+    return pd.DataFrame.from_records(rows)
