@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 
+import numpy as np
 import pytest
 
 from rbmlib.claims import (
@@ -136,3 +137,27 @@ def test_c2_in_practice_is_marked_as_the_books_own_question():
     v = verdict_c2_in_practice(draws=5)
     assert v.verdict == "holds under stated conditions" and "not the paper's" in v.claim
     assert "5/5 draws" in v.evidence and "99.1%" in v.evidence
+
+
+def test_c4_and_c5_rest_on_the_formulas_with_the_simulation_as_the_check(monkeypatch, tiny_table):
+    import rbmlib.theory as theory
+    from rbmlib.claims import _agrees
+    from rbmlib.running_example import SIZES
+    from rbmlib.theory import expected_masked_losses
+
+    th = expected_masked_losses(SIZES)
+    v4, v5 = verdict_c4(grid=TINY_GRID, table=tiny_table), verdict_c5()
+    assert f"{100 * th['rbm']['forgetting_loss'] / 186.6667:.1f} % by the formulas" in v4.evidence
+    diff = th["fbm"]["fresh_remaining_loss"] - th["rbm"]["fresh_remaining_loss"]
+    assert f"a difference of {diff:.1f}" in v5.evidence
+    # The check can fail: a formula off by 20 % disagrees with the shared batch, and the verdict says so.
+    assert _agrees(100.0, np.full(50, 100.0) + np.linspace(-1, 1, 50))
+    assert not _agrees(120.0, np.full(50, 100.0) + np.linspace(-1, 1, 50))
+
+    def off(sizes, **kw):
+        out = expected_masked_losses(sizes, **kw)
+        return {m: {k: None if v is None else 1.2 * v for k, v in r.items()} for m, r in out.items()}
+
+    monkeypatch.setattr(theory, "expected_masked_losses", off)
+    assert verdict_c5().verdict == "fails"
+    assert verdict_c4(grid=TINY_GRID, table=tiny_table).verdict == "fails"
