@@ -36,6 +36,7 @@ __all__ = [
     "draw_ratio_sweep",
     "draw_theory_vs_mc",
     "draw_sweep",
+    "draw_overview",
 ]
 
 #: Display name, colour and marker of every model, as views of the one registry
@@ -208,6 +209,76 @@ def draw_sweep(
     return ax
 
 
+def draw_overview(ax: "matplotlib.axes.Axes", sizes: "BlockSizes") -> "matplotlib.axes.Axes":
+    """The book's argument in one picture: the coordinate blocks, the data sets' supports, the three
+    models and the two masks, drawn to scale on the coordinates of ``sizes``.
+
+    Parameters
+    ----------
+    ax : matplotlib.axes.Axes
+        Where to draw (a wide, short panel; the axes are switched off).
+    sizes : BlockSizes
+        Block sizes :math:`(d_f, d_o, d_r)`; the widths of the blocks are proportional to them.
+
+    Notes
+    -----
+    Rows, top to bottom: the blocks :math:`S_f \mid S_o \mid S_r`; the supports of :math:`D_f`
+    (:math:`S_f \cup S_o`) and :math:`D_r` (:math:`S_o \cup S_r`); the original
+    :math:`w_o = \operatorname{fit}(0, D)`, the golden :math:`w_g = \operatorname{fit}(0, D_r)`
+    (zero on :math:`S_f`) and FT, :math:`w_t = w_o` (Proposition 1.2); RBM's mask
+    :math:`m_r = \mathbb 1[S_o \cup S_r]` (resets :math:`S_f`) and FBM's, which resets
+    :math:`S_f \cup S_o` (Propositions 4.2 and 4.3). Hatched cells are reset weights. The
+    picture is drawn from the definitions, not from simulated numbers.
+    """
+    from matplotlib.patches import Rectangle
+
+    d_f, d_o, d_r = sizes.d_forget, sizes.d_shared, sizes.d_retain
+    edges = {"f": (0, d_f), "o": (d_f, d_o), "r": (d_f + d_o, d_r)}
+    d = d_f + d_o + d_r
+    h = 0.62  # bar height; rows are one unit apart
+
+    def cell(y, blocks, colour, *, text="", hatch=None, face=None, text_colour="white"):
+        lo = edges[blocks[0]][0]
+        hi = edges[blocks[-1]][0] + edges[blocks[-1]][1]
+        ax.add_patch(Rectangle((lo, y - h / 2), hi - lo, h, facecolor=face or colour, edgecolor=colour,
+                               hatch=hatch, linewidth=1.2))
+        if text:
+            ax.text((lo + hi) / 2, y, text, ha="center", va="center", fontsize=9, color=text_colour)
+
+    rows = [
+        ("coordinates", lambda y: [cell(y, b, "0.55", face=shade, text=name, text_colour="black")
+                                   for b, name, shade in (("f", "$S_f$", "0.85"), ("o", "$S_o$", "0.72"),
+                                                          ("r", "$S_r$", "0.85"))]),
+        ("$D_f$ uses", lambda y: cell(y, "fo", series("forgetting").colour, text="forgetting inputs")),
+        ("$D_r$ uses", lambda y: cell(y, "or", series("remaining").colour, text="remaining inputs")),
+        ("original $w_o$", lambda y: cell(y, "for", series("original").colour, text="fit on $D_f \\cup D_r$")),
+        ("golden $w_g$", lambda y: (cell(y, "f", series("golden").colour, face="white", text="0",
+                                         text_colour="black"),
+                                    cell(y, "or", series("golden").colour, text="fit on $D_r$ only"))),
+        ("FT $w_t$", lambda y: cell(y, "for", series("ft").colour, text="$= w_o$: nothing moves")),
+        ("RBM", lambda y: (cell(y, "f", series("rbm").colour, face="white", hatch="///"),
+                           cell(y, "or", series("rbm").colour, text="kept: what $D_r$ uses"))),
+        ("FBM", lambda y: (cell(y, "fo", series("fbm").colour, face="white", hatch="///"),
+                           cell(y, "r", series("fbm").colour, text="kept"))),
+    ]
+    for i, (name, draw) in enumerate(rows):
+        y = len(rows) - 1 - i
+        draw(y)
+        ax.text(-0.02 * d, y, name, ha="right", va="center", fontsize=9)
+    for x in (d_f, d_f + d_o):  # block boundaries through every row
+        ax.axvline(x, color="0.3", linewidth=0.6, linestyle=":", zorder=0)
+    notes = {"original $w_o$": "learned $S_o$ from both sets", "golden $w_g$": "the target of unlearning",
+             "FT $w_t$": "forgets nothing (Ch. 1–3)", "RBM": "resets $S_f$ only (Ch. 4)",
+             "FBM": "resets $S_f \\cup S_o$, refits (Ch. 4)"}
+    for i, (name, _) in enumerate(rows):
+        if name in notes:
+            ax.text(1.02 * d, len(rows) - 1 - i, notes[name], ha="left", va="center", fontsize=8.5, color="0.2")
+    ax.set_xlim(-0.3 * d, 1.42 * d)
+    ax.set_ylim(-0.6, len(rows) - 0.4)
+    ax.set_axis_off()
+    return ax
+
+
 def draw_saliency(
     ax: "matplotlib.axes.Axes", scores: np.ndarray, sizes: "BlockSizes", *, data: str, legend: bool = True
 ) -> "matplotlib.axes.Axes":
@@ -224,7 +295,7 @@ def draw_saliency(
     data : {"remaining", "forgetting"}
         Which data set the scores belong to (colour, marker and legend).
     legend : bool
-        Add the legend above the panel (outside the data).
+        Add a legend inside the panel.
 
     Notes
     -----
@@ -246,10 +317,10 @@ def draw_saliency(
     for name, lo, width in (("$S_f$", 0, sizes.d_forget), ("$S_o$", sizes.d_forget, sizes.d_shared),
                             ("$S_r$", sizes.d_forget + sizes.d_shared, sizes.d_retain)):
         ax.text(lo + width / 2 - 0.5, 1.0, name, transform=edge, ha="center", va="bottom", fontsize=9)
-    ax.set_xlabel(r"coordinate $j$ (hollow on the axis: $h_j = 0$)")
+    ax.set_xlabel(r"coordinate $j$ (on the axis: $h_j = 0$)")
     ax.set_ylabel(r"saliency $h_j(D)$")
-    if legend:
-        ax.legend(loc="upper left", bbox_to_anchor=(0.0, -0.22), ncols=2, fontsize=9)
+    if legend:  # a two-panel figure rather calls fig.legend(..., loc="outside lower center") once
+        ax.legend(loc="best")
     return ax
 
 

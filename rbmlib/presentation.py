@@ -304,15 +304,16 @@ def book_theme() -> dict[str, object]:
     }
 
 
-def glue_values(**values: object) -> None:
-    """``myst_nb.glue(key, value, display=False)`` for every keyword: numbers and words for prose.
+def glue_values(values: Mapping[str, object] | None = None, /, **named: object) -> None:
+    """``myst_nb.glue(key, value, display=False)`` for every entry of ``values`` and every keyword:
+    numbers and words for prose (``values`` takes keys that are not identifiers, ``"ch2-max-z"``).
 
     Round in the caller (``round(x, 4)``) or format with the role's spec
     (``{glue:text}`key:.2f```) so that the glued text is the same on every machine.
     """
     from myst_nb import glue
 
-    for key, value in values.items():
+    for key, value in {**(values or {}), **named}.items():
         glue(key, value, display=False)
 
 

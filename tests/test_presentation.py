@@ -141,11 +141,11 @@ def test_glue_helpers_glue_values_tables_and_close_figures(monkeypatch):
     monkeypatch.setattr(myst_nb, "glue", lambda key, value, display=True: glued.__setitem__(key, (value, display)))
     from rbmlib.presentation import glue_figure, glue_markdown, glue_table, glue_values
 
-    glue_values(a=1, b="x")
+    glue_values({"a-b": 2}, a=1, b="x")
     fig = plt.figure()
     glue_figure("fig", fig)
     glue_table("tab", [{"model": "rbm", "se": 0.25}])
     glue_markdown("md", "**x**")
-    assert glued["a"] == (1, False) and glued["b"] == ("x", False)
+    assert glued["a"] == (1, False) and glued["b"] == ("x", False) and glued["a-b"] == (2, False)
     assert glued["fig"][0] is fig and not plt.fignum_exists(fig.number)
     assert glued["tab"][0].data.splitlines()[2] == "| RBM | 0.250 |" and glued["md"][0].data == "**x**"
