@@ -65,7 +65,7 @@ def new_figure(
 def draw_loss_paths(
     ax: "matplotlib.axes.Axes", paths: "pd.DataFrame", *, floor: float = 1e-12, legend: bool = True
 ) -> "matplotlib.axes.Axes":
-    """Remaining and forgetting loss against the descent step, one line per (stage, data).
+    """Remaining and forgetting loss against the descent step, one line per data set.
 
     Parameters
     ----------
@@ -78,30 +78,31 @@ def draw_loss_paths(
         sizes) and are drawn *at* ``floor``, the bottom of the log axis: a zero loss is a flat line
         on the axis instead of a line wandering through thirty decades of noise.
     legend : bool
-        Add the legend (data set by colour, stage by line style).
+        Add the legend of the data sets.
 
     Notes
     -----
-    Colours are the data sets' (:data:`rbmlib.presentation.SERIES` ``"remaining"`` and
-    ``"forgetting"``), line styles the stages: solid for the first stage of the run, dashed for
-    fine-tuning.
+    Each data set has its registry colour, line style and marker
+    (:data:`rbmlib.presentation.SERIES` ``"remaining"``, ``"forgetting"``), so the two lines differ
+    in greyscale too; a dotted vertical line marks where fine-tuning starts from the original.
     """
-    stage_styles = {"train": "-", "retrain": "-", "fine-tune": "--"}
-    shown = np.maximum(paths["loss"].to_numpy(dtype=float), floor)
-    for (stage, data), rows in paths.assign(shown=shown).groupby(["stage", "data"], sort=False):
+    shown = paths.assign(shown=np.maximum(paths["loss"].to_numpy(dtype=float), floor)).sort_values("step")
+    for data, rows in shown.groupby("data", sort=False):
         s = series(data)
-        ax.plot(rows["step"], rows["shown"], color=s.colour, linestyle=stage_styles.get(stage, "-"),
-                label=f"{s.label}, {stage}")
+        ax.plot(rows["step"], rows["shown"], color=s.colour, linestyle=s.linestyle, marker=s.marker,
+                markevery=max(len(rows) // 8, 1), markersize=4.5, markerfacecolor="white", label=s.label)
     tune_steps = paths.loc[paths["stage"] == "fine-tune", "step"]
     if not tune_steps.empty:  # mark where fine-tuning starts from the original model
-        ax.axvline(tune_steps.min(), color="0.5", linestyle=":", linewidth=1)
+        start = tune_steps.min()
+        ax.axvline(start, color="0.5", linestyle=":", linewidth=1)
+        ax.text(start, 0.5, " fine-tune on $D_r$ →", transform=ax.get_xaxis_transform(), fontsize=8.5,
+                ha="left", va="center", color="0.3")
     ax.set_yscale("log")
-    top = float(np.max(shown))
-    ax.set_ylim(floor / 2, top * 4)
+    ax.set_ylim(floor / 2, float(shown["shown"].max()) * 30)
     ax.text(0.99, 0.02, f"below {floor:.0e}: round-off", transform=ax.transAxes, ha="right", va="bottom",
             fontsize=8, color="0.35")
     if legend:
-        ax.legend(loc="upper right", fontsize=8)
+        ax.legend(loc="center right")
     ax.set_xlabel("gradient-descent step")
     ax.set_ylabel(r"loss $\mathcal{L}(w, D)$")
     return ax
@@ -210,7 +211,7 @@ def draw_sweep(
 
 
 def draw_overview(ax: "matplotlib.axes.Axes", sizes: "BlockSizes") -> "matplotlib.axes.Axes":
-    """The book's argument in one picture: the coordinate blocks, the data sets' supports, the three
+    r"""The book's argument in one picture: the coordinate blocks, the data sets' supports, the three
     models and the two masks, drawn to scale on the coordinates of ``sizes``.
 
     Parameters
@@ -311,8 +312,10 @@ def draw_saliency(
     ax.plot(j, np.where(positive, scores, np.nan), marker=s.marker, markersize=2.8, linewidth=0.8,
             color=s.colour, linestyle=s.linestyle, label=f"$h(D_{{{data[0]}}})$")
     edge = mtransforms.blended_transform_factory(ax.transData, ax.transAxes)  # x in data, y in axes
-    ax.plot(j[~positive], np.zeros((~positive).sum()), transform=edge, marker=s.marker, markersize=2.8,
-            linestyle="none", color=s.colour, markerfacecolor="none", clip_on=False)
+    if not positive.all():  # an empty unclipped line would still claim the origin in the layout
+        ax.plot(j[~positive], np.zeros((~positive).sum()), transform=edge, marker=s.marker, markersize=2.8,
+                linestyle="none", color=s.colour, markerfacecolor="none", clip_on=False,
+                scalex=False, scaley=False)  # axes-fraction y: must not enter the data limits
     ax.set_yscale("log")
     for name, lo, width in (("$S_f$", 0, sizes.d_forget), ("$S_o$", sizes.d_forget, sizes.d_shared),
                             ("$S_r$", sizes.d_forget + sizes.d_shared, sizes.d_retain)):
@@ -345,7 +348,7 @@ def draw_finetune_paths(
         ax.set_ylim(bottom=floor / 2)
     ax.set_xlabel("fine-tuning step on $D_r$")
     if legend:
-        ax.legend()
+        ax.legend(loc="center right")
     return ax
 
 

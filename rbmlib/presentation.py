@@ -98,10 +98,11 @@ SERIES: Mapping[str, SeriesStyle] = {
     "rbm_grad": SeriesStyle("RBM-grad", _WINE, "D"),
     "rbm_layer": SeriesStyle("RBM-layer", _INDIGO, "h"),
     "rbm_reset": SeriesStyle("RBM-reset", _TEAL, "*"),
-    # The two data sets of loss curves and saliency plots: colours no model uses, so that
-    # vermillion always means RBM and never "forgetting data".
+    # The two data sets of loss curves and saliency plots: colours no linear model uses, so that
+    # vermillion always means RBM and never "forgetting data"; dark and light, so they also
+    # differ in greyscale.
     "remaining": SeriesStyle(r"remaining $D_r$", _INDIGO, "o", "-"),
-    "forgetting": SeriesStyle(r"forgetting $D_f$", _WINE, "s", "--"),
+    "forgetting": SeriesStyle(r"forgetting $D_f$", _OLIVE, "s", "--"),
 }
 
 #: Groups of series that can share a figure; markers (and colours) are unique within each.

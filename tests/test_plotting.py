@@ -82,9 +82,10 @@ def test_loss_paths_draw_round_off_on_the_floor_of_the_log_axis(ax):
     paths = pd.DataFrame({"run": "r", "stage": ["train"] * 3 + ["fine-tune"] * 3, "data": "forgetting",
                           "step": [0, 1, 2, 3, 4, 5], "loss": [1.0, 1e-5, 1e-31, 0.0, 0.0, 0.0]})
     draw_loss_paths(ax, paths, floor=1e-12)
-    shown = np.concatenate([line.get_ydata() for line in ax.get_lines() if len(line.get_ydata()) == 3])
-    assert shown.min() == 1e-12 and ax.get_ylim()[0] < 1e-12
-    assert {line.get_linestyle() for line in ax.get_lines() if len(line.get_ydata()) == 3} == {"-", "--"}
+    lines = [line for line in ax.get_lines() if len(line.get_ydata()) == 6]
+    assert len(lines) == 1  # one line per data set, across both stages
+    np.testing.assert_array_equal(lines[0].get_ydata(), [1.0, 1e-5, 1e-12, 1e-12, 1e-12, 1e-12])
+    assert ax.get_ylim()[0] < 1e-12 and lines[0].get_linestyle() == "--"  # the forgetting data's style
 
 
 def test_saliency_marks_exact_zeros_on_the_axis_instead_of_dropping_them(ax):
