@@ -127,6 +127,27 @@ INSPECT_JS = """() => {
             pageWidth: document.documentElement.scrollWidth, viewport: window.innerWidth};
 }"""
 
+#: The reader tools of ``book/_static/reader.js``: a click on a figure opens the zoomed view and
+#: Escape closes it; before printing every closed dropdown (proofs) opens, after it closes again.
+TOOLS_JS = """() => {
+    const out = {zoom: null, print: null};
+    const img = document.querySelector('.bd-article figure img');
+    if (img) {
+        img.click();
+        const opened = document.querySelector('.rbm-zoom img') !== null;
+        document.dispatchEvent(new KeyboardEvent('keydown', {key: 'Escape'}));
+        out.zoom = opened && document.querySelector('.rbm-zoom') === null;
+    }
+    const closed = Array.from(document.querySelectorAll('details.sd-dropdown:not([open])'));
+    if (closed.length) {
+        window.dispatchEvent(new Event('beforeprint'));
+        const allOpen = closed.every(d => d.open);
+        window.dispatchEvent(new Event('afterprint'));
+        out.print = allOpen && closed.every(d => !d.open);
+    }
+    return out;
+}"""
+
 #: An ``alt`` that is only a file name (Sphinx's default when a figure has none).
 _FILE_NAME_ALT = re.compile(r"^[\w.-]+\.(png|jpe?g|svg|gif)$", re.IGNORECASE)
 
@@ -149,6 +170,11 @@ def _problems(name: str, width: str, report: dict) -> list[str]:
     out += [f"{where}: overflows its column without scrolling: {e}" for e in report["overflowing"][:5]]
     out += [f"{where}: content clipped: {e}" for e in report["clipped"][:5]]
     out += [f"{where}: visible code cell glues: {c!r}" for c in report["visibleGlue"]]
+    tools = report.get("tools", {})
+    if tools.get("zoom") is False:
+        out.append(f"{where}: a click on a figure does not open (or Escape does not close) the zoomed view")
+    if tools.get("print") is False:
+        out.append(f"{where}: printing does not expand the proofs (or does not fold them back)")
     return out
 
 
@@ -189,6 +215,7 @@ def test_pages_load_offline_with_typeset_math_and_loaded_images(built_book):
                 page.goto(path.as_uri(), wait_until="load")
                 _await_math(page)
                 report = page.evaluate(INSPECT_JS)
+                report["tools"] = page.evaluate(TOOLS_JS)
                 shot = name.replace("/", "__").replace(".html", f"@{width}.png")
                 page.screenshot(path=str(SCREENSHOTS / shot), full_page=True)
                 page.close()
@@ -209,6 +236,8 @@ def test_problems_flags_every_reader_defect():
     assert _problems("p.html", "390", clean) == []
     bad = {**clean, "typeset": 0, "rawMath": True, "pageWidth": 500,
            "images": [{"src": "a.png", "alt": "3f2a9c.png", "ok": False}, {"src": "b.png", "alt": "", "ok": True}],
-           "overflowing": ["table"], "clipped": ["pre"], "visibleGlue": ["glue_values({...})"]}
+           "overflowing": ["table"], "clipped": ["pre"], "visibleGlue": ["glue_values({...})"],
+           "tools": {"zoom": False, "print": False}}
     lines = _problems("p.html", "390", bad)
-    assert len(lines) == 9 and all(line.startswith("p.html at 390 px: ") for line in lines)
+    assert len(lines) == 11 and all(line.startswith("p.html at 390 px: ") for line in lines)
+    assert _problems("p.html", "390", {**clean, "tools": {"zoom": None, "print": True}}) == []
