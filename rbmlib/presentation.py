@@ -243,8 +243,8 @@ def render_table(
     digits : int
         Significant digits of numeric cells (:func:`format_number`); strings are kept as given.
     style : {"markdown", "text"}
-        A MyST pipe table (for ``{glue:md}``), or a fixed-width text table with a rule under the
-        header (for a terminal).
+        A MyST pipe table (for ``{glue:md}``; ``mean ± spread`` cells get no-break spaces so they
+        never wrap), or a fixed-width text table with a rule under the header (for a terminal).
     labels : bool
         Show registry keys (``rbm_reset``) by their display names (``RBM-reset``).
 
@@ -266,7 +266,10 @@ def render_table(
             text = label(value) if labels and value in SERIES else value
         else:
             text = format_number(value, digits)
-        return text.replace("|", "\\|") if style == "markdown" else text
+        if style == "text":
+            return text
+        # "12.3 ± 0.4" is one number: no-break spaces keep it on one line in a narrow column.
+        return text.replace(" ± ", "\u00a0±\u00a0").replace("|", "\\|")
 
     body = [[cell(v) for v in row] for row in rows]
     if style == "markdown":

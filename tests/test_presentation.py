@@ -111,7 +111,7 @@ def test_markdown_table_drops_a_range_index_and_shows_readable_headers_and_label
 
 def test_a_named_index_becomes_the_first_column():
     frame = pd.DataFrame({"UA": ["1.0 ± 0.1"]}, index=pd.Index(["salun"], name="method"))
-    assert render_table(frame).splitlines()[2] == "| SalUn | 1.0 ± 0.1 |"
+    assert render_table(frame).splitlines()[2] == "| SalUn | 1.0\u00a0±\u00a00.1 |"
 
 
 def test_text_table_aligns_columns_and_keeps_keys_when_asked():
@@ -149,3 +149,9 @@ def test_glue_helpers_glue_values_tables_and_close_figures(monkeypatch):
     assert glued["a"] == (1, False) and glued["b"] == ("x", False) and glued["a-b"] == (2, False)
     assert glued["fig"][0] is fig and not plt.fignum_exists(fig.number)
     assert glued["tab"][0].data.splitlines()[2] == "| RBM | 0.250 |" and glued["md"][0].data == "**x**"
+
+
+def test_mean_pm_cells_never_wrap_in_the_book_but_stay_plain_in_a_terminal():
+    rows = [{"method": "rbm", "ua": "0.8 ± 0.2"}]
+    assert "0.8\u00a0±\u00a00.2" in render_table(rows)
+    assert "0.8 ± 0.2" in render_table(rows, style="text")
