@@ -111,6 +111,6 @@ def draw_ratio_sweep(ax: "matplotlib.axes.Axes", table: "pd.DataFrame", *, metri
                             alpha=0.15, linewidth=0)
     if reference is not None and np.isfinite(reference):
         ax.axhline(reference, color=series("retrain").colour, linestyle="--", linewidth=0.8,
-                   label=label("retrain"))
+                   label=label("retrain"), zorder=0)  # behind the methods that reach it
     ax.set_xlabel("mask ratio $r$ (fraction of weights updated)")
     return ax
