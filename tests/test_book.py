@@ -122,7 +122,13 @@ INSPECT_JS = """() => {
     const visibleGlue = Array.from(document.querySelectorAll('.cell_input'))
         .filter(el => el.getClientRects().length > 0 && /\\bglue\\w*\\(/.test(el.innerText))
         .map(el => el.innerText.slice(0, 60));
-    return {hasMath, typeset, rawMath: prose.includes('$$') || /\\\\\\(|\\\\\\[/.test(prose), images,
+    // Captions in the body's contrast: the same colour as the prose and no light font weight.
+    const body = document.querySelector('article p');
+    const mutedCaptions = Array.from(document.querySelectorAll('figcaption')).filter(c => {
+        const cs = getComputedStyle(c);
+        return body && (cs.color !== getComputedStyle(body).color || Number(cs.fontWeight) < 400);
+    }).map(describe);
+    return {hasMath, typeset, mutedCaptions, rawMath: prose.includes('$$') || /\\\\\\(|\\\\\\[/.test(prose), images,
             overflowing, clipped, visibleGlue,
             pageWidth: document.documentElement.scrollWidth, viewport: window.innerWidth};
 }"""
@@ -170,6 +176,7 @@ def _problems(name: str, width: str, report: dict) -> list[str]:
     out += [f"{where}: overflows its column without scrolling: {e}" for e in report["overflowing"][:5]]
     out += [f"{where}: content clipped: {e}" for e in report["clipped"][:5]]
     out += [f"{where}: visible code cell glues: {c!r}" for c in report["visibleGlue"]]
+    out += [f"{where}: caption fainter than the text: {c}" for c in report.get("mutedCaptions", [])]
     tools = report.get("tools", {})
     if tools.get("zoom") is False:
         out.append(f"{where}: a click on a figure does not open (or Escape does not close) the zoomed view")
@@ -237,7 +244,7 @@ def test_problems_flags_every_reader_defect():
     bad = {**clean, "typeset": 0, "rawMath": True, "pageWidth": 500,
            "images": [{"src": "a.png", "alt": "3f2a9c.png", "ok": False}, {"src": "b.png", "alt": "", "ok": True}],
            "overflowing": ["table"], "clipped": ["pre"], "visibleGlue": ["glue_values({...})"],
-           "tools": {"zoom": False, "print": False}}
+           "tools": {"zoom": False, "print": False}, "mutedCaptions": ["figcaption"]}
     lines = _problems("p.html", "390", bad)
-    assert len(lines) == 11 and all(line.startswith("p.html at 390 px: ") for line in lines)
+    assert len(lines) == 12 and all(line.startswith("p.html at 390 px: ") for line in lines)
     assert _problems("p.html", "390", {**clean, "tools": {"zoom": None, "print": True}}) == []
