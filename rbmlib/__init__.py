@@ -14,6 +14,8 @@ Each module holds one concept of the book and mirrors a chapter:
 * :mod:`rbmlib.random_features` — a random-features network trained in its last layer (Chapter 7).
 * :mod:`rbmlib.running_example` — the running example's sizes and its one shared, seeded batch.
 * :mod:`rbmlib.claims` — the claims registry: the computed verdict on each claim (introduction, ``claims`` CLI).
+* :mod:`rbmlib.presentation` — the one registry of names, colours and markers, the one table
+  renderer, the glue helpers and the matplotlib style (every chapter and both command lines).
 * :mod:`rbmlib.plotting`, :mod:`rbmlib.reporting` — figures and tables of the book.
 * :mod:`rbmlib.deep` — the deep-unlearning engine (Chapter 6); not imported here because it needs torch.
 

@@ -16,6 +16,7 @@ from collections.abc import Sequence
 from rbmlib.experiments import MaskConfig, simulate_methods
 from rbmlib.linear_model import BlockSizes
 from rbmlib.masks import MASK_METHODS
+from rbmlib.presentation import render_table
 from rbmlib.simulation import METRIC_ANALOGUES, METRICS, SimulationConfig, simulate, summarise
 
 __all__ = ["main", "build_parser", "format_table", "to_json"]
@@ -192,32 +193,29 @@ def _with_theory(rows: list[dict], theory: dict[str, dict[str, tuple]]) -> list[
     return out
 
 
-def _theory_cell(value: float | None) -> str:
-    return "—" if value is None else f"{value:.4g}"
-
-
 def format_table(rows: list[dict], *, settings: dict) -> str:
     """A fixed-width table of ``mean ± se`` per model (rows) and metric (columns).
 
     When the rows carry a ``"theory"`` value (``--theory``), each metric column is followed by a
-    ``theory`` column (``—`` where there is no closed form).
+    ``theory`` column (``—`` where there is no closed form). Rendered by
+    :func:`rbmlib.presentation.render_table`; the first column keeps the JSON's model keys, so the
+    table and ``--json`` name the rows alike.
     """
     head = ", ".join(f"{k}={v}" for k, v in settings.items())
     with_theory = any("theory" in row[m] for row in rows for m in METRICS)
-    cells = []
+    records = []
     for row in rows:
-        cell = [row["model"]]
+        record: dict[str, object] = {"model": row["model"]}
         for m in METRICS:
-            cell.append(f"{row[m]['mean']:.4g} ± {row[m]['se']:.2g}")
+            # Shortest form (%g): a terminal table is read for magnitudes, 16 reads better than 16.00.
+            record[m] = f"{row[m]['mean']:.4g} ± {row[m]['se']:.2g}"
             if with_theory:
-                cell.append(_theory_cell(row[m].get("theory")))
-        cells.append(cell)
-    header = ["model", *(h for m in METRICS for h in ((m, "theory") if with_theory else (m,)))]
-    widths = [max(len(str(r[i])) for r in [header, *cells]) for i in range(len(header))]
-    lines = [head, "  ".join(h.ljust(w) for h, w in zip(header, widths))]
-    lines.append("  ".join("-" * w for w in widths))
-    lines += ["  ".join(c.ljust(w) for c, w in zip(r, widths)) for r in cells]
-    return "\n".join(lines)
+                theory = row[m].get("theory")
+                record[f"{m} theory"] = "—" if theory is None else f"{theory:.4g}"
+        records.append(record)
+    # The --json keys as headers, so a table and its JSON read alike.
+    headers = {m: m for m in METRICS} | {f"{m} theory": "theory" for m in METRICS}
+    return head + "\n" + render_table(records, headers=headers, style="text", labels=False)
 
 
 #: Subcommands that live outside this module, imported only when asked for (the deep ones need

@@ -1,13 +1,16 @@
-"""Tables for the book: Monte Carlo summaries as tidy frames and as MyST markdown.
+"""Tables for the book: Monte Carlo summaries as tidy frames.
 
 Numbers are rounded *here*, once, so that a glued table reads the same on every machine (the
-nbval references compare the glued text).
+nbval references compare the glued text). Rendering is :func:`rbmlib.presentation.render_table`,
+the one renderer of the book and the command lines.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
+
+from rbmlib.presentation import mean_pm, render_table
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -26,19 +29,16 @@ def summary_frame(rows: Sequence[dict], *, digits: int = 1) -> pd.DataFrame:
         raise ValueError(f"digits must be >= 0, got {digits}")
 
     def cell(estimate: dict) -> str:
-        mean, se = (round(float(estimate[k]), digits) + 0.0 for k in ("mean", "se"))  # + 0.0 turns -0.0 into 0.0
-        return f"{mean:.{digits}f} ± {se:.{digits}f}"
+        return mean_pm(float(estimate["mean"]), float(estimate["se"]), digits)
 
     records = {row["model"]: {metric: cell(value) for metric, value in row.items() if metric != "model"} for row in rows}
     return pd.DataFrame.from_dict(records, orient="index").rename_axis("model")
 
 
-def markdown_table(frame: pd.DataFrame) -> str:
-    """A pipe table of ``frame`` (index included as the first column), for ``{glue:md}``."""
-    header = [frame.index.name or "", *map(str, frame.columns)]
-    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
-    lines += ["| " + " | ".join([str(idx), *map(str, row)]) + " |" for idx, row in zip(frame.index, frame.to_numpy())]
-    return "\n".join(lines)
+def markdown_table(frame: pd.DataFrame, **render) -> str:
+    """A MyST pipe table of ``frame`` for ``{glue:md}``: :func:`rbmlib.presentation.render_table`
+    with ``style="markdown"`` (a named index is the first column, readable headers)."""
+    return render_table(frame, style="markdown", **render)
 
 
 def theory_check_frame(samples: dict, table: dict) -> pd.DataFrame:

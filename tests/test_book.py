@@ -8,6 +8,7 @@ outputs the build executed against the nbval references: each notebook runs once
 
 from __future__ import annotations
 
+import re
 import shutil
 import subprocess
 import sys
@@ -86,50 +87,165 @@ def _pages() -> list[Path]:
     )
 
 
+#: Viewport widths every page is read at: a laptop screen and a phone (CSS pixels).
+WIDTHS = {"1280": {"width": 1280, "height": 900}, "390": {"width": 390, "height": 844}}
+
+#: The page's state, read in the browser after MathJax has typeset: math, images, overflow, code.
+INSPECT_JS = """() => {
+    const article = document.querySelector('article.bd-article') || document.querySelector('main');
+    const column = article.getBoundingClientRect();
+    const hasMath = document.querySelector('.math, span.math, div.math') !== null;
+    const typeset = document.querySelectorAll('mjx-container').length;
+    const prose = Array.from(document.querySelectorAll('article p, article li, article td'))
+        .map(e => e.innerText).join('\\n');
+    const images = Array.from(document.images).map(i => ({src: i.src, alt: i.getAttribute('alt') || '',
+                                                           ok: i.complete && i.naturalWidth > 0}));
+    const scrolls = el => ['auto', 'scroll'].includes(getComputedStyle(el).overflowX);
+    const describe = el => el.tagName.toLowerCase() + (el.id ? '#' + el.id : '') +
+        (el.className && typeof el.className === 'string' ? '.' + el.className.trim().split(/\\s+/).join('.') : '') +
+        ' "' + Array.from(el.innerText || el.getAttribute('alt') || '').slice(0, 40).join('').replace(/\\s+/g, ' ') + '"';
+    const overflowing = [];
+    for (const el of article.querySelectorAll('*')) {
+        if (el.closest('mjx-assistive-mml')) continue;  // MathJax's copy for screen readers, never drawn
+        const rects = el.getClientRects();
+        if (rects.length === 0) continue;  // not rendered (inside a closed toggle)
+        const box = el.getBoundingClientRect();
+        if (box.width === 0 || box.right <= column.right + 1) continue;
+        let p = el.parentElement, inScroller = false;
+        while (p && p !== article) { if (scrolls(p)) { inScroller = true; break; } p = p.parentElement; }
+        if (!inScroller) overflowing.push(describe(el) + ' right=' + Math.round(box.right) + ' > ' + Math.round(column.right));
+    }
+    // Content cut off by a box that neither shows nor scrolls it (overflow hidden/clip).
+    const clipped = Array.from(article.querySelectorAll('pre, table, div.math, mjx-container, figure, img'))
+        .filter(el => el.getClientRects().length && el.scrollWidth > el.clientWidth + 1 &&
+                      ['hidden', 'clip'].includes(getComputedStyle(el).overflowX))
+        .map(describe);
+    const visibleGlue = Array.from(document.querySelectorAll('.cell_input'))
+        .filter(el => el.getClientRects().length > 0 && /\\bglue\\w*\\(/.test(el.innerText))
+        .map(el => el.innerText.slice(0, 60));
+    // Captions in the body's contrast: the same colour as the prose and no light font weight.
+    const body = document.querySelector('article p');
+    const mutedCaptions = Array.from(document.querySelectorAll('figcaption')).filter(c => {
+        const cs = getComputedStyle(c);
+        return body && (cs.color !== getComputedStyle(body).color || Number(cs.fontWeight) < 400);
+    }).map(describe);
+    return {hasMath, typeset, mutedCaptions, rawMath: prose.includes('$$') || /\\\\\\(|\\\\\\[/.test(prose), images,
+            overflowing, clipped, visibleGlue,
+            pageWidth: document.documentElement.scrollWidth, viewport: window.innerWidth};
+}"""
+
+#: The reader tools of ``book/_static/reader.js``: a click on a figure opens the zoomed view and
+#: Escape closes it; before printing every closed dropdown (proofs) opens, after it closes again.
+TOOLS_JS = """() => {
+    const out = {zoom: null, print: null};
+    const img = document.querySelector('.bd-article figure img');
+    if (img) {
+        img.click();
+        const opened = document.querySelector('.rbm-zoom img') !== null;
+        document.dispatchEvent(new KeyboardEvent('keydown', {key: 'Escape'}));
+        out.zoom = opened && document.querySelector('.rbm-zoom') === null;
+    }
+    const closed = Array.from(document.querySelectorAll('details.sd-dropdown:not([open])'));
+    if (closed.length) {
+        window.dispatchEvent(new Event('beforeprint'));
+        const allOpen = closed.every(d => d.open);
+        window.dispatchEvent(new Event('afterprint'));
+        out.print = allOpen && closed.every(d => !d.open);
+    }
+    return out;
+}"""
+
+#: An ``alt`` that is only a file name (Sphinx's default when a figure has none).
+_FILE_NAME_ALT = re.compile(r"^[\w.-]+\.(png|jpe?g|svg|gif)$", re.IGNORECASE)
+
+
+def _problems(name: str, width: str, report: dict) -> list[str]:
+    """Every reader-facing defect in one page's :data:`INSPECT_JS` report, one line each."""
+    where = f"{name} at {width} px"
+    out = []
+    if report["hasMath"] and report["typeset"] == 0:
+        out.append(f"{where}: math present but not typeset")
+    if report["rawMath"]:
+        out.append(f"{where}: raw TeX delimiters left in the text")
+    for img in report["images"]:
+        if not img["ok"]:
+            out.append(f"{where}: image did not load: {img['src']}")
+        if not img["alt"].strip() or _FILE_NAME_ALT.match(img["alt"].strip()):
+            out.append(f"{where}: image without alt text: {img['src']} (alt={img['alt']!r})")
+    if report["pageWidth"] > report["viewport"] + 1:
+        out.append(f"{where}: the page scrolls sideways ({report['pageWidth']} > {report['viewport']} px)")
+    out += [f"{where}: overflows its column without scrolling: {e}" for e in report["overflowing"][:5]]
+    out += [f"{where}: content clipped: {e}" for e in report["clipped"][:5]]
+    out += [f"{where}: visible code cell glues: {c!r}" for c in report["visibleGlue"]]
+    out += [f"{where}: caption fainter than the text: {c}" for c in report.get("mutedCaptions", [])]
+    tools = report.get("tools", {})
+    if tools.get("zoom") is False:
+        out.append(f"{where}: a click on a figure does not open (or Escape does not close) the zoomed view")
+    if tools.get("print") is False:
+        out.append(f"{where}: printing does not expand the proofs (or does not fold them back)")
+    return out
+
+
+def _await_math(page) -> None:
+    """Wait until MathJax has typeset the page (a condition, not a fixed delay)."""
+    if page.evaluate("() => document.querySelector('script[src*=mathjax]') !== null"):
+        page.wait_for_function("() => window.MathJax && MathJax.startup && MathJax.startup.promise", timeout=20_000)
+        page.evaluate("() => MathJax.startup.promise")
+
+
 @pytest.mark.slow
 def test_pages_load_offline_with_typeset_math_and_loaded_images(built_book):
+    """Every page at 1280 px and 390 px: offline, math typeset, images loaded with alt text, no
+    element wider than its column unless it scrolls, no visible code that glues; screenshots of
+    both widths under ``_build/screenshots/`` (cleared first)."""
     from playwright.sync_api import sync_playwright
 
     assert built_book.returncode == 0, "the book did not build"
     chromium = shutil.which("chromium")
     assert chromium, "Debian's chromium is missing: `make test` installs it (apt-get install chromium)"
-    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    shutil.rmtree(SCREENSHOTS, ignore_errors=True)  # screenshots of this run only
+    SCREENSHOTS.mkdir(parents=True)
     problems: list[str] = []
+    pages = _pages()
     with sync_playwright() as pw:
         browser = pw.chromium.launch(executable_path=chromium, args=CHROMIUM_ARGS)
-        context = browser.new_context(offline=True, viewport={"width": 1280, "height": 900})
-        # The network is off: anything but a local file is refused and reported.
-        context.route("**/*", lambda route: route.continue_() if route.request.url.startswith("file:") else route.abort())
-        for path in _pages():
-            name = str(path.relative_to(HTML))
-            page = context.new_page()
-            errors: list[str] = []
-            page.on("console", lambda msg, errors=errors: errors.append(msg.text) if msg.type == "error" else None)
-            page.on("pageerror", lambda exc, errors=errors: errors.append(str(exc)))
-            page.on("requestfailed", lambda req, errors=errors: errors.append(f"request failed: {req.url}"))
-            page.goto(path.as_uri(), wait_until="load")
-            if page.evaluate("() => document.querySelector('script[src*=mathjax]') !== null"):
-                page.wait_for_function("() => window.MathJax && MathJax.startup && MathJax.startup.promise", timeout=20_000)
-                page.evaluate("() => MathJax.startup.promise")
-            report = page.evaluate(
-                """() => {
-                    const hasMath = document.querySelector('.math, span.math, div.math') !== null;
-                    const typeset = document.querySelectorAll('mjx-container').length;
-                    const prose = Array.from(document.querySelectorAll('article p, article li, article td'))
-                        .map(e => e.innerText).join('\\n');
-                    const images = Array.from(document.images).map(i => ({src: i.src, ok: i.complete && i.naturalWidth > 0}));
-                    return {hasMath, typeset, rawMath: prose.includes('$$') || /\\\\\\(|\\\\\\[/.test(prose), images};
-                }"""
-            )
-            page.screenshot(path=str(SCREENSHOTS / (name.replace("/", "__").replace(".html", ".png"))), full_page=True)
-            page.close()
-            if errors:
-                problems.append(f"{name}: console errors {errors}")
-            if report["hasMath"] and report["typeset"] == 0:
-                problems.append(f"{name}: math present but not typeset")
-            if report["rawMath"]:
-                problems.append(f"{name}: raw TeX delimiters left in the text")
-            problems += [f"{name}: image did not load: {img['src']}" for img in report["images"] if not img["ok"]]
+        for width, viewport in WIDTHS.items():
+            context = browser.new_context(offline=True, viewport=viewport)
+            # The network is off: anything but a local file is refused and reported.
+            context.route("**/*", lambda route: route.continue_() if route.request.url.startswith("file:") else route.abort())
+            for path in pages:
+                name = str(path.relative_to(HTML))
+                page = context.new_page()
+                errors: list[str] = []
+                page.on("console", lambda msg, errors=errors: errors.append(msg.text) if msg.type == "error" else None)
+                page.on("pageerror", lambda exc, errors=errors: errors.append(str(exc)))
+                page.on("requestfailed", lambda req, errors=errors: errors.append(f"request failed: {req.url}"))
+                page.goto(path.as_uri(), wait_until="load")
+                _await_math(page)
+                report = page.evaluate(INSPECT_JS)
+                report["tools"] = page.evaluate(TOOLS_JS)
+                shot = name.replace("/", "__").replace(".html", f"@{width}.png")
+                page.screenshot(path=str(SCREENSHOTS / shot), full_page=True)
+                page.close()
+                if errors:
+                    problems.append(f"{name} at {width} px: console errors {errors}")
+                problems += _problems(name, width, report)
+            context.close()
         browser.close()
     assert not problems, "\n".join(problems)
-    assert len(list(SCREENSHOTS.glob("*.png"))) >= len(_pages()) >= 3
+    assert len(list(SCREENSHOTS.glob("*.png"))) == len(WIDTHS) * len(pages) >= 2 * 3
+
+
+def test_problems_flags_every_reader_defect():
+    """The checks of the browser test can fail: a report with each defect yields one line each."""
+    clean = {"hasMath": True, "typeset": 3, "rawMath": False, "pageWidth": 390, "viewport": 390,
+             "images": [{"src": "a.png", "alt": "Loss against step", "ok": True}],
+             "overflowing": [], "clipped": [], "visibleGlue": []}
+    assert _problems("p.html", "390", clean) == []
+    bad = {**clean, "typeset": 0, "rawMath": True, "pageWidth": 500,
+           "images": [{"src": "a.png", "alt": "3f2a9c.png", "ok": False}, {"src": "b.png", "alt": "", "ok": True}],
+           "overflowing": ["table"], "clipped": ["pre"], "visibleGlue": ["glue_values({...})"],
+           "tools": {"zoom": False, "print": False}, "mutedCaptions": ["figcaption"]}
+    lines = _problems("p.html", "390", bad)
+    assert len(lines) == 12 and all(line.startswith("p.html at 390 px: ") for line in lines)
+    assert _problems("p.html", "390", {**clean, "tools": {"zoom": None, "print": True}}) == []

@@ -51,3 +51,15 @@ def test_ratio_sweep_draws_both_masks_and_the_reference(table):
     assert draw_ratio_sweep(ax, masked, metric="avg_gap", reference=1.0) is ax
     assert set(ax.get_legend_handles_labels()[1]) == {"SalUn", "RBM", "Retrain"}
     plt.close(fig)
+
+
+def test_ratio_sweep_draws_a_spread_band_only_where_there_are_two_seeds(table):
+    fig, ax = plt.subplots()
+    masked = table[table.method.isin(["salun", "rbm"])]
+    draw_ratio_sweep(ax, masked, metric="ua")
+    assert len(ax.collections) == 2  # one band per method, from three seeds
+    plt.close(fig)
+    fig, ax = plt.subplots()
+    draw_ratio_sweep(ax, masked[masked.seed == 0], metric="ua")
+    assert len(ax.collections) == 0 and len(ax.get_lines()) == 2  # one seed: the means only
+    plt.close(fig)

@@ -58,3 +58,62 @@ def test_early_stopping_draws_ft_the_original_and_the_golden_reference(ax):
     assert [line.get_label() for line in lines] == ["FT to convergence", "original (early-stopped)", "golden (retrained)"]
     assert ax.get_xscale() == "log"
     ax.figure.canvas.draw()  # renders the mathtext labels, which fail only when drawn
+
+
+def test_overview_draws_every_block_to_scale_and_hatches_exactly_the_reset_weights(ax):
+    from matplotlib.patches import Rectangle
+
+    from rbmlib.linear_model import BlockSizes
+    from rbmlib.plotting import draw_overview
+
+    sizes = BlockSizes(d_forget=30, d_shared=10, d_retain=60, n_forget=5, n_retain=10)
+    assert draw_overview(ax, sizes) is ax
+    boxes = [p for p in ax.patches if isinstance(p, Rectangle)]
+    assert len(boxes) == 13  # 3 blocks, 2 supports, original 1, golden 2, FT 1, RBM 2, FBM 2
+    reset = sorted(p.get_width() for p in boxes if p.get_hatch())
+    assert reset == [sizes.d_forget, sizes.d_forget + sizes.d_shared]  # RBM resets S_f, FBM S_f and S_o
+    assert max(p.get_x() + p.get_width() for p in boxes) == sizes.d
+    ax.figure.canvas.draw()
+
+
+def test_loss_paths_draw_round_off_on_the_floor_of_the_log_axis(ax):
+    from rbmlib.plotting import draw_loss_paths
+
+    paths = pd.DataFrame({"run": "r", "stage": ["train"] * 3 + ["fine-tune"] * 3, "data": "forgetting",
+                          "step": [0, 1, 2, 3, 4, 5], "loss": [1.0, 1e-5, 1e-31, 0.0, 0.0, 0.0]})
+    draw_loss_paths(ax, paths, floor=1e-12)
+    lines = [line for line in ax.get_lines() if len(line.get_ydata()) == 6]
+    assert len(lines) == 1  # one line per data set, across both stages
+    np.testing.assert_array_equal(lines[0].get_ydata(), [1.0, 1e-5, 1e-12, 1e-12, 1e-12, 1e-12])
+    assert ax.get_ylim()[0] < 1e-12 and lines[0].get_linestyle() == "--"  # the forgetting data's style
+
+
+def test_saliency_marks_exact_zeros_on_the_axis_instead_of_dropping_them(ax):
+    from rbmlib.linear_model import BlockSizes
+    from rbmlib.plotting import draw_saliency
+
+    sizes = BlockSizes(d_forget=2, d_shared=1, d_retain=2, n_forget=1, n_retain=1)
+    scores = np.array([0.5, 0.2, 0.1, 0.0, 0.0])
+    draw_saliency(ax, scores, sizes, data="forgetting")
+    on_axis = [line for line in ax.get_lines() if line.get_label().startswith("_") and len(line.get_xdata()) == 2]
+    assert len(on_axis) == 1 and list(on_axis[0].get_xdata()) == [3, 4]
+
+
+# seaborn's heatmap calls Colormap.set_bad, which matplotlib has started to deprecate.
+@pytest.mark.filterwarnings("ignore:The set_bad function:PendingDeprecationWarning")
+def test_phase_map_never_prints_minus_zero(ax):
+    from rbmlib.plotting import draw_phase
+
+    values = pd.DataFrame([[-0.3, 2.6], [0.0, -4.0]], index=[0.0, 0.5], columns=[0.2, 0.8])
+    draw_phase(ax, values, label="diff", title="a panel")
+    texts = {t.get_text() for t in ax.texts}
+    assert texts == {"0", "3", "-4"} and ax.get_title(loc="left") == "a panel"
+
+
+def test_finetune_paths_draw_the_golden_reference(ax):
+    from rbmlib.plotting import draw_finetune_paths
+
+    paths = pd.DataFrame({"model": ["rbm"] * 2 + ["fbm"] * 2, "step": [0, 1] * 2, "loss": [0.0, 0.0, 2.0, 1.0]})
+    draw_finetune_paths(ax, paths, golden=0.0)
+    labels = [line.get_label() for line in ax.get_lines()]
+    assert labels == ["RBM", "FBM", "golden (retrained)"] and ax.get_lines()[-1].get_linestyle() == "--"

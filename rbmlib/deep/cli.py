@@ -27,7 +27,7 @@ from rbmlib.deep.datasets import DATASETS, DatasetUnavailableError
 from rbmlib.deep.executors import EXECUTORS, Executor, LocalExecutor, RayExecutor, SlurmExecutor
 from rbmlib.deep.methods import METHODS
 from rbmlib.deep.recipes import default_recipe, with_amp, with_mask_ratio
-from rbmlib.deep.results import format_summary, summarize
+from rbmlib.deep.results import summarize, summary_text
 from rbmlib.deep.runner import DEFAULT_METHODS, ExperimentConfig, run_experiment
 from rbmlib.deep.splits import SplitConfig
 from rbmlib.validators import fraction
@@ -185,7 +185,6 @@ def run_unlearn(args: argparse.Namespace) -> int:
         print(f"interrupted: finished cells are kept in {args.out}; rerun the same command to "
               f"resume", file=sys.stderr)
         return 130
-    summary = format_summary(summarize(table))
-    print(summary.to_string(index=False))
+    print(summary_text(summarize(table)))
     print(f"results: {args.out}/results.csv", file=sys.stderr)
     return 0

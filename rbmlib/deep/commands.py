@@ -194,16 +194,17 @@ def report(folder: str | Path, *, ratio: float | None = None, seed: int = 0,
 def _format_report(rep: dict) -> str:
     import pandas as pd
 
-    from rbmlib.deep.results import format_summary
+    from rbmlib.deep.results import summary_text
+    from rbmlib.presentation import render_table
 
-    summary = format_summary(pd.DataFrame(rep["summary"]))
     cmp = pd.DataFrame(rep["comparisons"])
-    lines = ["mean ± SD over seeds", summary.to_string(index=False), "",
+    lines = ["mean ± SD over seeds", summary_text(pd.DataFrame(rep["summary"])), "",
              "paired differences (method − baseline), 95 % bootstrap CI over seeds"]
     if not cmp.empty:
         cmp["CI"] = [f"[{lo:+.2f}, {hi:+.2f}]" for lo, hi in zip(cmp["ci_low"], cmp["ci_high"])]
         cmp["diff"] = cmp["diff"].map(lambda v: f"{v:+.2f}")
-        lines.append(cmp[["scenario", "method", "baseline", "metric", "diff", "CI", "n"]].to_string(index=False))
+        shown = cmp[["scenario", "method", "baseline", "metric", "diff", "CI", "n"]]
+        lines.append(render_table(shown, headers={c: c for c in shown.columns}, style="text", labels=False))
     v = rep["verdict"]
     lines += ["", f"C7: {v['verdict']} ({v['conditions']})", v["evidence"]]
     return "\n".join(lines)

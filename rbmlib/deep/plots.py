@@ -1,8 +1,9 @@
 """Figures of Chapter 6: they draw precomputed tables on a given ``ax`` and return it.
 
-Colours follow the book's mapping (:data:`rbmlib.plotting.MODEL_COLOURS`): Retrain takes the
-golden model's colour, SalUn the forgetting-based mask's (FBM), RBM and FT their own; the methods
-that exist only on the deep side get further colours of the same colour-blind palette.
+Names, colours and markers come from the book's one registry (:data:`rbmlib.presentation.SERIES`):
+Retrain takes the golden model's colour, SalUn the forgetting-based mask's (FBM), RBM and FT their
+own; the methods that exist only on the deep side get further colour-blind-safe colours. Every
+method has its own marker, so the figures read without colour.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from rbmlib.plotting import MODEL_COLOURS
+from rbmlib.presentation import FAMILIES, SERIES, label, series
 
 if TYPE_CHECKING:
     import matplotlib.axes
@@ -20,43 +21,10 @@ if TYPE_CHECKING:
 
 __all__ = ["METHOD_COLOURS", "METHOD_LABELS", "METHOD_MARKERS", "draw_ratio_sweep", "draw_ua_ra"]
 
-#: Display name of every unlearning method.
-METHOD_LABELS: Mapping[str, str] = {
-    "original": "original",
-    "retrain": "Retrain",
-    "ft": "FT",
-    "ga": "GA",
-    "rl": "RL",
-    "l1": r"$\ell_1$-sparse",
-    "salun": "SalUn",
-    "random": "random mask",
-    "rbm": "RBM",
-    "rbm_grad": "RBM-grad",
-    "rbm_layer": "RBM-layer",
-    "rbm_reset": "RBM-reset",
-}
-
-#: One marker per method, so that figures read without colour.
-METHOD_MARKERS: Mapping[str, str] = {
-    "original": "X", "retrain": "*", "ft": "s", "ga": "v", "rl": "^", "l1": "<",
-    "salun": "o", "random": "p", "rbm": "D", "rbm_grad": "d", "rbm_layer": "P", "rbm_reset": "h",
-}
-
-#: One colour per method, shared by every figure of the chapter.
-METHOD_COLOURS: Mapping[str, str] = {
-    "original": MODEL_COLOURS["original"],
-    "retrain": MODEL_COLOURS["golden"],
-    "ft": MODEL_COLOURS["ft"],
-    "ga": "#d55e00",
-    "rl": "#56b4e9",
-    "l1": "#ca9161",
-    "salun": MODEL_COLOURS["fbm"],
-    "random": "#000000",
-    "rbm": MODEL_COLOURS["rbm"],
-    "rbm_grad": "#fbafe4",
-    "rbm_layer": "#ece133",
-    "rbm_reset": "#8c564b",
-}
+#: Display name, marker and colour of every unlearning method: views of the one registry.
+METHOD_LABELS: Mapping[str, str] = {k: SERIES[k].label for k in FAMILIES["deep"]}
+METHOD_MARKERS: Mapping[str, str] = {k: SERIES[k].marker for k in FAMILIES["deep"]}
+METHOD_COLOURS: Mapping[str, str] = {k: SERIES[k].colour for k in FAMILIES["deep"]}
 
 
 def draw_ua_ra(ax: "matplotlib.axes.Axes", summary: "pd.DataFrame", *, scenario: str,
@@ -64,7 +32,8 @@ def draw_ua_ra(ax: "matplotlib.axes.Axes", summary: "pd.DataFrame", *, scenario:
     """UA against RA of every method (mean ± std over seeds), with Retrain as cross-hairs.
 
     Each method has its own marker and a direct text label beside its point, so the figure reads
-    without colour (and without the legend).
+    without colour (and without the legend). Labels of points that lie close together are
+    pushed apart vertically, in order of RA, so they do not print over each other.
 
     Parameters
     ----------
@@ -77,21 +46,38 @@ def draw_ua_ra(ax: "matplotlib.axes.Axes", summary: "pd.DataFrame", *, scenario:
     legend : bool
         Add a legend of the methods as well.
     """
+    from matplotlib.lines import Line2D
+
     rows = summary[summary["scenario"] == scenario]
     ax.errorbar(rows["ua_mean"], rows["ra_mean"], xerr=rows["ua_std"].fillna(0),
-                yerr=rows["ra_std"].fillna(0), fmt="none", ecolor="0.7", elinewidth=0.8, zorder=1)
+                yerr=rows["ra_std"].fillna(0), fmt="none", ecolor="0.6", elinewidth=0.8, zorder=1)
     for r in rows.itertuples(index=False):
-        ax.scatter([r.ua_mean], [r.ra_mean], marker=METHOD_MARKERS.get(r.method, "o"), s=36,
-                   color=METHOD_COLOURS.get(r.method, "0.3"), edgecolor="black", linewidth=0.4,
-                   zorder=3, label=METHOD_LABELS.get(r.method, r.method))
-        ax.annotate(METHOD_LABELS.get(r.method, r.method), (r.ua_mean, r.ra_mean), xytext=(4, 3),
-                    textcoords="offset points", fontsize=6.5, zorder=4)
+        s = SERIES.get(r.method)
+        marker, colour = (s.marker, s.colour) if s else ("o", "0.3")
+        filled = marker in Line2D.filled_markers
+        ax.scatter([r.ua_mean], [r.ra_mean], marker=marker, s=46, color=colour,
+                   edgecolor="black" if filled else None, linewidth=0.5 if filled else 1.6,
+                   zorder=3, label=label(r.method))
+    # Direct labels: offsets in points, spread apart where points crowd (within 6 % of the axes).
+    order = rows.sort_values("ra_mean").reset_index(drop=True)
+    span_x = float(np.ptp(order["ua_mean"])) or 1.0
+    span_y = float(np.ptp(order["ra_mean"])) or 1.0
+    placed: list[tuple[float, float, float]] = []
+    for r in order.itertuples(index=False):
+        dy = 3.0
+        for (px, py, pdy) in placed:
+            if abs(r.ua_mean - px) < 0.12 * span_x and abs(r.ra_mean - py) < 0.06 * span_y:
+                dy = max(dy, pdy + 9.0)
+        placed.append((r.ua_mean, r.ra_mean, dy))
+        ax.annotate(label(r.method), (r.ua_mean, r.ra_mean), xytext=(5, dy - 3), textcoords="offset points",
+                    fontsize=8, zorder=4)
     ref = rows[rows["method"] == "retrain"]
     if not ref.empty:
-        ax.axvline(float(ref["ua_mean"].iloc[0]), color=METHOD_COLOURS["retrain"], linestyle="--", linewidth=0.8)
-        ax.axhline(float(ref["ra_mean"].iloc[0]), color=METHOD_COLOURS["retrain"], linestyle="--", linewidth=0.8)
+        colour = series("retrain").colour
+        ax.axvline(float(ref["ua_mean"].iloc[0]), color=colour, linestyle="--", linewidth=0.8)
+        ax.axhline(float(ref["ra_mean"].iloc[0]), color=colour, linestyle="--", linewidth=0.8)
     if legend:
-        ax.legend(loc="center left", bbox_to_anchor=(1.02, 0.5), frameon=False, fontsize=7)
+        ax.legend(loc="center left", bbox_to_anchor=(1.02, 0.5), fontsize=8)
     ax.set_xlabel("UA (%)")
     ax.set_ylabel("RA (%)")
     return ax
@@ -99,8 +85,9 @@ def draw_ua_ra(ax: "matplotlib.axes.Axes", summary: "pd.DataFrame", *, scenario:
 
 def draw_ratio_sweep(ax: "matplotlib.axes.Axes", table: "pd.DataFrame", *, metric: str,
                      reference: float | None = None) -> "matplotlib.axes.Axes":
-    """One metric of the masked methods against the mask ratio (mean ± std over seeds, one marker
-    per method).
+    """One metric of the masked methods against the mask ratio: mean over seeds with a band of
+    ± one standard deviation (drawn only where there are two seeds or more), one marker and line
+    style per method.
 
     Parameters
     ----------
@@ -114,12 +101,16 @@ def draw_ratio_sweep(ax: "matplotlib.axes.Axes", table: "pd.DataFrame", *, metri
         Retrain's value, drawn as a dashed line.
     """
     for method, rows in table.groupby("method", sort=False):
-        stats = rows.groupby("mask_ratio")[metric].agg(["mean", "std"]).fillna(0.0)
-        ax.errorbar(stats.index, stats["mean"], yerr=stats["std"], marker=METHOD_MARKERS.get(method, "o"),
-                    markersize=4,
-                    capsize=2, linewidth=1.4, color=METHOD_COLOURS[method], label=METHOD_LABELS[method])
+        s = series(method)
+        stats = rows.groupby("mask_ratio")[metric].agg(["mean", "std", "count"])
+        ax.plot(stats.index, stats["mean"], marker=s.marker, markersize=5, linewidth=1.4, color=s.colour,
+                linestyle=s.linestyle, label=s.label)
+        spread = stats["std"].where(stats["count"] >= 2)
+        if spread.notna().any():
+            ax.fill_between(stats.index, stats["mean"] - spread, stats["mean"] + spread, color=s.colour,
+                            alpha=0.15, linewidth=0)
     if reference is not None and np.isfinite(reference):
-        ax.axhline(reference, color=METHOD_COLOURS["retrain"], linestyle="--", linewidth=0.8,
-                   label=METHOD_LABELS["retrain"])
+        ax.axhline(reference, color=series("retrain").colour, linestyle="--", linewidth=0.8,
+                   label=label("retrain"), zorder=0)  # behind the methods that reach it
     ax.set_xlabel("mask ratio $r$ (fraction of weights updated)")
     return ax

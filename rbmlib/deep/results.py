@@ -19,6 +19,9 @@ import numpy as np
 import pandas as pd
 
 from rbmlib.deep.metrics import METRIC_NAMES, Metrics, avg_gap
+from rbmlib.presentation import HEADERS as PRESENTATION_HEADERS
+from rbmlib.presentation import label as label_of
+from rbmlib.presentation import mean_pm, render_table
 
 __all__ = [
     "COLUMNS",
@@ -30,6 +33,7 @@ __all__ = [
     "read_cells",
     "scenario_table",
     "summarize",
+    "summary_text",
 ]
 
 #: Columns that identify a row.
@@ -168,25 +172,35 @@ def summarize(df: pd.DataFrame) -> pd.DataFrame:
 
 
 def format_summary(summary: pd.DataFrame, digits: int = 1) -> pd.DataFrame:
-    """``"mean ± std"`` strings per metric (for display), one row per method and scenario."""
+    """``"mean ± std"`` strings per metric (for display), one row per method and scenario
+    (:func:`rbmlib.presentation.mean_pm`; ``n/a`` where a metric is missing)."""
     out = summary[["dataset", "scenario", "method", "mask_ratio"]].copy()
     for name in list(METRIC_NAMES) + ["avg_gap", "rte_s"]:
-        m, s = summary[f"{name}_mean"], summary[f"{name}_std"].fillna(0.0)
-        out[name] = [f"{a:.{digits}f} ± {b:.{digits}f}" if np.isfinite(a) else "n/a" for a, b in zip(m, s)]
+        m, s = summary[f"{name}_mean"], summary[f"{name}_std"]
+        out[name] = [mean_pm(float(a), float(b), digits) for a, b in zip(m, s)]
     return out
 
 
-#: Column headers of :func:`scenario_table`.
-HEADERS: dict[str, str] = {"ua": "UA", "ra": "RA", "ta": "TA", "mia": "MIA", "avg_gap": "Avg. Gap",
-                           "rte_s": "RTE (s)"}
+def summary_text(summary: pd.DataFrame, digits: int = 1) -> str:
+    """The command lines' fixed-width ``mean ± std`` table of :func:`summarize`'s output.
+
+    Rendered by :func:`rbmlib.presentation.render_table`; the columns keep the CSV's names
+    (``method``, ``ua``, …) and methods their keys, so the table and ``results.csv`` read alike.
+    """
+    shown = format_summary(summary, digits)
+    return render_table(shown, headers={c: c for c in shown.columns}, style="text", labels=False)
+
+
+#: Column headers of :func:`scenario_table` (the registry's, :data:`rbmlib.presentation.HEADERS`).
+HEADERS: dict[str, str] = {k: PRESENTATION_HEADERS[k] for k in ("ua", "ra", "ta", "mia", "avg_gap", "rte_s")}
 
 
 def scenario_table(summary: pd.DataFrame, scenario: str, *, labels: dict[str, str] | None = None,
                    digits: int = 1) -> pd.DataFrame:
-    """One scenario's ``"mean ± std"`` table for display: index = method (display names), columns
-    UA, RA, TA, MIA, Avg. Gap, RTE (s)."""
+    """One scenario's ``"mean ± std"`` table for display: index = method (display names, by default
+    the registry's), columns UA, RA, TA, MIA, Avg. Gap, RTE (s)."""
     rows = format_summary(summary[summary["scenario"] == scenario], digits=digits)
-    names = rows["method"].map(labels) if labels else rows["method"]
+    names = rows["method"].map(labels or {}).fillna(rows["method"].map(label_of))
     out = rows[list(HEADERS)].rename(columns=HEADERS)
     out.index = pd.Index(names, name="method")
     return out
