@@ -12,6 +12,7 @@ from rbmlib.deep.audit import (
     gaussian_fit,
     logit_confidence,
     logit_scale,
+    pooled_sd,
     rmia_scores,
     roc,
     tpr_at_fpr,
@@ -158,3 +159,21 @@ def test_bad_inputs_are_refused():
         ulira_scores(np.zeros(2), mu_out=np.zeros(2), sd_out=np.ones(2))
     with pytest.raises(ValueError, match="a=2"):
         rmia_scores(np.ones(1), np.ones((1, 1)), np.ones(1), np.ones((1, 1)), a=2.0)
+
+
+def test_pooled_sd_shares_one_variance_between_fits_and_works_with_one_value_per_example():
+    unl = np.array([[1.0, 5.0]])  # K = 1 "unlearned" value per example: no residual of its own
+    ret = np.array([[0.0, 2.0], [2.0, 6.0]])
+    assert pooled_sd((unl, None), (ret, None)) == pytest.approx(np.sqrt((1 + 1 + 4 + 4) / 2))
+    with pytest.raises(ValueError, match="degrees of freedom"):
+        pooled_sd((unl, None))
+
+
+def test_rmia_reference_mask_averages_only_the_out_references():
+    ref = np.array([[0.9, 0.1], [0.1, 0.1]])
+    out = np.array([[False, True], [True, True]])
+    z_ref, z_t = np.full((2, 1), 0.1), np.array([0.1])
+    # x0's only out reference says 0.1: with the mask its marginal equals z's, so p = 0.1 ties z.
+    s = rmia_scores(np.array([0.1, 0.1]), ref, z_t, z_ref, ref_mask_x=out)
+    np.testing.assert_array_equal(s, [1.0, 1.0])
+    assert rmia_scores(np.array([0.1, 0.1]), ref, z_t, z_ref)[0] == 0.0  # unmasked: 0.5 mean, x loses

@@ -73,6 +73,7 @@ __all__ = [
     "gaussian_fit",
     "logit_confidence",
     "logit_scale",
+    "pooled_sd",
     "roc",
     "rmia_scores",
     "tpr_at_fpr",
@@ -165,6 +166,39 @@ def gaussian_fit(phi: np.ndarray, mask: np.ndarray | None = None, *,
     return mu, np.maximum(np.sqrt(var), _MIN_SD)
 
 
+def pooled_sd(*groups: tuple[np.ndarray, np.ndarray | None]) -> float:
+    r"""One standard deviation shared by several Gaussian fits: residuals about each fit's means.
+
+    Parameters
+    ----------
+    *groups : (phi, mask) pairs
+        Each as in :func:`gaussian_fit`: ``phi`` ``(K_g, n)`` and a bool mask of the same shape
+        (``None``: all entries); each group's per-example means are its masked column means.
+
+    Returns
+    -------
+    float
+        $\hat\sigma = \big(\sum_g \sum_{k,j} m^g_{kj}(\phi^g_{kj} - \mu^g_j)^2 /
+        (\sum_g \sum m^g - G n)\big)^{1/2}$, at least 1e-6. U-LiRA with $K = 2$ shadows has one
+        "unlearned" value per example (no residual), so its variance comes from both fits at once.
+
+    Raises
+    ------
+    ValueError
+        No degree of freedom left (every example has one value in every group).
+    """
+    total, dof = 0.0, 0
+    for phi, mask in groups:
+        phi = np.asarray(phi, dtype=np.float64)
+        m = np.ones(phi.shape, dtype=bool) if mask is None else np.asarray(mask, dtype=bool)
+        mu, _ = gaussian_fit(phi, m, pooled=True)  # refuses an example without a value
+        total += float(np.where(m, (phi - mu) ** 2, 0.0).sum())
+        dof += int(m.sum()) - phi.shape[1]
+    if dof <= 0:
+        raise ValueError("pooled_sd: no residual degrees of freedom (one value per example and group)")
+    return max(float(np.sqrt(total / dof)), _MIN_SD)
+
+
 def _log_normal(x: np.ndarray, mu: np.ndarray, sd: np.ndarray) -> np.ndarray:
     return -0.5 * ((x - mu) / sd) ** 2 - np.log(sd) - 0.5 * np.log(2 * np.pi)
 
@@ -202,7 +236,8 @@ def ulira_scores(phi_target: np.ndarray, *, mu_out: np.ndarray, sd_out: np.ndarr
 
 
 def rmia_scores(p_target_x: np.ndarray, p_ref_x: np.ndarray, p_target_z: np.ndarray,
-                p_ref_z: np.ndarray, *, a: float = 0.3, gamma: float = 1.0) -> np.ndarray:
+                p_ref_z: np.ndarray, *, a: float = 0.3, gamma: float = 1.0,
+                ref_mask_x: np.ndarray | None = None) -> np.ndarray:
     r"""Offline RMIA scores (module docstring; Zarifzadeh et al. 2024, Eq. 3 and App. B.2.2).
 
     Parameters
@@ -217,6 +252,9 @@ def rmia_scores(p_target_x: np.ndarray, p_ref_x: np.ndarray, p_target_z: np.ndar
         Offline scaling in $[0, 1]$: $\Pr(x) = \frac12[(1+a)\overline{\Pr}_{\text{out}}(x) + 1 - a]$.
     gamma : float
         Likelihood-ratio threshold $\gamma > 0$.
+    ref_mask_x : np.ndarray, optional
+        ``(R, n)`` bool: which references are *out* for each $x$ (the mean runs over those only);
+        ``None``: all. Every example needs at least one.
 
     Returns
     -------
@@ -230,7 +268,10 @@ def rmia_scores(p_target_x: np.ndarray, p_ref_x: np.ndarray, p_target_z: np.ndar
                          f"{pz.shape}, references z {rz.shape}")
     if not 0.0 <= a <= 1.0 or gamma <= 0:
         raise ValueError(f"need 0 <= a <= 1 and gamma > 0, got a={a}, gamma={gamma}")
-    marg_x = 0.5 * ((1 + a) * rx.mean(axis=0) + 1 - a)
+    mx = np.ones(rx.shape, dtype=bool) if ref_mask_x is None else np.asarray(ref_mask_x, dtype=bool)
+    if mx.shape != rx.shape or (mx.sum(axis=0) == 0).any():
+        raise ValueError(f"ref_mask_x must have shape {rx.shape} and at least one reference per example")
+    marg_x = 0.5 * ((1 + a) * np.where(mx, rx, 0.0).sum(axis=0) / mx.sum(axis=0) + 1 - a)
     marg_z = 0.5 * ((1 + a) * rz.mean(axis=0) + 1 - a)
     ratio_x = px / marg_x  # (n,)
     ratio_z = pz / marg_z  # (m,)
