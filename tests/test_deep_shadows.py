@@ -154,3 +154,24 @@ def test_merge_keeps_each_cells_audit_from_the_run_with_most_shadows():
                        "ulira_shadows": [np.nan, 4, 8, np.nan]})
     merged = merge_audit_columns(df)
     assert merged["ulira_auc"].tolist()[:3] == [0.9, 0.9, 0.9] and np.isnan(merged["ulira_auc"].iloc[3])
+
+
+def test_report_shows_the_audit_beside_mia_efficacy(audited, tmp_path, capsys):
+    from rbmlib.deep.commands import report, run_report
+
+    out = tmp_path / "out"
+    shutil.copytree(audited, out)
+    seed1 = [a if a != "0" else "1" for a in GRID]  # the second seed the report needs
+    assert _main(seed1 + ["--audit", "ulira", "--out", str(out)]) == 0
+    rep = report(out, n_boot=200)
+    rows = {r["method"]: r for r in rep["audit"]}
+    assert set(rows) == {"ft", "salun", "rbm"}  # Retrain is the reference, not audited
+    t = pd.read_csv(out / "results.csv")
+    ft = t[t.method == "ft"]
+    assert rows["ft"]["ulira_auc_mean"] == pytest.approx(ft["ulira_auc"].mean())
+    assert rows["ft"]["mia_mean"] == pytest.approx(ft["mia"].mean())
+    capsys.readouterr()
+    assert run_report(argparse.Namespace(results=str(out), json=False, ratio=None, bootstrap_seed=0,
+                                         n_boot=200)) == 0
+    text = capsys.readouterr().out
+    assert "membership audits beside MIA-efficacy" in text and "ulira_auc" in text
