@@ -79,6 +79,7 @@ __all__ = [
     "ShadowRunError",
     "audit_cell",
     "audit_means",
+    "audit_scores",
     "check_audit",
     "merge_audit_columns",
     "run_audit",
@@ -460,3 +461,30 @@ def audit_means(df: pd.DataFrame, *, digits: int = 3) -> pd.DataFrame:
         d = 1 if c == "mia" else digits
         out[c] = [f"{m:.{d}f} ± {s:.{d}f}" if np.isfinite(m) else "n/a" for m, s in zip(mean[c], sd[c])]
     return out
+
+
+def audit_scores(cfg: Any, out: str | Path, audit: AuditConfig) -> dict[tuple[str, str, int], dict[str, Any]]:
+    """The stored audit of every unlearned cell of a finished, audited grid (per-example scores).
+
+    Parameters
+    ----------
+    cfg : rbmlib.deep.planning.ExperimentConfig
+        The grid that ``run_experiment(cfg, out, audit=audit)`` ran.
+    out : str or Path
+        Its output folder.
+    audit : AuditConfig
+        The audit it ran.
+
+    Returns
+    -------
+    dict
+        ``(scenario, method label, seed) -> audit_cell(...)`` result: ``summary``,
+        ``scores_unlearned``, ``scores_retrained``. Missing pieces are computed (and stored) first.
+    """
+    from rbmlib.deep.planning import check_device, make_plan
+
+    plan = make_plan(cfg)
+    check_audit(plan, audit)
+    device = check_device(plan.cfg.device)
+    return {(c.scenario, c.label, c.seed): audit_cell(plan, Path(out), c, audit, device)
+            for c in plan.cells if c.method != "retrain"}
