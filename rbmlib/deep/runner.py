@@ -39,7 +39,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
@@ -67,6 +67,9 @@ from rbmlib.deep.planning import (
 )
 from rbmlib.deep.results import COLUMNS, KEYS, collect
 from rbmlib.deep.tasks import ensure_split, read_cell
+
+if TYPE_CHECKING:
+    from rbmlib.deep.shadows import AuditConfig
 
 __all__ = ["DEFAULT_METHODS", "PROVENANCE_COLUMNS", "ExperimentConfig", "OutputError", "parse_method",
            "run_experiment"]
@@ -151,7 +154,7 @@ def _executor(executor: Executor | str | None) -> Executor:
 
 
 def run_experiment(cfg: ExperimentConfig, out: str | Path, *, progress: bool = True,
-                   executor: Executor | str | None = None, audit: Any = None) -> pd.DataFrame:
+                   executor: Executor | str | None = None, audit: AuditConfig | None = None) -> pd.DataFrame:
     """Run (or resume) an experiment grid into ``out``.
 
     Parameters
@@ -268,7 +271,7 @@ def _run_summary(plan: Plan) -> dict[str, Any]:
 
 
 def _write_run(plan: Plan, out: Path, table: pd.DataFrame, rows: list[dict[str, Any]],
-               references: list[str], audit: Any = None) -> pd.DataFrame:
+               references: list[str], audit: AuditConfig | None = None) -> pd.DataFrame:
     """The run's own table, written once as an artifact keyed by its cells and Retrain references
     (same cells and references, same table). Returns the table with its ``run_sha256``."""
     config = {"kind": "run", "format": _FORMAT, "cells": sorted(r["config_sha256"] for r in rows),
@@ -311,7 +314,7 @@ def _read_runs(out: Path) -> list[tuple[pd.DataFrame, dict[str, Any]]]:
 
 
 def _write_tables(plan: Plan, out: Path, *, audits: dict[str, dict[str, float]] | None = None,
-                  audit: Any = None) -> pd.DataFrame:
+                  audit: AuditConfig | None = None) -> pd.DataFrame:
     from rbmlib.deep.shadows import AUDIT_COLUMNS, merge_audit_columns
 
     table, rows, references = _run_table(plan, out)

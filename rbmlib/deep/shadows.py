@@ -63,6 +63,7 @@ from rbmlib.deep.artifacts import (
     atomic_write_json,
     commit_artifact,
     config_key,
+    verify_artifact,
 )
 from rbmlib.deep.audit import audit_summary, gaussian_fit, pooled_sd, rmia_scores, ulira_scores
 from rbmlib.deep.batches import take
@@ -206,8 +207,6 @@ def _run(label: str, make: Callable[[], nn.Module], plan: Plan, device: torch.de
 def _ensure(path: Path, kind: str, config: dict[str, Any], out: Path,
             make: Callable[[], tuple[nn.Module, dict[str, np.ndarray]]], *, keep_model: bool):
     """Load the stored shadow artifact, or make it and commit it (under its lock)."""
-    from rbmlib.deep.artifacts import verify_artifact
-
     if not verify_artifact(path, kind=kind, config=config):
         with artifact_lock(out, config_key(config)):
             if not verify_artifact(path, kind=kind, config=config):
