@@ -9,6 +9,8 @@ tables. The output folder::
     <out>/originals/<dataset>/seed<k>-<key>/              model.pt, artifact.json
     <out>/cells/<dataset>/<scenario>/<method>/seed<k>-<key>.json    one finished cell
     <out>/runs/<run key>/                                 results.csv + results.json of one grid
+    <out>/shadows/, <out>/audits/                          with --audit: shadow models, per-example
+                                                          scores (:mod:`rbmlib.deep.shadows`)
     <out>/results.csv, results.json                       every run's rows, with provenance
     <out>/.locks/                                         one lock file per artifact
 
