@@ -22,6 +22,10 @@ Modules, one concept each:
 * :mod:`~rbmlib.deep.executors` -- run the plan locally, on Ray or on SLURM through submitit.
 * :mod:`~rbmlib.deep.runner` -- the resumable experiment grid; :mod:`~rbmlib.deep.cli` its CLI.
 * :mod:`~rbmlib.deep.plots` -- the chapter's figures.
+* :mod:`~rbmlib.deep.audit` -- membership attacks on arrays: U-LiRA, RMIA, ROC, AUC, TPR at low FPR
+  (Chapter 8); :mod:`~rbmlib.deep.confidences` the per-example statistics they read;
+  :mod:`~rbmlib.deep.shadows` the shadow models and ``unlearn --audit``;
+  :mod:`~rbmlib.deep.audit_plots` their figures.
 """
 
 from rbmlib.deep.datasets import DATASETS, DatasetUnavailableError, ImageData, load_dataset

@@ -69,6 +69,11 @@ def add_unlearn_parser(subparsers: argparse._SubParsersAction) -> None:
                    help="torch CPU threads (default: torch's, one per core; 1 avoids "
                         "oversubscription when other processes share the cores)")
     p.add_argument("--amp", action="store_true", help="bfloat16 autocast in training (GPU speed option)")
+    p.add_argument("--audit", default=None, metavar="ATTACK",
+                   help="membership audit of every unlearned cell against Retrain: ulira or rmia "
+                        "(Chapter 8); adds <attack>_auc, _tpr1, _tpr5 to results.csv")
+    p.add_argument("--shadows", type=int, default=None,
+                   help="shadow originals of --audit, >= 2 (default: 4); reused across methods and reruns")
     p.add_argument("--no-progress", action="store_true",
                    help="no progress output (default: bars on a terminal, one line per cell in a log)")
     g = p.add_argument_group("scale-out (pip install rbmlib[cluster])")
@@ -159,6 +164,17 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     subparsers.choices["unlearn"].set_defaults(handler=run_unlearn)
 
 
+def _audit(args: argparse.Namespace):
+    """The ``--audit``/``--shadows`` options as an :class:`~rbmlib.deep.shadows.AuditConfig` (or ``None``)."""
+    if args.audit is None:
+        if args.shadows is not None:
+            raise ValueError(f"--shadows {args.shadows} needs --audit ulira or --audit rmia")
+        return None
+    from rbmlib.deep.shadows import AuditConfig
+
+    return AuditConfig(kind=args.audit, shadows=4 if args.shadows is None else args.shadows)
+
+
 def run_unlearn(args: argparse.Namespace) -> int:
     """Run the ``unlearn`` subcommand; returns the process exit code.
 
@@ -169,7 +185,9 @@ def run_unlearn(args: argparse.Namespace) -> int:
     """
     try:
         cfg = _config(args)
-        table = run_experiment(cfg, args.out, progress=not args.no_progress, executor=_executor(args))
+        audit = _audit(args)
+        table = run_experiment(cfg, args.out, progress=not args.no_progress, executor=_executor(args),
+                               audit=audit)
     except (ValueError, DatasetUnavailableError) as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
@@ -186,5 +204,11 @@ def run_unlearn(args: argparse.Namespace) -> int:
               f"resume", file=sys.stderr)
         return 130
     print(summary_text(summarize(table)))
+    if audit is not None:
+        from rbmlib.deep.shadows import audit_means
+        from rbmlib.presentation import render_table
+
+        means = audit_means(table)
+        print(render_table(means, headers={c: c for c in means.columns}, style="text", labels=False))
     print(f"results: {args.out}/results.csv", file=sys.stderr)
     return 0

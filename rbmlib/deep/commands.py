@@ -182,13 +182,32 @@ def report(folder: str | Path, *, ratio: float | None = None, seed: int = 0,
     comparisons = compare(table, seed=seed, primary=primary, n_boot=n_boot)
     verdict, conditions, evidence = c7_verdict(comparisons)
     summary = summarize(table)
+    audit = _audit_summary(folder)
     return {
         "summary": json.loads(summary.to_json(orient="records")),
+        **({"audit": audit} if audit else {}),
         "comparisons": comparisons,
         "verdict": {"claim": "C7", "verdict": verdict, "conditions": conditions,
                     "evidence": evidence, "definition": VERDICT_DEFINITIONS[verdict],
                     "seeds": seeds},
     }
+
+
+def _audit_summary(folder: str | Path) -> list[dict]:
+    """Mean and SD over seeds of MIA-efficacy and every audit column of ``results.csv`` (Chapter 8);
+    empty when the folder has no audit."""
+    import pandas as pd
+
+    from rbmlib.deep.shadows import AUDIT_COLUMNS
+
+    df = pd.read_csv(Path(folder) / "results.csv")
+    cols = [c for cols in AUDIT_COLUMNS.values() for c in cols if c in df]
+    if not cols:
+        return []
+    g = df[df["method"] != "retrain"].groupby(["dataset", "scenario", "method", "mask_ratio"], dropna=False, sort=False)
+    values = ["mia", *cols]
+    out = pd.concat([g[values].mean().add_suffix("_mean"), g[values].std(ddof=1).add_suffix("_std")], axis=1)
+    return json.loads(out.reset_index().to_json(orient="records"))
 
 
 def _format_report(rep: dict) -> str:
@@ -205,6 +224,15 @@ def _format_report(rep: dict) -> str:
         cmp["diff"] = cmp["diff"].map(lambda v: f"{v:+.2f}")
         shown = cmp[["scenario", "method", "baseline", "metric", "diff", "CI", "n"]]
         lines.append(render_table(shown, headers={c: c for c in shown.columns}, style="text", labels=False))
+    if rep.get("audit"):
+        audit = pd.DataFrame(rep["audit"])
+        shown = audit[["scenario", "method", "mask_ratio"]].copy()
+        for col in [c.removesuffix("_mean") for c in audit if c.endswith("_mean")]:
+            d = 1 if col in ("mia",) or col.endswith("_shadows") else 3
+            shown[col] = [f"{m:.{d}f} ± {0.0 if pd.isna(sd) else sd:.{d}f}" if pd.notna(m) else "n/a"
+                          for m, sd in zip(audit[f"{col}_mean"], audit[f"{col}_std"])]
+        lines += ["", "membership audits beside MIA-efficacy (AUC, TPR at 1 % / 5 % FPR), mean ± SD over seeds",
+                  render_table(shown, headers={c: c for c in shown.columns}, style="text", labels=False)]
     v = rep["verdict"]
     lines += ["", f"C7: {v['verdict']} ({v['conditions']})", v["evidence"]]
     return "\n".join(lines)

@@ -9,6 +9,8 @@ tables. The output folder::
     <out>/originals/<dataset>/seed<k>-<key>/              model.pt, artifact.json
     <out>/cells/<dataset>/<scenario>/<method>/seed<k>-<key>.json    one finished cell
     <out>/runs/<run key>/                                 results.csv + results.json of one grid
+    <out>/shadows/, <out>/audits/                          with --audit: shadow models, per-example
+                                                          scores (:mod:`rbmlib.deep.shadows`)
     <out>/results.csv, results.json                       every run's rows, with provenance
     <out>/.locks/                                         one lock file per artifact
 
@@ -31,6 +33,7 @@ from __future__ import annotations
 
 import json
 import os
+import sys
 import tempfile
 from dataclasses import asdict
 from hashlib import sha256
@@ -38,7 +41,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
@@ -66,6 +69,9 @@ from rbmlib.deep.planning import (
 )
 from rbmlib.deep.results import COLUMNS, KEYS, collect
 from rbmlib.deep.tasks import ensure_split, read_cell
+
+if TYPE_CHECKING:
+    from rbmlib.deep.shadows import AuditConfig
 
 __all__ = ["DEFAULT_METHODS", "PROVENANCE_COLUMNS", "ExperimentConfig", "OutputError", "parse_method",
            "run_experiment"]
@@ -150,7 +156,7 @@ def _executor(executor: Executor | str | None) -> Executor:
 
 
 def run_experiment(cfg: ExperimentConfig, out: str | Path, *, progress: bool = True,
-                   executor: Executor | str | None = None) -> pd.DataFrame:
+                   executor: Executor | str | None = None, audit: AuditConfig | None = None) -> pd.DataFrame:
     """Run (or resume) an experiment grid into ``out``.
 
     Parameters
@@ -164,6 +170,9 @@ def run_experiment(cfg: ExperimentConfig, out: str | Path, *, progress: bool = T
         (no escape codes in log files).
     executor : Executor or {"local", "ray", "slurm"}, optional
         Who runs the cells (:mod:`rbmlib.deep.executors`); default: this process.
+    audit : rbmlib.deep.shadows.AuditConfig, optional
+        A membership audit of every unlearned cell (U-LiRA or RMIA with its shadow models, made
+        in this process after the cells); adds its :data:`~rbmlib.deep.shadows.AUDIT_COLUMNS`.
 
     Returns
     -------
@@ -184,6 +193,10 @@ def run_experiment(cfg: ExperimentConfig, out: str | Path, *, progress: bool = T
     out = _output_folder(out)
     run = _executor(executor)
     plan = make_plan(cfg)
+    if audit is not None:
+        from rbmlib.deep.shadows import check_audit
+
+        check_audit(plan, audit)
     if out.exists():
         _check_not_foreign(out)
         pending = [c for c in plan.cells if read_cell(plan, out, c) is None]
@@ -196,7 +209,14 @@ def run_experiment(cfg: ExperimentConfig, out: str | Path, *, progress: bool = T
                 ensure_split(plan, out, scenario, seed)
             if pending:
                 run.run(plan, out, pending, progress=progress)
-            return _write_tables(plan, out)
+            audits = None
+            if audit is not None:  # after every cell, before any table: a failed shadow writes no table
+                from rbmlib.deep.planning import check_device
+                from rbmlib.deep.shadows import run_audit
+
+                log = (lambda line: print(line, file=sys.stderr, flush=True)) if progress else None
+                audits = run_audit(plan, out, audit, device=check_device(plan.cfg.device), log=log)
+            return _write_tables(plan, out, audits=audits, audit=audit)
         except OSError as err:
             raise OutputError(f"cannot write under {out} ({err.strerror}: {err.filename}); free space "
                               f"or fix permissions there, or choose another output folder") from None
@@ -253,11 +273,13 @@ def _run_summary(plan: Plan) -> dict[str, Any]:
 
 
 def _write_run(plan: Plan, out: Path, table: pd.DataFrame, rows: list[dict[str, Any]],
-               references: list[str]) -> pd.DataFrame:
+               references: list[str], audit: AuditConfig | None = None) -> pd.DataFrame:
     """The run's own table, written once as an artifact keyed by its cells and Retrain references
     (same cells and references, same table). Returns the table with its ``run_sha256``."""
     config = {"kind": "run", "format": _FORMAT, "cells": sorted(r["config_sha256"] for r in rows),
               "references": sorted(references)}
+    if audit is not None:  # an audited run has its own table (a run without audit keeps its key)
+        config["audit"] = asdict(audit)
     key = config_key(config)
     path = out / "runs" / key[:16]
     table = table.assign(run_sha256=key)
@@ -293,9 +315,15 @@ def _read_runs(out: Path) -> list[tuple[pd.DataFrame, dict[str, Any]]]:
     return runs
 
 
-def _write_tables(plan: Plan, out: Path) -> pd.DataFrame:
+def _write_tables(plan: Plan, out: Path, *, audits: dict[str, dict[str, float]] | None = None,
+                  audit: AuditConfig | None = None) -> pd.DataFrame:
+    from rbmlib.deep.shadows import AUDIT_COLUMNS, merge_audit_columns
+
     table, rows, references = _run_table(plan, out)
-    table = _write_run(plan, out, table, rows, references)
+    if audits is not None:
+        for col in AUDIT_COLUMNS[audit.kind]:
+            table[col] = [audits.get(key, {}).get(col, np.nan) for key in table["config_sha256"]]
+    table = _write_run(plan, out, table, rows, references, audit)
     with artifact_lock(out, "tables-of-this-folder"):
         _check_not_foreign(out)
         frames, provenance, runs = [], [], {}
@@ -305,8 +333,10 @@ def _write_tables(plan: Plan, out: Path) -> pd.DataFrame:
             runs[meta["run_sha256"]] = {k: meta[k] for k in ("config", "splits", "data_sha256", "environment")}
         every = pd.concat(frames, ignore_index=True)
         every["_run"] = [i for i, df in enumerate(frames) for _ in range(len(df))]
-        columns = list(COLUMNS) + list(PROVENANCE_COLUMNS)
-        every = every.drop_duplicates(subset=[c for c in columns if c != "run_sha256"])
+        audit_columns = [c for cols in AUDIT_COLUMNS.values() for c in cols if c in every]
+        columns = list(COLUMNS) + audit_columns + list(PROVENANCE_COLUMNS)
+        every = merge_audit_columns(every)
+        every = every.drop_duplicates(subset=[c for c in columns if c != "run_sha256" and c not in audit_columns])
         # A row without Avg. Gap is superseded by the same cell's row of a run that had its Retrain.
         paired = set(every.loc[every["avg_gap"].notna(), "config_sha256"])
         every = every[every["avg_gap"].notna() | ~every["config_sha256"].isin(paired)]
@@ -330,4 +360,4 @@ def _write_tables(plan: Plan, out: Path) -> pd.DataFrame:
             })
         if current != digest:
             atomic_write_bytes(out / "results.csv", csv)
-    return table[columns].reset_index(drop=True)
+    return table[[c for c in columns if c in table]].reset_index(drop=True)

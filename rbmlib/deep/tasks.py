@@ -18,6 +18,7 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import torch
 from torch import nn
 
@@ -32,6 +33,7 @@ from rbmlib.deep.artifacts import (
     verify_artifact,
 )
 from rbmlib.deep.batches import TensorSet, take
+from rbmlib.deep.confidences import model_statistics
 from rbmlib.deep.methods import METHODS
 from rbmlib.deep.metrics import evaluate
 from rbmlib.deep.models import build_model
@@ -132,7 +134,7 @@ def cell_done(plan: Plan, out: Path, cell: Cell) -> bool:
 
 
 def _compute(plan: Plan, cell: Cell, model0: nn.Module, sets: dict[str, TensorSet],
-             device: torch.device, progress: bool) -> dict[str, Any]:
+             device: torch.device, progress: bool) -> tuple[dict[str, Any], dict[str, list[float]]]:
     stream = "retrain" if cell.method == "retrain" else "unlearn"
     if device.type == "cuda":
         torch.cuda.synchronize(device)
@@ -147,11 +149,16 @@ def _compute(plan: Plan, cell: Cell, model0: nn.Module, sets: dict[str, TensorSe
                  batch_size=plan.recipe(cell.scenario).eval_batch_size)
     split = plan.splits[(cell.scenario, cell.seed)]
     config = plan.cell_config(cell)
+    # The membership audits (rbmlib.deep.shadows) score this model on D_f against the test
+    # population; the model itself is not stored, so its per-example statistics are (a diverged
+    # model's NaN as null: the cell's JSON stays strict, and the audit refuses it by name).
+    conf = {f"{part}_{k}": [float(x) if np.isfinite(x) else None for x in v] for part in ("forget", "test")
+            for k, v in model_statistics(model, sets[part], batch_size=plan.recipe.eval_batch_size).items()}
     return {"dataset": plan.data.name, "scenario": cell.scenario, "method": cell.method,
             "mask_ratio": cell.mask_ratio, "seed": cell.seed, **asdict(m), "rte_s": rte,
             "n_forget": len(split.forget), "n_retain": len(split.retain), "n_test": len(split.test),
             "split_sha256": split.sha256, "config_sha256": config_key(config),
-            "recipe_sha256": config_key(plan.recipe_config(cell)), "original_sha256": config["original_key"]}
+            "recipe_sha256": config_key(plan.recipe_config(cell)), "original_sha256": config["original_key"]}, conf
 
 
 def ensure_cell(plan: Plan, out: Path, cell: Cell, *, model0: nn.Module, sets: dict[str, TensorSet],
@@ -169,7 +176,8 @@ def ensure_cell(plan: Plan, out: Path, cell: Cell, *, model0: nn.Module, sets: d
         stored = read_cell(plan, out, cell)
         if stored is not None:
             return stored
-        record = _compute(plan, cell, model0, sets, device, progress)
-        stored = {"record": record, "config": config, "environment": environment_info(str(device))}
+        record, confidences = _compute(plan, cell, model0, sets, device, progress)
+        stored = {"record": record, "config": config, "environment": environment_info(str(device)),
+                  "confidences": confidences}
         atomic_write_json(plan.cell_path(out, cell), stored)
     return stored

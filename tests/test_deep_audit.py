@@ -1,0 +1,179 @@
+"""Membership audits on synthetic confidences with a known answer (rbmlib.deep.audit)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from sklearn.metrics import roc_auc_score, roc_curve
+
+from rbmlib.deep.audit import (
+    audit_summary,
+    auc,
+    gaussian_fit,
+    logit_confidence,
+    logit_scale,
+    pooled_sd,
+    rmia_scores,
+    roc,
+    tpr_at_fpr,
+    ulira_scores,
+)
+
+
+def _null_auc_sd(n_pos: int, n_neg: int) -> float:
+    # SD of the Mann-Whitney AUC when both score sets come from one continuous distribution.
+    return float(np.sqrt((n_pos + n_neg + 1) / (12 * n_pos * n_neg)))
+
+
+def _shadow_world(rng: np.random.Generator, *, shift: float, k: int = 8, n: int = 1500):
+    """Per-example means m_j; unlearned models give phi ~ N(m_j + shift, 1), retrained N(m_j, 1).
+
+    Returns the shadow statistics (unlearned: k x n with an 'in' mask of random halves; retrained:
+    k x n) and the targets (one unlearned, one retrained model)."""
+    m = rng.normal(0.0, 3.0, n)
+    unl = m + shift + rng.normal(size=(k, n))
+    inside = rng.random((k, n)) < 0.5
+    inside[0], inside[1] = True, False  # every example in and out at least once
+    ret = m + rng.normal(size=(k, n))
+    return unl, inside, ret, m + shift + rng.normal(size=n), m + rng.normal(size=n)
+
+
+def _ulira(unl, inside, ret, t_unl, t_ret, variant="online"):
+    mu_in, sd_in = gaussian_fit(unl, inside)
+    mu_out, sd_out = gaussian_fit(ret)
+    kw = dict(mu_out=mu_out, sd_out=sd_out, mu_in=mu_in, sd_in=sd_in, variant=variant)
+    return ulira_scores(t_unl, **kw), ulira_scores(t_ret, **kw)
+
+
+def test_logit_confidence_matches_the_softmax_and_stays_finite_near_one():
+    z = np.array([[2.0, 0.0, -1.0], [0.0, 1.0, 3.0], [60.0, 0.0, 0.0]])
+    y = np.array([0, 2, 0])
+    p = np.exp(z) / np.exp(z).sum(1, keepdims=True)
+    py = p[np.arange(3), y]
+    phi = logit_confidence(z, y)
+    np.testing.assert_allclose(phi[:2], np.log(py[:2] / (1 - py[:2])), rtol=1e-12)
+    assert phi[2] == pytest.approx(60.0 - np.log(2.0))  # 1 - p_y rounds to 0 in float64 here
+    np.testing.assert_allclose(logit_scale(py[:2]), phi[:2], rtol=1e-9)
+
+
+def test_ulira_on_identical_distributions_has_auc_one_half(seed):
+    # Unlearned and retrained models draw phi from the same distribution: no attack can separate
+    # them, so the AUC is 1/2 within 4 null standard deviations (0.0149 at n = 1500 per class).
+    rng = np.random.default_rng(seed)
+    pos, neg = _ulira(*_shadow_world(rng, shift=0.0))
+    assert abs(auc(pos, neg) - 0.5) < 4 * _null_auc_sd(len(pos), len(neg))
+
+
+def test_ulira_on_separated_distributions_has_auc_near_one(seed):
+    rng = np.random.default_rng(seed)
+    for variant in ("online", "offline"):
+        pos, neg = _ulira(*_shadow_world(rng, shift=6.0), variant=variant)
+        assert auc(pos, neg) > 0.99
+
+
+def test_ulira_is_per_example_where_a_population_threshold_is_blind(seed):
+    # Per-example means spread (sd 3) much wider than the unlearning shift (1): a threshold on the
+    # raw statistic barely separates, the per-example test does. The gap U-LiRA exists for.
+    rng = np.random.default_rng(seed)
+    world = _shadow_world(rng, shift=1.0)
+    pos, neg = _ulira(*world)
+    assert auc(pos, neg) > auc(world[3], world[4]) + 0.1
+
+
+def test_offline_ulira_misses_over_forgetting_that_online_catches(seed):
+    # An unlearned model less confident than the retrained one (shift < 0): the one-sided offline
+    # test scores it as retrained (AUC < 1/2), the two-Gaussian test still separates it.
+    rng = np.random.default_rng(seed)
+    world = _shadow_world(rng, shift=-2.0)
+    assert auc(*_ulira(*world, variant="offline")) < 0.5 < 0.8 < auc(*_ulira(*world))
+
+
+def test_rmia_on_identical_and_separated_distributions(seed):
+    rng = np.random.default_rng(seed)
+    n, m, r = 1500, 500, 4
+
+    def probs(shift, shape):
+        # p = sigmoid(phi) with example-specific means, as a trained network's confidences.
+        return 1 / (1 + np.exp(-(shift + rng.normal(size=shape))))
+
+    base_x, base_z = rng.normal(-3, 1, n), rng.normal(-3, 1, m)  # away from p = 1, where ratios saturate
+    ref_x, ref_z = probs(base_x, (r, n)), probs(base_z, (r, m))
+    tz = probs(base_z, m)
+    for shift, check in ((0.0, lambda a: abs(a - 0.5) < 4 * _null_auc_sd(n, n)), (6.0, lambda a: a > 0.99)):
+        pos = rmia_scores(probs(base_x + shift, n), ref_x, tz, ref_z)
+        neg = rmia_scores(probs(base_x, n), ref_x, tz, ref_z)
+        assert check(auc(pos, neg)), (shift, auc(pos, neg))
+        assert ((0 <= pos) & (pos <= 1)).all()
+
+
+def test_rmia_score_is_the_fraction_of_the_population_dominated():
+    # With gamma = 1 and equal marginals, x dominates z exactly when Pr(x|theta) >= Pr(z|theta).
+    ref_x, ref_z = np.full((2, 3), 0.5), np.full((2, 4), 0.5)
+    s = rmia_scores(np.array([0.1, 0.35, 0.9]), ref_x, np.array([0.2, 0.3, 0.4, 0.5]), ref_z)
+    np.testing.assert_array_equal(s, [0.0, 0.5, 1.0])
+
+
+@pytest.mark.parametrize("ties", [False, True])
+def test_roc_and_tpr_at_fpr_agree_with_sklearn(seed, ties):
+    rng = np.random.default_rng(seed)
+    pos, neg = rng.normal(1.0, 1.0, 400), rng.normal(0.0, 1.0, 700)
+    if ties:  # coarse scores: many tied thresholds
+        pos, neg = np.round(pos, 1), np.round(neg, 1)
+    y = np.r_[np.ones(400), np.zeros(700)]
+    fpr_ref, tpr_ref, _ = roc_curve(y, np.r_[pos, neg], drop_intermediate=False)
+    fpr, tpr = roc(pos, neg)
+    np.testing.assert_allclose(fpr, fpr_ref, atol=1e-15)
+    np.testing.assert_allclose(tpr, tpr_ref, atol=1e-15)
+    assert auc(pos, neg) == pytest.approx(roc_auc_score(y, np.r_[pos, neg]), abs=1e-12)
+    for level in (0.0, 0.01, 0.05, 0.5):
+        assert tpr_at_fpr(pos, neg, level) == tpr_ref[fpr_ref <= level].max()
+
+
+def test_audit_summary_is_deterministic_with_a_seed():
+    def run(s):
+        world = _shadow_world(np.random.default_rng(s), shift=1.0, n=300)
+        return audit_summary(*_ulira(*world))
+
+    assert run(7) == run(7)
+    assert run(7) != run(8)
+    assert set(run(7)) == {"auc", "tpr1", "tpr5"}
+
+
+def test_pooled_fit_uses_residuals_about_each_example_mean():
+    phi = np.array([[0.0, 10.0], [2.0, 14.0]])
+    mu, sd = gaussian_fit(phi)
+    np.testing.assert_allclose(mu, [1.0, 12.0])
+    np.testing.assert_allclose(sd, np.sqrt((1 + 1 + 4 + 4) / 2))
+    _, sd_each = gaussian_fit(phi, pooled=False)
+    np.testing.assert_allclose(sd_each, [np.sqrt(2), np.sqrt(8)])
+
+
+def test_bad_inputs_are_refused():
+    with pytest.raises(ValueError, match="at least 2"):
+        gaussian_fit(np.zeros((3, 2)), np.array([[1, 1], [0, 1], [0, 1]], bool), pooled=False)
+    with pytest.raises(ValueError, match="positives and negatives"):
+        auc(np.array([]), np.array([1.0]))
+    with pytest.raises(ValueError, match="finite"):
+        auc(np.array([np.nan]), np.array([1.0]))
+    with pytest.raises(ValueError, match="online U-LiRA"):
+        ulira_scores(np.zeros(2), mu_out=np.zeros(2), sd_out=np.ones(2))
+    with pytest.raises(ValueError, match="a=2"):
+        rmia_scores(np.ones(1), np.ones((1, 1)), np.ones(1), np.ones((1, 1)), a=2.0)
+
+
+def test_pooled_sd_shares_one_variance_between_fits_and_works_with_one_value_per_example():
+    unl = np.array([[1.0, 5.0]])  # K = 1 "unlearned" value per example: no residual of its own
+    ret = np.array([[0.0, 2.0], [2.0, 6.0]])
+    assert pooled_sd((unl, None), (ret, None)) == pytest.approx(np.sqrt((1 + 1 + 4 + 4) / 2))
+    with pytest.raises(ValueError, match="degrees of freedom"):
+        pooled_sd((unl, None))
+
+
+def test_rmia_reference_mask_averages_only_the_out_references():
+    ref = np.array([[0.9, 0.1], [0.1, 0.1]])
+    out = np.array([[False, True], [True, True]])
+    z_ref, z_t = np.full((2, 1), 0.1), np.array([0.1])
+    # x0's only out reference says 0.1: with the mask its marginal equals z's, so p = 0.1 ties z.
+    s = rmia_scores(np.array([0.1, 0.1]), ref, z_t, z_ref, ref_mask_x=out)
+    np.testing.assert_array_equal(s, [1.0, 1.0])
+    assert rmia_scores(np.array([0.1, 0.1]), ref, z_t, z_ref)[0] == 0.0  # unmasked: 0.5 mean, x loses
