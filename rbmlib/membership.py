@@ -31,8 +31,8 @@ and symmetrically ($|r| \ge t$, $\kappa = \sigma_1/\sigma_0$) when the method ov
   AUC $\tfrac12$ exactly.
 * **RBM with overlap**: $\sigma_1^2$ is the deterministic equivalent of Chapter 4, so the curve is
   a theory curve under the Gaussian approximation (the residual of an example the model was
-  trained on is only approximately Gaussian); **FBM with overlap** has no formula for its
-  forgetting loss, hence no theory curve, only simulation.
+  trained on is only approximately Gaussian); **FBM with overlap** likewise, with the
+  deterministic equivalent of Chapter 5 (Theorem 5.1), which exists without label noise only.
 
 The test thresholds $|r|$ the same way for every example: in the block model all forgetting
 examples are exchangeable, so the per-example test of U-LiRA reduces to this population test.
@@ -43,9 +43,9 @@ from __future__ import annotations
 import numpy as np
 from scipy.special import ndtr, ndtri
 
-from rbmlib.deep.audit import auc, roc, tpr_at_fpr
 from rbmlib.linear_model import BlockSizes, LinearInstance, fit_models
 from rbmlib.masks import fbm_keep_mask, rbm_keep_mask, reset_then_finetune
+from rbmlib.roc import auc, roc, tpr_at_fpr
 from rbmlib.theory.tables import expected_losses, expected_masked_losses
 
 __all__ = [
@@ -84,12 +84,16 @@ def forget_residuals(instance: LinearInstance) -> dict[str, np.ndarray]:
 def residual_scales(sizes: BlockSizes, *, noise: float = 0.0) -> dict[str, float | None]:
     r"""$\sigma = \sqrt{\mathbb E\,\mathcal L(w, D_f)}$ of every model from the chapters' formulas.
 
-    ``None`` where the book has no formula (FBM's forgetting loss with overlapping features).
+    ``None`` where the book has no formula (FBM's forgetting loss under label noise).
     """
     base = expected_losses(sizes, noise=noise)
     masked = expected_masked_losses(sizes, noise=noise)
-    losses = {"golden": base["golden"]["forgetting_loss"], "ft": base["ft"]["forgetting_loss"],
-              "rbm": masked["rbm"]["forgetting_loss"], "fbm": masked["fbm"]["forgetting_loss"]}
+    losses = {
+        "golden": base["golden"]["forgetting_loss"],
+        "ft": base["ft"]["forgetting_loss"],
+        "rbm": masked["rbm"]["forgetting_loss"],
+        "fbm": masked["fbm"]["forgetting_loss"],
+    }
     return {m: None if v is None else float(np.sqrt(max(v, 0.0))) for m, v in losses.items()}
 
 
@@ -113,8 +117,9 @@ def gaussian_scale_roc(fpr: np.ndarray, sigma_method: float, sigma_golden: float
     return 2 - 2 * ndtr(ndtri(1 - fpr / 2) / kappa)  # over-forgetting: "unlearned" when |r| is large
 
 
-def membership_scores(r_method: np.ndarray, r_golden: np.ndarray, *,
-                      method_smaller: bool = True) -> tuple[np.ndarray, np.ndarray]:
+def membership_scores(
+    r_method: np.ndarray, r_golden: np.ndarray, *, method_smaller: bool = True
+) -> tuple[np.ndarray, np.ndarray]:
     """The test's scores (higher = "unlearned") of the method's and the golden model's residuals.
 
     ``method_smaller``: the method's residuals have the smaller scale (it fits $D_f$ better than
@@ -152,11 +157,17 @@ def simulated_membership(instance: LinearInstance, *, groups: int = 10) -> dict[
         sigma1 = float(np.sqrt(np.mean(r1**2)))
         smaller = sigma1 <= sigma0
         pos, neg = membership_scores(r1, r0, method_smaller=smaller)
-        parts = [auc(*membership_scores(a, b, method_smaller=smaller))
-                 for a, b in zip(np.array_split(r1, groups), np.array_split(r0, groups))]
-        out[model] = {"auc": auc(pos, neg), "auc_se": float(np.std(parts, ddof=1) / np.sqrt(groups)),
-                      "tpr1": tpr_at_fpr(pos, neg, 0.01), "tpr5": tpr_at_fpr(pos, neg, 0.05),
-                      "sigma": sigma1}
+        parts = [
+            auc(*membership_scores(a, b, method_smaller=smaller))
+            for a, b in zip(np.array_split(r1, groups), np.array_split(r0, groups))
+        ]
+        out[model] = {
+            "auc": auc(pos, neg),
+            "auc_se": float(np.std(parts, ddof=1) / np.sqrt(groups)),
+            "tpr1": tpr_at_fpr(pos, neg, 0.01),
+            "tpr5": tpr_at_fpr(pos, neg, 0.05),
+            "sigma": sigma1,
+        }
     return out
 
 

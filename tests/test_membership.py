@@ -81,5 +81,6 @@ def test_gaussian_scale_formulas_match_pure_gaussian_monte_carlo(seed, s1, s0):
     assert np.trapezoid(gaussian_scale_roc(x, s1, s0), x) == pytest.approx(gaussian_scale_auc(s1, s0), abs=1e-3)
 
 
-def test_fbm_with_overlap_has_no_theory_curve():
-    assert residual_scales(OVERLAP)["fbm"] is None
+def test_fbm_with_overlap_has_a_theory_curve_only_without_label_noise():
+    assert residual_scales(OVERLAP)["fbm"] > 0  # Theorem 5.1
+    assert residual_scales(OVERLAP, noise=0.5)["fbm"] is None  # no formula for its noisy forgetting loss

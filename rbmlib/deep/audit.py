@@ -65,6 +65,10 @@ from typing import Literal
 import numpy as np
 from scipy.special import log_ndtr, logsumexp
 
+# The ROC primitives are shared with the linear model's membership test (rbmlib.membership), so
+# they live on the linear side, which needs no torch; they are re-exported here.
+from rbmlib.roc import auc, roc, tpr_at_fpr
+
 __all__ = [
     "AuditResult",
     "TPR_LEVELS",
@@ -125,8 +129,9 @@ def logit_scale(p: np.ndarray, *, eps: float = 1e-12) -> np.ndarray:
     return np.log(q) - np.log1p(-q)
 
 
-def gaussian_fit(phi: np.ndarray, mask: np.ndarray | None = None, *,
-                 pooled: bool = True) -> tuple[np.ndarray, np.ndarray]:
+def gaussian_fit(
+    phi: np.ndarray, mask: np.ndarray | None = None, *, pooled: bool = True
+) -> tuple[np.ndarray, np.ndarray]:
     r"""Per-example means and standard deviations of shadow statistics.
 
     Parameters
@@ -154,8 +159,9 @@ def gaussian_fit(phi: np.ndarray, mask: np.ndarray | None = None, *,
     need = 1 if pooled else 2
     if (count < need).any():
         j = int(np.argmin(count))
-        raise ValueError(f"example {j} has {int(count[j])} shadow values; a Gaussian fit needs at least "
-                         f"{need} per example")
+        raise ValueError(
+            f"example {j} has {int(count[j])} shadow values; a Gaussian fit needs at least {need} per example"
+        )
     mu = np.where(m, phi, 0.0).sum(axis=0) / count
     sq = np.where(m, (phi - mu) ** 2, 0.0)
     if pooled:
@@ -203,9 +209,15 @@ def _log_normal(x: np.ndarray, mu: np.ndarray, sd: np.ndarray) -> np.ndarray:
     return -0.5 * ((x - mu) / sd) ** 2 - np.log(sd) - 0.5 * np.log(2 * np.pi)
 
 
-def ulira_scores(phi_target: np.ndarray, *, mu_out: np.ndarray, sd_out: np.ndarray,
-                 mu_in: np.ndarray | None = None, sd_in: np.ndarray | None = None,
-                 variant: Literal["online", "offline"] = "online") -> np.ndarray:
+def ulira_scores(
+    phi_target: np.ndarray,
+    *,
+    mu_out: np.ndarray,
+    sd_out: np.ndarray,
+    mu_in: np.ndarray | None = None,
+    sd_in: np.ndarray | None = None,
+    variant: Literal["online", "offline"] = "online",
+) -> np.ndarray:
     r"""U-LiRA scores $s(x;\theta)$ of the target model's statistics (module docstring).
 
     Parameters
@@ -235,9 +247,16 @@ def ulira_scores(phi_target: np.ndarray, *, mu_out: np.ndarray, sd_out: np.ndarr
     return _log_normal(phi, mu_in, sd_in) - _log_normal(phi, mu_out, sd_out)
 
 
-def rmia_scores(p_target_x: np.ndarray, p_ref_x: np.ndarray, p_target_z: np.ndarray,
-                p_ref_z: np.ndarray, *, a: float = 0.3, gamma: float = 1.0,
-                ref_mask_x: np.ndarray | None = None) -> np.ndarray:
+def rmia_scores(
+    p_target_x: np.ndarray,
+    p_ref_x: np.ndarray,
+    p_target_z: np.ndarray,
+    p_ref_z: np.ndarray,
+    *,
+    a: float = 0.3,
+    gamma: float = 1.0,
+    ref_mask_x: np.ndarray | None = None,
+) -> np.ndarray:
     r"""Offline RMIA scores (module docstring; Zarifzadeh et al. 2024, Eq. 3 and App. B.2.2).
 
     Parameters
@@ -264,8 +283,10 @@ def rmia_scores(p_target_x: np.ndarray, p_ref_x: np.ndarray, p_target_z: np.ndar
     px, rx = np.asarray(p_target_x, np.float64), np.atleast_2d(np.asarray(p_ref_x, np.float64))
     pz, rz = np.asarray(p_target_z, np.float64), np.atleast_2d(np.asarray(p_ref_z, np.float64))
     if rx.shape[1] != px.shape[0] or rz.shape[1] != pz.shape[0] or rx.shape[0] != rz.shape[0]:
-        raise ValueError(f"shapes disagree: target x {px.shape}, references x {rx.shape}, target z "
-                         f"{pz.shape}, references z {rz.shape}")
+        raise ValueError(
+            f"shapes disagree: target x {px.shape}, references x {rx.shape}, target z "
+            f"{pz.shape}, references z {rz.shape}"
+        )
     if not 0.0 <= a <= 1.0 or gamma <= 0:
         raise ValueError(f"need 0 <= a <= 1 and gamma > 0, got a={a}, gamma={gamma}")
     mx = np.ones(rx.shape, dtype=bool) if ref_mask_x is None else np.asarray(ref_mask_x, dtype=bool)
@@ -278,45 +299,6 @@ def rmia_scores(p_target_x: np.ndarray, p_ref_x: np.ndarray, p_target_z: np.ndar
     # LR(x, z) >= gamma  <=>  ratio_x >= gamma * ratio_z: count through a sorted population.
     threshold = np.sort(gamma * ratio_z)
     return np.searchsorted(threshold, ratio_x, side="right") / len(threshold)
-
-
-def roc(pos: np.ndarray, neg: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """ROC of scores: positives (label 1) vs negatives (label 0), higher score = positive.
-
-    Returns
-    -------
-    fpr, tpr : np.ndarray
-        The points at every distinct threshold, from ``(0, 0)`` to ``(1, 1)``; tied scores form
-        one point (the same points as :func:`sklearn.metrics.roc_curve` with
-        ``drop_intermediate=False``).
-    """
-    pos, neg = np.asarray(pos, np.float64).ravel(), np.asarray(neg, np.float64).ravel()
-    if len(pos) == 0 or len(neg) == 0:
-        raise ValueError(f"an ROC needs positives and negatives, got {len(pos)} and {len(neg)}")
-    if not (np.isfinite(pos).all() and np.isfinite(neg).all()):
-        raise ValueError("an ROC needs finite scores")
-    scores = np.concatenate([pos, neg])
-    labels = np.concatenate([np.ones(len(pos)), np.zeros(len(neg))])
-    order = np.argsort(-scores, kind="stable")
-    s, lab = scores[order], labels[order]
-    last = np.r_[np.flatnonzero(np.diff(s) != 0), len(s) - 1]  # last index of each tie group
-    tp = np.cumsum(lab)[last]
-    fp = (last + 1) - tp
-    return np.r_[0.0, fp / len(neg)], np.r_[0.0, tp / len(pos)]
-
-
-def auc(pos: np.ndarray, neg: np.ndarray) -> float:
-    r"""Area under :func:`roc`: $\Pr[s_+ > s_-] + \tfrac12\Pr[s_+ = s_-]$."""
-    fpr, tpr = roc(pos, neg)
-    return float(np.trapezoid(tpr, fpr))
-
-
-def tpr_at_fpr(pos: np.ndarray, neg: np.ndarray, level: float) -> float:
-    """Largest TPR of an ROC point whose FPR is at most ``level`` (LiRA's low-FPR reading)."""
-    if not 0.0 <= level <= 1.0:
-        raise ValueError(f"FPR level must be in [0, 1], got {level}")
-    fpr, tpr = roc(pos, neg)
-    return float(tpr[fpr <= level + 1e-12].max())
 
 
 def audit_summary(pos: np.ndarray, neg: np.ndarray) -> AuditResult:

@@ -71,6 +71,7 @@ from rbmlib.deep.confidences import model_statistics
 from rbmlib.deep.methods import METHODS
 from rbmlib.deep.models import build_model
 from rbmlib.deep.planning import FORMAT, Cell, Plan
+from rbmlib.deep.recipes import Recipe
 from rbmlib.deep.training import fit
 
 __all__ = [
@@ -187,12 +188,12 @@ def _all_images(plan: Plan, device: torch.device):
     return take(plan.data, np.arange(len(plan.data.y)), device=device)
 
 
-def _run(label: str, make: Callable[[], nn.Module], plan: Plan, device: torch.device,
+def _run(label: str, make: Callable[[], nn.Module], plan: Plan, recipe: Recipe, device: torch.device,
          check: np.ndarray) -> tuple[nn.Module, dict[str, np.ndarray]]:
     """Make a shadow model and its statistics; any failure is a :class:`ShadowRunError`."""
     try:
         model = make()
-        stats = model_statistics(model, _all_images(plan, device), batch_size=plan.recipe.eval_batch_size)
+        stats = model_statistics(model, _all_images(plan, device), batch_size=recipe.eval_batch_size)
     except (RuntimeError, ValueError, FloatingPointError) as err:
         raise ShadowRunError(f"shadow run {label} failed ({type(err).__name__}: {err}); the audit needs "
                              f"every shadow run of the audited method") from None
@@ -224,17 +225,22 @@ def _ensure(path: Path, kind: str, config: dict[str, Any], out: Path,
     return _load_stats(path)
 
 
-def _fresh(plan: Plan, generator: torch.Generator, device: torch.device) -> nn.Module:
+def _fresh(plan: Plan, recipe: Recipe, generator: torch.Generator, device: torch.device) -> nn.Module:
     d = plan.data
-    return build_model(plan.recipe.model, in_channels=d.x.shape[1], image_size=d.x.shape[2],
+    return build_model(recipe.model, in_channels=d.x.shape[1], image_size=d.x.shape[2],
                        num_classes=d.num_classes, mean=d.mean, std=d.std, generator=generator, device=device)
 
 
 class _Shadows:
-    """The shadow artifacts of one plan under one output folder (paths, keys, creation)."""
+    """The shadow artifacts of one plan's scenario under one output folder (paths, keys, creation).
 
-    def __init__(self, plan: Plan, out: Path, device: torch.device):
+    The shadows follow the scenario's recipe (model, original training, Retrain); scenarios whose
+    recipes agree share them, because the keys, and so the paths, are the same.
+    """
+
+    def __init__(self, plan: Plan, out: Path, device: torch.device, scenario: str):
         self.plan, self.out, self.device = plan, out, device
+        self.recipe = plan.recipe(scenario)
         self.train = _train_set(plan)
         self.root = out / "shadows" / plan.data.name
 
@@ -244,11 +250,11 @@ class _Shadows:
     def _base(self, kind: str) -> dict[str, Any]:
         p = self.plan
         return {"kind": kind, "format": FORMAT, "audit_format": AUDIT_FORMAT, "data_sha256": p.data_sha256,
-                "dataset": p.data.name, "model": _jsonable(p.recipe.model), "compute": p.compute}
+                "dataset": p.data.name, "model": _jsonable(self.recipe.model), "compute": p.compute}
 
     def original_config(self, k: int) -> dict[str, Any]:
         return {**self._base("shadow_original"), "train_sha256": _sha(self.train), "k": k,
-                "half_sha256": _sha(self.half(k)), "original": _jsonable(self.plan.recipe.original)}
+                "half_sha256": _sha(self.half(k)), "original": _jsonable(self.recipe.original)}
 
     def original_path(self, k: int) -> Path:
         return self.root / f"original-k{k}-{config_key(self.original_config(k))[:16]}"
@@ -256,15 +262,15 @@ class _Shadows:
     def original_stats(self, k: int) -> dict[str, np.ndarray]:
         def make():
             data = take(self.plan.data, self.half(k), device=self.device)
-            return _run(f"original k={k}", lambda: fit(_fresh(self.plan, _generator(1, k), self.device), data,
-                                                        cfg=self.plan.recipe.original, generator=_generator(2, k)),
-                        self.plan, self.device, self.half(k))
+            return _run(f"original k={k}", lambda: fit(_fresh(self.plan, self.recipe, _generator(1, k), self.device), data,
+                                                        cfg=self.recipe.original, generator=_generator(2, k)),
+                        self.plan, self.recipe, self.device, self.half(k))
         return _ensure(self.original_path(k), "shadow_original", self.original_config(k), self.out, make,
                        keep_model=True)
 
     def original_model(self, k: int) -> nn.Module:
         self.original_stats(k)
-        model = _fresh(self.plan, _generator(1, k), self.device)
+        model = _fresh(self.plan, self.recipe, _generator(1, k), self.device)
         path = self.original_path(k)
         model.load_state_dict(torch.load(path / "model.pt", map_location=self.device, weights_only=True),
                               strict=True)
@@ -283,18 +289,18 @@ class _Shadows:
 
     def retrain_stats(self, scenario: str, seed: int, k: int) -> dict[str, np.ndarray]:
         config = {**self._cell_base("shadow_retrain", scenario, seed, k),
-                  "retrain": _jsonable(self.plan.recipe.retrain)}
+                  "retrain": _jsonable(self.recipe.retrain)}
         path = (self.root / scenario.replace(":", "-") / "retrain"
                 / f"seed{seed}-k{k}-{config_key(config)[:16]}")
         forget, retain = self.request(scenario, seed, k)
-        cfg = self.plan.recipe.method_config("retrain")
+        cfg = self.recipe.method_config("retrain")
 
         def make():
             sets = [take(self.plan.data, ix, device=self.device) for ix in (retain, forget)]
             return _run(f"retrain k={k} ({scenario}, seed {seed})",
-                        lambda: METHODS["retrain"](_fresh(self.plan, _generator(3, seed, k), self.device), *sets,
+                        lambda: METHODS["retrain"](_fresh(self.plan, self.recipe, _generator(3, seed, k), self.device), *sets,
                                                    cfg=cfg, generator=_generator(4, seed, k)),
-                        self.plan, self.device, self.plan.splits[(scenario, seed)].forget)
+                        self.plan, self.recipe, self.device, self.plan.splits[(scenario, seed)].forget)
         return _ensure(path, "shadow_retrain", config, self.out, make, keep_model=False)
 
     def unlearn_stats(self, cell: Cell, k: int) -> dict[str, np.ndarray] | None:
@@ -314,7 +320,7 @@ class _Shadows:
             return _run(f"{cell.label} k={k} ({cell.scenario}, seed {cell.seed})",
                         lambda: METHODS[cell.method](self.original_model(k), *sets, cfg=cell.cfg,
                                                      generator=_generator(5, cell.seed, k)),
-                        self.plan, self.device, forget)
+                        self.plan, self.recipe, self.device, forget)
         return _ensure(path, "shadow_unlearn", config, self.out, make, keep_model=False)
 
 
@@ -328,6 +334,9 @@ def check_audit(plan: Plan, audit: AuditConfig) -> None:
         other method to audit.
     """
     for scenario, seed in plan.splits:
+        if plan.splits[(scenario, seed)].forget_labels is not None:
+            raise ValueError(f"--audit {audit.kind} does not support {scenario} yet (its shadows would have to "
+                             f"train on the corrupted labels); audit random:<f> or class:<c> scenarios")
         methods = {c.method for c in plan.cells if (c.scenario, c.seed) == (scenario, seed)}
         if "retrain" not in methods:
             raise ValueError(f"--audit {audit.kind} needs retrain in --methods (the attack tells unlearned "
@@ -359,7 +368,7 @@ def audit_cell(plan: Plan, out: Path, cell: Cell, audit: AuditConfig, device: to
     """
     from rbmlib.deep.tasks import read_cell
 
-    sh = _Shadows(plan, out, device)
+    sh = _Shadows(plan, out, device, cell.scenario)
     retrain = next(c for c in plan.cells if (c.scenario, c.seed, c.method) == (cell.scenario, cell.seed, "retrain"))
     stored = {c: read_cell(plan, out, c) for c in (cell, retrain)}
     t, r = (_target(stored[c], plan.cell_path(out, c)) for c in (cell, retrain))

@@ -153,7 +153,7 @@ def _compute(plan: Plan, cell: Cell, model0: nn.Module, sets: dict[str, TensorSe
     # population; the model itself is not stored, so its per-example statistics are (a diverged
     # model's NaN as null: the cell's JSON stays strict, and the audit refuses it by name).
     conf = {f"{part}_{k}": [float(x) if np.isfinite(x) else None for x in v] for part in ("forget", "test")
-            for k, v in model_statistics(model, sets[part], batch_size=plan.recipe.eval_batch_size).items()}
+            for k, v in model_statistics(model, sets[part], batch_size=plan.recipe(cell.scenario).eval_batch_size).items()}
     return {"dataset": plan.data.name, "scenario": cell.scenario, "method": cell.method,
             "mask_ratio": cell.mask_ratio, "seed": cell.seed, **asdict(m), "rte_s": rte,
             "n_forget": len(split.forget), "n_retain": len(split.retain), "n_test": len(split.test),
