@@ -50,8 +50,9 @@ def main() -> None:
         raise SystemExit(2)
     methods = tuple(m.strip() for m in args.methods.split(","))
     audited = [m for m in methods if m != "retrain"]
-    cfg = ExperimentConfig(dataset=args.dataset, scenarios=(args.scenario,), methods=methods,
-                           seeds=tuple(args.seeds), threads=args.threads)
+    cfg = ExperimentConfig(
+        dataset=args.dataset, scenarios=(args.scenario,), methods=methods, seeds=tuple(args.seeds), threads=args.threads
+    )
     with tempfile.TemporaryDirectory() as tmp:
         out = Path(args.out) if args.out else Path(tmp) / "bench"
         start = time.perf_counter()
@@ -66,19 +67,45 @@ def main() -> None:
                 timings[kind] = time.perf_counter() - start
                 for method, rows in table[table.method != "retrain"].groupby("method"):
                     values = rows[f"{kind}_auc"]
-                    auc_rows.append({"attack": kind, "K": k, "method": method, "mean": round(values.mean(), 4),
-                                     "sd": round(values.std(ddof=1), 4), "mia_mean": round(rows["mia"].mean(), 2)})
+                    auc_rows.append(
+                        {
+                            "attack": kind,
+                            "K": k,
+                            "method": method,
+                            "mean": round(values.mean(), 4),
+                            "sd": round(values.std(ddof=1), 4),
+                            "mia_mean": round(rows["mia"].mean(), 2),
+                        }
+                    )
             added = k - previous
-            steps.append({"K": k, "added_shadows": added, "ulira_s": round(timings["ulira"], 2),
-                          "rmia_s": round(timings["rmia"], 2),
-                          "seconds_per_shadow": round(timings["ulira"] / added, 2),
-                          "seconds_per_shadow_per_seed_and_method": round(
-                              timings["ulira"] / (added * len(args.seeds) * len(audited)), 2)})
+            steps.append(
+                {
+                    "K": k,
+                    "added_shadows": added,
+                    "ulira_s": round(timings["ulira"], 2),
+                    "rmia_s": round(timings["rmia"], 2),
+                    "seconds_per_shadow": round(timings["ulira"] / added, 2),
+                    "seconds_per_shadow_per_seed_and_method": round(
+                        timings["ulira"] / (added * len(args.seeds) * len(audited)), 2
+                    ),
+                }
+            )
             previous = k
     print(pd.DataFrame(auc_rows).to_string(index=False), file=sys.stderr)
-    print(json.dumps({"dataset": args.dataset, "scenario": args.scenario, "methods": methods,
-                      "seeds": args.seeds, "threads": args.threads, "grid_s": round(grid_s, 2),
-                      "steps": steps, "auc": auc_rows}))
+    print(
+        json.dumps(
+            {
+                "dataset": args.dataset,
+                "scenario": args.scenario,
+                "methods": methods,
+                "seeds": args.seeds,
+                "threads": args.threads,
+                "grid_s": round(grid_s, 2),
+                "steps": steps,
+                "auc": auc_rows,
+            }
+        )
+    )
 
 
 if __name__ == "__main__":

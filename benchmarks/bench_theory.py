@@ -45,17 +45,25 @@ def _cost(grid: PhaseGrid, draws: int) -> None:
     t0 = time.perf_counter()
     phase_grid(grid, draws=draws, seed=0)
     sim_s = time.perf_counter() - t0
-    print(f"[cost] theory_table on {len(cells)} cells: {1e3 * theory_s:.2f} ms (mean of {repeats}); "
-          f"phase_grid at {draws} draws/cell: {sim_s:.2f} s; ratio {100 * theory_s / sim_s:.3f} % (goal < 1 %)")
+    print(
+        f"[cost] theory_table on {len(cells)} cells: {1e3 * theory_s:.2f} ms (mean of {repeats}); "
+        f"phase_grid at {draws} draws/cell: {sim_s:.2f} s; ratio {100 * theory_s / sim_s:.3f} % (goal < 1 %)"
+    )
 
 
 def _errors(sizes: BlockSizes, draws: int, seed: int, noise: float = 0.0) -> dict[str, tuple[float, float, float]]:
     """(theory, MC mean, MC se) of each deterministic-equivalent cell at one size."""
     table = theory_table(sizes, noise=noise)
-    samples = simulate_methods(SimulationConfig(sizes, draws=draws, seed=seed, noise=noise), methods=("original", "rbm", "fbm"))
+    samples = simulate_methods(
+        SimulationConfig(sizes, draws=draws, seed=seed, noise=noise), methods=("original", "rbm", "fbm")
+    )
     out = {}
-    for model, metric in (("original", "fresh_remaining_loss"), ("rbm", "forgetting_loss"),
-                          ("fbm", "forgetting_loss"), ("fbm", "fresh_remaining_loss")):
+    for model, metric in (
+        ("original", "fresh_remaining_loss"),
+        ("rbm", "forgetting_loss"),
+        ("fbm", "forgetting_loss"),
+        ("fbm", "fresh_remaining_loss"),
+    ):
         value, kind, _ = table[model][metric]
         if kind != "deterministic equivalent":
             continue
@@ -76,9 +84,11 @@ def _report(label: str, sizes_list: list[BlockSizes], draws: int, noise: float =
     for key, (rel, rel_se, s) in worst.items():
         shape = (s.d_forget, s.d_shared, s.d_retain, s.n_forget, s.n_retain)
         z = np.abs(zs[key])
-        print(f"[accuracy] {label:<34} {key:<34} worst rel. error {100 * rel:+6.2f} % "
-              f"(MC rel. se {100 * rel_se:.2f} %) at {shape}, sigma = {noise:g}; "
-              f"{len(z)} sizes, max |z| {z.max():.1f}, mean |z| {z.mean():.2f}")
+        print(
+            f"[accuracy] {label:<34} {key:<34} worst rel. error {100 * rel:+6.2f} % "
+            f"(MC rel. se {100 * rel_se:.2f} %) at {shape}, sigma = {noise:g}; "
+            f"{len(z)} sizes, max |z| {z.max():.1f}, mean |z| {z.mean():.2f}"
+        )
 
 
 def main() -> None:
@@ -92,15 +102,22 @@ def main() -> None:
     _report("phase grid (d_f + d_o = 100, d_r = 100)", overlapping, args.accuracy_draws)
     _report("running example", [RUNNING], args.accuracy_draws)
     small = PhaseGrid(forget_block=20, d_retain=20, n_forget=4)
-    _report("small: grid / 5", [small.sizes(o, r) for o in small.overlaps if o > 0 for r in small.retain_ratios],
-            args.accuracy_draws)
+    _report(
+        "small: grid / 5",
+        [small.sizes(o, r) for o in small.overlaps if o > 0 for r in small.retain_ratios],
+        args.accuracy_draws,
+    )
     near_square = [BlockSizes(60, 40, 100, 20, 133), BlockSizes(60, 40, 100, 95, 40), BlockSizes(60, 40, 100, 90, 100)]
     _report("near-square (n_r/m, n_f/(d_f+d_o), n/d ~ 0.95)", near_square, args.accuracy_draws)
     _report("heavy noise", [grid.sizes(0.4, r) for r in grid.retain_ratios], args.accuracy_draws, noise=3.0)
     # noise near a square remaining design: the equivalent's n_r/(m - n_r) against the finite-size
     # n_r/(m - n_r - 1) of the inverse-Wishart mean
-    _report("heavy noise, near-square n_r", [BlockSizes(60, 40, 100, 20, n) for n in (120, 126, 130)],
-            args.accuracy_draws, noise=3.0)
+    _report(
+        "heavy noise, near-square n_r",
+        [BlockSizes(60, 40, 100, 20, n) for n in (120, 126, 130)],
+        args.accuracy_draws,
+        noise=3.0,
+    )
 
 
 if __name__ == "__main__":

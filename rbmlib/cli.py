@@ -69,21 +69,34 @@ def _add_linear_parser(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--noise", type=float, default=0.0, help="label-noise std sigma (default 0)")
     p.add_argument("--json", action="store_true", help="print one JSON object instead of a table")
     p.add_argument(
-        "--theory", action="store_true",
+        "--theory",
+        action="store_true",
         help="add the closed-form expectation ('theory', null where the book has none) beside mean and se",
     )
     p.add_argument("--leak", type=float, default=0.0, help="feature leak epsilon >= 0 (default 0, Chapter 4)")
     p.add_argument(
-        "--mask-ratio", type=float, default=None,
+        "--mask-ratio",
+        type=float,
+        default=None,
         help="fraction of weights the masks FREE (reset, or moved by the masked update), in (0, 1] — the "
         "field's convention, as in `unlearn`; 1 frees every weight (default: the saliency's support)",
     )
     p.add_argument("--no-progress", action="store_true", help="never show a progress bar")
-    p.add_argument("--ridge", type=float, default=None, metavar="LAMBDA",
-                   help="weight decay lambda >= 0 on every stage, PyTorch's convention (Chapter 7)")
+    p.add_argument(
+        "--ridge",
+        type=float,
+        default=None,
+        metavar="LAMBDA",
+        help="weight decay lambda >= 0 on every stage, PyTorch's convention (Chapter 7)",
+    )
     p.add_argument("--steps", default=None, metavar="K", help="gradient steps per stage (default: to convergence)")
-    p.add_argument("--lr", type=float, default=None, metavar="ETA",
-                   help="step size with --steps, 0 < ETA < 2/lambda_max((2/n) X^T X + lambda I) (default 1/lambda_max)")
+    p.add_argument(
+        "--lr",
+        type=float,
+        default=None,
+        metavar="ETA",
+        help="step size with --steps, 0 < ETA < 2/lambda_max((2/n) X^T X + lambda I) (default 1/lambda_max)",
+    )
     p.set_defaults(handler=_run_linear)
 
 
@@ -111,7 +124,10 @@ def _run_linear(args: argparse.Namespace) -> int:
     tick = None if bar is None else bar.update
     try:
         if masks.leak == 0:
-            samples = {**simulate(cfg, on_batch=tick), **simulate_methods(cfg, masks, methods=MASK_METHODS, on_batch=tick)}
+            samples = {
+                **simulate(cfg, on_batch=tick),
+                **simulate_methods(cfg, masks, methods=MASK_METHODS, on_batch=tick),
+            }
         else:
             samples = simulate_methods(cfg, masks, on_batch=tick)
     finally:
@@ -125,8 +141,16 @@ def _run_linear(args: argparse.Namespace) -> int:
 
 def _print_rows(args: argparse.Namespace, rows: list[dict], settings: dict) -> int:
     if args.json:
-        print(to_json({"settings": settings, "rows": rows, "mask_ratio_meaning": "fraction of weights freed",
-                       "metric_analogues": METRIC_ANALOGUES}))
+        print(
+            to_json(
+                {
+                    "settings": settings,
+                    "rows": rows,
+                    "mask_ratio_meaning": "fraction of weights freed",
+                    "metric_analogues": METRIC_ANALOGUES,
+                }
+            )
+        )
     else:
         print(format_table(rows, settings=settings))
     return 0
@@ -139,10 +163,17 @@ def _add_claims_parser(subparsers: argparse._SubParsersAction) -> None:
         description="Compute the verdict of claims C1-C6 on the spot (about ten seconds) and of C7 from "
         "an `unlearn` results folder when one is given.",
     )
-    p.add_argument("--json", action="store_true",
-                   help='print a JSON list of {"id", "claim", "verdict", "conditions", "evidence", "chapter"}')
-    p.add_argument("--deep", metavar="RESULTS_DIR", default=None,
-                   help="results folder of `python -m rbmlib unlearn` for C7 (default: C7 is 'not computed')")
+    p.add_argument(
+        "--json",
+        action="store_true",
+        help='print a JSON list of {"id", "claim", "verdict", "conditions", "evidence", "chapter"}',
+    )
+    p.add_argument(
+        "--deep",
+        metavar="RESULTS_DIR",
+        default=None,
+        help="results folder of `python -m rbmlib unlearn` for C7 (default: C7 is 'not computed')",
+    )
     p.set_defaults(handler=_run_claims)
 
 
@@ -158,8 +189,10 @@ def _run_claims(args: argparse.Namespace) -> int:
         print(to_json([v.to_json() for v in verdicts]))
         return 0
     for v in verdicts:
-        print(f"{v.id}  {v.verdict}  [{v.chapter}]\n    claim: {v.claim}\n    conditions: {v.conditions}\n"
-              f"    evidence: {v.evidence}")
+        print(
+            f"{v.id}  {v.verdict}  [{v.chapter}]\n    claim: {v.claim}\n    conditions: {v.conditions}\n"
+            f"    evidence: {v.evidence}"
+        )
     return 0
 
 
@@ -173,10 +206,17 @@ def _closed_forms(sizes: BlockSizes, *, noise: float, masks: MaskConfig) -> dict
 
     table = theory_table(sizes, noise=noise)
     if masks.leak > 0:
-        return {m: dict.fromkeys(METRICS, (None, "none", "a feature leak blurs the supports the formulas read")) for m in table}
+        return {
+            m: dict.fromkeys(METRICS, (None, "none", "a feature leak blurs the supports the formulas read"))
+            for m in table
+        }
     if masks.mask_ratio is not None:
-        table.update({m: dict.fromkeys(METRICS, (None, "none", "the formulas assume the support masks, not a mask ratio"))
-                      for m in MASK_METHODS})
+        table.update(
+            {
+                m: dict.fromkeys(METRICS, (None, "none", "the formulas assume the support masks, not a mask ratio"))
+                for m in MASK_METHODS
+            }
+        )
     return table
 
 

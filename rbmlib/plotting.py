@@ -16,10 +16,11 @@ import numpy as np
 from rbmlib.presentation import FAMILIES, SERIES, book_theme, line_kwargs, series
 
 if TYPE_CHECKING:
-    from rbmlib.linear_model import BlockSizes
     import matplotlib.axes
     import matplotlib.figure
     import pandas as pd
+
+    from rbmlib.linear_model import BlockSizes
 
 __all__ = [
     "MODEL_LABELS",
@@ -51,7 +52,7 @@ DATA_COLOURS: Mapping[str, str] = {k: SERIES[k].colour for k in FAMILIES["data"]
 
 def new_figure(
     ncols: int = 1, *, nrows: int = 1, width: float = 3.4, height: float = 2.8
-) -> tuple["matplotlib.figure.Figure", np.ndarray]:
+) -> tuple[matplotlib.figure.Figure, np.ndarray]:
     """A figure of ``nrows`` × ``ncols`` panels of the given panel size; returns ``(fig, axes)``.
 
     ``axes`` is flat: one entry per panel, row by row.
@@ -63,8 +64,8 @@ def new_figure(
 
 
 def draw_loss_paths(
-    ax: "matplotlib.axes.Axes", paths: "pd.DataFrame", *, floor: float = 1e-12, legend: bool = True
-) -> "matplotlib.axes.Axes":
+    ax: matplotlib.axes.Axes, paths: pd.DataFrame, *, floor: float = 1e-12, legend: bool = True
+) -> matplotlib.axes.Axes:
     """Remaining and forgetting loss against the descent step, one line per data set.
 
     Parameters
@@ -89,18 +90,43 @@ def draw_loss_paths(
     shown = paths.assign(shown=np.maximum(paths["loss"].to_numpy(dtype=float), floor)).sort_values("step")
     for data, rows in shown.groupby("data", sort=False):
         s = series(data)
-        ax.plot(rows["step"], rows["shown"], color=s.colour, linestyle=s.linestyle, marker=s.marker,
-                markevery=max(len(rows) // 8, 1), markersize=4.5, markerfacecolor="white", label=s.label)
+        ax.plot(
+            rows["step"],
+            rows["shown"],
+            color=s.colour,
+            linestyle=s.linestyle,
+            marker=s.marker,
+            markevery=max(len(rows) // 8, 1),
+            markersize=4.5,
+            markerfacecolor="white",
+            label=s.label,
+        )
     tune_steps = paths.loc[paths["stage"] == "fine-tune", "step"]
     if not tune_steps.empty:  # mark where fine-tuning starts from the original model
         start = tune_steps.min()
         ax.axvline(start, color="0.5", linestyle=":", linewidth=1)
-        ax.text(start, 0.5, " fine-tune on $D_r$ →", transform=ax.get_xaxis_transform(), fontsize=8.5,
-                ha="left", va="center", color="0.3")
+        ax.text(
+            start,
+            0.5,
+            " fine-tune on $D_r$ →",
+            transform=ax.get_xaxis_transform(),
+            fontsize=8.5,
+            ha="left",
+            va="center",
+            color="0.3",
+        )
     ax.set_yscale("log")
     ax.set_ylim(floor / 2, float(shown["shown"].max()) * 30)
-    ax.text(0.99, 0.02, f"below {floor:.0e}: round-off", transform=ax.transAxes, ha="right", va="bottom",
-            fontsize=8, color="0.35")
+    ax.text(
+        0.99,
+        0.02,
+        f"below {floor:.0e}: round-off",
+        transform=ax.transAxes,
+        ha="right",
+        va="bottom",
+        fontsize=8,
+        color="0.35",
+    )
     if legend:
         ax.legend(loc="center right")
     ax.set_xlabel("gradient-descent step")
@@ -109,7 +135,7 @@ def draw_loss_paths(
 
 
 def draw_theory_vs_mc(
-    ax: "matplotlib.axes.Axes",
+    ax: matplotlib.axes.Axes,
     *,
     model: str,
     x_mc: np.ndarray,
@@ -120,7 +146,7 @@ def draw_theory_vs_mc(
     label: str | None = None,
     linestyle: str = "-",
     marker: str | None = None,
-) -> "matplotlib.axes.Axes":
+) -> matplotlib.axes.Axes:
     """One model's closed form as a line and its Monte Carlo means as points with 95% intervals.
 
     Parameters
@@ -149,30 +175,40 @@ def draw_theory_vs_mc(
     s = series(model)
     if (x_theory is None) != (theory is None):
         raise ValueError("give both x_theory and theory, or neither")
-    if x_theory is not None:
+    if x_theory is not None and theory is not None:
         ax.plot(x_theory, theory, color=s.colour, linestyle=linestyle, linewidth=1.4, zorder=1)
     marker = s.marker if marker is None else marker
     hollow = s.hollow or marker in "sov^D"
     ax.errorbar(
-        x_mc, mean, yerr=ci95, fmt=marker, color=s.colour, markersize=7.5 if hollow else 5.5,
-        markerfacecolor="none" if hollow else s.colour, markeredgewidth=1.3, capsize=2.5, elinewidth=1,
-        linestyle="none", label=s.label if label is None else label, zorder=2 if hollow else 3,
+        x_mc,
+        mean,
+        yerr=ci95,
+        fmt=marker,
+        color=s.colour,
+        markersize=7.5 if hollow else 5.5,
+        markerfacecolor="none" if hollow else s.colour,
+        markeredgewidth=1.3,
+        capsize=2.5,
+        elinewidth=1,
+        linestyle="none",
+        label=s.label if label is None else label,
+        zorder=2 if hollow else 3,
     )
     return ax
 
 
 def draw_sweep(
-    ax: "matplotlib.axes.Axes",
-    table: "pd.DataFrame",
+    ax: matplotlib.axes.Axes,
+    table: pd.DataFrame,
     *,
     x: str,
     metric: str,
     models: tuple[str, ...] = ("golden", "original", "ft"),
-    curves: "pd.DataFrame | None" = None,
+    curves: pd.DataFrame | None = None,
     label: str | None = None,
     linestyle: str = "-",
     marker: str | None = None,
-) -> "matplotlib.axes.Axes":
+) -> matplotlib.axes.Axes:
     """Monte Carlo points and closed forms of one metric of a sweep, one series per model.
 
     Parameters
@@ -204,13 +240,21 @@ def draw_sweep(
         if line_y is None or np.all(np.isnan(np.asarray(line_y, dtype=float))):
             line_x = line_y = None
         draw_theory_vs_mc(
-            ax, model=model, x_mc=t[x], mean=t["mean"], ci95=t["ci95"], x_theory=line_x, theory=line_y,
-            label=label, linestyle=linestyle, marker=marker,
+            ax,
+            model=model,
+            x_mc=t[x],
+            mean=t["mean"],
+            ci95=t["ci95"],
+            x_theory=line_x,
+            theory=line_y,
+            label=label,
+            linestyle=linestyle,
+            marker=marker,
         )
     return ax
 
 
-def draw_overview(ax: "matplotlib.axes.Axes", sizes: "BlockSizes") -> "matplotlib.axes.Axes":
+def draw_overview(ax: matplotlib.axes.Axes, sizes: BlockSizes) -> matplotlib.axes.Axes:
     r"""The book's argument in one picture: the coordinate blocks, the data sets' supports, the three
     models and the two masks, drawn to scale on the coordinates of ``sizes``.
 
@@ -241,26 +285,47 @@ def draw_overview(ax: "matplotlib.axes.Axes", sizes: "BlockSizes") -> "matplotli
     def cell(y, blocks, colour, *, text="", hatch=None, face=None, text_colour="white"):
         lo = edges[blocks[0]][0]
         hi = edges[blocks[-1]][0] + edges[blocks[-1]][1]
-        ax.add_patch(Rectangle((lo, y - h / 2), hi - lo, h, facecolor=face or colour, edgecolor=colour,
-                               hatch=hatch, linewidth=1.2))
+        ax.add_patch(
+            Rectangle(
+                (lo, y - h / 2), hi - lo, h, facecolor=face or colour, edgecolor=colour, hatch=hatch, linewidth=1.2
+            )
+        )
         if text:
             ax.text((lo + hi) / 2, y, text, ha="center", va="center", fontsize=9, color=text_colour)
 
     rows = [
-        ("coordinates", lambda y: [cell(y, b, "0.55", face=shade, text=name, text_colour="black")
-                                   for b, name, shade in (("f", "$S_f$", "0.85"), ("o", "$S_o$", "0.72"),
-                                                          ("r", "$S_r$", "0.85"))]),
+        (
+            "coordinates",
+            lambda y: [
+                cell(y, b, "0.55", face=shade, text=name, text_colour="black")
+                for b, name, shade in (("f", "$S_f$", "0.85"), ("o", "$S_o$", "0.72"), ("r", "$S_r$", "0.85"))
+            ],
+        ),
         ("$D_f$ uses", lambda y: cell(y, "fo", series("forgetting").colour, text="forgetting inputs")),
         ("$D_r$ uses", lambda y: cell(y, "or", series("remaining").colour, text="remaining inputs")),
         ("original $w_o$", lambda y: cell(y, "for", series("original").colour, text="fit on $D_f \\cup D_r$")),
-        ("golden $w_g$", lambda y: (cell(y, "f", series("golden").colour, face="white", text="0",
-                                         text_colour="black"),
-                                    cell(y, "or", series("golden").colour, text="fit on $D_r$ only"))),
+        (
+            "golden $w_g$",
+            lambda y: (
+                cell(y, "f", series("golden").colour, face="white", text="0", text_colour="black"),
+                cell(y, "or", series("golden").colour, text="fit on $D_r$ only"),
+            ),
+        ),
         ("FT $w_t$", lambda y: cell(y, "for", series("ft").colour, text="$= w_o$: nothing moves")),
-        ("RBM", lambda y: (cell(y, "f", series("rbm").colour, face="white", hatch="///"),
-                           cell(y, "or", series("rbm").colour, text="kept: what $D_r$ uses"))),
-        ("FBM", lambda y: (cell(y, "fo", series("fbm").colour, face="white", hatch="///"),
-                           cell(y, "r", series("fbm").colour, text="kept"))),
+        (
+            "RBM",
+            lambda y: (
+                cell(y, "f", series("rbm").colour, face="white", hatch="///"),
+                cell(y, "or", series("rbm").colour, text="kept: what $D_r$ uses"),
+            ),
+        ),
+        (
+            "FBM",
+            lambda y: (
+                cell(y, "fo", series("fbm").colour, face="white", hatch="///"),
+                cell(y, "r", series("fbm").colour, text="kept"),
+            ),
+        ),
     ]
     for i, (name, draw) in enumerate(rows):
         y = len(rows) - 1 - i
@@ -268,9 +333,13 @@ def draw_overview(ax: "matplotlib.axes.Axes", sizes: "BlockSizes") -> "matplotli
         ax.text(-0.02 * d, y, name, ha="right", va="center", fontsize=9)
     for x in (d_f, d_f + d_o):  # block boundaries through every row
         ax.axvline(x, color="0.3", linewidth=0.6, linestyle=":", zorder=0)
-    notes = {"original $w_o$": "learned $S_o$ from both sets", "golden $w_g$": "the target of unlearning",
-             "FT $w_t$": "forgets nothing (Ch. 1–3)", "RBM": "resets $S_f$ only (Ch. 4)",
-             "FBM": "resets $S_f \\cup S_o$, refits (Ch. 4)"}
+    notes = {
+        "original $w_o$": "learned $S_o$ from both sets",
+        "golden $w_g$": "the target of unlearning",
+        "FT $w_t$": "forgets nothing (Ch. 1–3)",
+        "RBM": "resets $S_f$ only (Ch. 4)",
+        "FBM": "resets $S_f \\cup S_o$, refits (Ch. 4)",
+    }
     for i, (name, _) in enumerate(rows):
         if name in notes:
             ax.text(1.02 * d, len(rows) - 1 - i, notes[name], ha="left", va="center", fontsize=8.5, color="0.2")
@@ -281,8 +350,8 @@ def draw_overview(ax: "matplotlib.axes.Axes", sizes: "BlockSizes") -> "matplotli
 
 
 def draw_saliency(
-    ax: "matplotlib.axes.Axes", scores: np.ndarray, sizes: "BlockSizes", *, data: str, legend: bool = True
-) -> "matplotlib.axes.Axes":
+    ax: matplotlib.axes.Axes, scores: np.ndarray, sizes: BlockSizes, *, data: str, legend: bool = True
+) -> matplotlib.axes.Axes:
     """Saliency of one data set against the coordinate index, the shared block shaded.
 
     Parameters
@@ -309,16 +378,37 @@ def draw_saliency(
     ax.axvspan(sizes.d_forget - 0.5, sizes.d_forget + sizes.d_shared - 0.5, color="0.92", zorder=0)
     j = np.arange(scores.size)
     positive = scores > 0
-    ax.plot(j, np.where(positive, scores, np.nan), marker=s.marker, markersize=2.8, linewidth=0.8,
-            color=s.colour, linestyle=s.linestyle, label=f"$h(D_{{{data[0]}}})$")
+    ax.plot(
+        j,
+        np.where(positive, scores, np.nan),
+        marker=s.marker,
+        markersize=2.8,
+        linewidth=0.8,
+        color=s.colour,
+        linestyle=s.linestyle,
+        label=f"$h(D_{{{data[0]}}})$",
+    )
     edge = mtransforms.blended_transform_factory(ax.transData, ax.transAxes)  # x in data, y in axes
     if not positive.all():  # an empty unclipped line would still claim the origin in the layout
-        ax.plot(j[~positive], np.zeros((~positive).sum()), transform=edge, marker=s.marker, markersize=2.8,
-                linestyle="none", color=s.colour, markerfacecolor="none", clip_on=False,
-                scalex=False, scaley=False)  # axes-fraction y: must not enter the data limits
+        ax.plot(
+            j[~positive],
+            np.zeros((~positive).sum()),
+            transform=edge,
+            marker=s.marker,
+            markersize=2.8,
+            linestyle="none",
+            color=s.colour,
+            markerfacecolor="none",
+            clip_on=False,
+            scalex=False,
+            scaley=False,
+        )  # axes-fraction y: must not enter the data limits
     ax.set_yscale("log")
-    for name, lo, width in (("$S_f$", 0, sizes.d_forget), ("$S_o$", sizes.d_forget, sizes.d_shared),
-                            ("$S_r$", sizes.d_forget + sizes.d_shared, sizes.d_retain)):
+    for name, lo, width in (
+        ("$S_f$", 0, sizes.d_forget),
+        ("$S_o$", sizes.d_forget, sizes.d_shared),
+        ("$S_r$", sizes.d_forget + sizes.d_shared, sizes.d_retain),
+    ):
         ax.text(lo + width / 2 - 0.5, 1.0, name, transform=edge, ha="center", va="bottom", fontsize=9)
     ax.set_xlabel(r"coordinate $j$ (on the axis: $h_j = 0$)")
     ax.set_ylabel(r"saliency $h_j(D)$")
@@ -328,9 +418,14 @@ def draw_saliency(
 
 
 def draw_finetune_paths(
-    ax: "matplotlib.axes.Axes", paths: "pd.DataFrame", *, log: bool = True, floor: float = 1e-12,
-    golden: float | None = None, legend: bool = True,
-) -> "matplotlib.axes.Axes":
+    ax: matplotlib.axes.Axes,
+    paths: pd.DataFrame,
+    *,
+    log: bool = True,
+    floor: float = 1e-12,
+    golden: float | None = None,
+    legend: bool = True,
+) -> matplotlib.axes.Axes:
     """One loss against the fine-tuning step, one line per model (:func:`rbmlib.descent.finetune_paths`).
 
     With ``log`` the losses are drawn as ``max(loss, floor)`` on a log axis whose bottom is
@@ -339,8 +434,11 @@ def draw_finetune_paths(
     """
     for model, rows in paths.groupby("model", sort=False):
         loss = rows["loss"].to_numpy(dtype=float)
-        ax.plot(rows["step"], np.maximum(loss, floor) if log else loss,
-                **line_kwargs(model, with_marker=False) | {"linestyle": "-"})
+        ax.plot(
+            rows["step"],
+            np.maximum(loss, floor) if log else loss,
+            **line_kwargs(model, with_marker=False) | {"linestyle": "-"},
+        )
     if golden is not None:
         ax.axhline(max(golden, floor) if log else golden, **line_kwargs("golden", with_marker=False), linewidth=1.2)
     if log:
@@ -352,9 +450,7 @@ def draw_finetune_paths(
     return ax
 
 
-def draw_early_stopping(
-    ax: "matplotlib.axes.Axes", curve: "pd.DataFrame", *, golden: float
-) -> "matplotlib.axes.Axes":
+def draw_early_stopping(ax: matplotlib.axes.Axes, curve: pd.DataFrame, *, golden: float) -> matplotlib.axes.Axes:
     """FT's forgetting loss against the original's training budget (:func:`rbmlib.descent.early_stopping_curve`).
 
     The golden model's forgetting loss is drawn as a dashed reference line; the budget axis is
@@ -362,8 +458,12 @@ def draw_early_stopping(
     """
     k = np.maximum(curve["steps"].to_numpy(dtype=float), 0.5)
     ax.plot(k, curve["ft_forgetting_loss"], **line_kwargs("ft") | {"label": "FT to convergence"})
-    ax.plot(k, curve["original_forgetting_loss"], **line_kwargs("original") | {"label": "original (early-stopped)"},
-            linewidth=1.2)
+    ax.plot(
+        k,
+        curve["original_forgetting_loss"],
+        **line_kwargs("original") | {"label": "original (early-stopped)"},
+        linewidth=1.2,
+    )
     ax.axhline(golden, **line_kwargs("golden", with_marker=False), linewidth=1.2)
     ax.set_xscale("log")
     ax.set_xlabel("training steps $k$ of the original (0 drawn at 0.5)")
@@ -373,9 +473,13 @@ def draw_early_stopping(
 
 
 def draw_phase(
-    ax: "matplotlib.axes.Axes", values: "pd.DataFrame", *, label: str, vmax: float | None = None,
+    ax: matplotlib.axes.Axes,
+    values: pd.DataFrame,
+    *,
+    label: str,
+    vmax: float | None = None,
     title: str | None = None,
-) -> "matplotlib.axes.Axes":
+) -> matplotlib.axes.Axes:
     """A diverging heatmap of a difference between two methods over the phase grid (Chapter 5).
 
     Parameters
@@ -402,9 +506,20 @@ def draw_phase(
     limit = float(np.nanmax(np.abs(values.to_numpy()))) if vmax is None else vmax
     shown = values.sort_index(ascending=False)  # overlap grows upwards
     annot = np.vectorize(lambda v: f"{np.round(v) + 0.0:.0f}")(shown.to_numpy(dtype=float))
-    sns.heatmap(shown, ax=ax, cmap="PuOr", center=0, vmin=-limit, vmax=limit, annot=annot, fmt="",
-                annot_kws={"fontsize": 8}, cbar_kws={"label": label, "shrink": 0.85},
-                xticklabels=[f"{c:.2f}" for c in shown.columns], yticklabels=[f"{i:.1f}" for i in shown.index])
+    sns.heatmap(
+        shown,
+        ax=ax,
+        cmap="PuOr",
+        center=0,
+        vmin=-limit,
+        vmax=limit,
+        annot=annot,
+        fmt="",
+        annot_kws={"fontsize": 8},
+        cbar_kws={"label": label, "shrink": 0.85},
+        xticklabels=[f"{c:.2f}" for c in shown.columns],
+        yticklabels=[f"{i:.1f}" for i in shown.index],
+    )
     if title is not None:
         ax.set_title(title, fontsize=10, loc="left")
     ax.set_xlabel(r"$n_r / (d_o + d_r)$")
@@ -413,9 +528,13 @@ def draw_phase(
 
 
 def draw_ratio_sweep(
-    ax: "matplotlib.axes.Axes", sweep: "pd.DataFrame", *, metric: str, models: tuple[str, ...] = ("rbm", "fbm"),
-    references: "Mapping[str, float] | None" = None,
-) -> "matplotlib.axes.Axes":
+    ax: matplotlib.axes.Axes,
+    sweep: pd.DataFrame,
+    *,
+    metric: str,
+    models: tuple[str, ...] = ("rbm", "fbm"),
+    references: Mapping[str, float] | None = None,
+) -> matplotlib.axes.Axes:
     """One metric against the mask ratio: a line per (model, leak), references as horizontal lines.
 
     Parameters
@@ -436,12 +555,23 @@ def draw_ratio_sweep(
     for model in models:
         s = series(model)
         for style, fill, (leak, part) in zip(styles, fills, rows[rows["method"] == model].groupby("leak")):
-            ax.errorbar(part["mask_ratio"], part["mean"], yerr=1.96 * part["se"], color=s.colour,
-                        linestyle=style, marker=s.marker, markersize=5.5, capsize=2, linewidth=1.4,
-                        fillstyle=fill, label=f"{s.label}, $\\varepsilon$ = {leak:g}")
+            ax.errorbar(
+                part["mask_ratio"],
+                part["mean"],
+                yerr=1.96 * part["se"],
+                color=s.colour,
+                linestyle=style,
+                marker=s.marker,
+                markersize=5.5,
+                capsize=2,
+                linewidth=1.4,
+                fillstyle=fill,
+                label=f"{s.label}, $\\varepsilon$ = {leak:g}",
+            )
     for model, value in (references or {}).items():
-        ax.axhline(value, **line_kwargs(model, with_marker=False) | {"label": f"{series(model).label} (theory)"},
-                   linewidth=1.2)
+        ax.axhline(
+            value, **line_kwargs(model, with_marker=False) | {"label": f"{series(model).label} (theory)"}, linewidth=1.2
+        )
     ax.set_xlabel("mask ratio (fraction of weights freed)")
     return ax
 
@@ -456,8 +586,12 @@ def _cell_coordinate(values: np.ndarray, centres: np.ndarray) -> np.ndarray:
 
 
 def draw_phase_theory(
-    ax: "matplotlib.axes.Axes", cells: "pd.DataFrame", fine: "pd.DataFrame", *, tie_below: float = 0.0,
-) -> "matplotlib.axes.Axes":
+    ax: matplotlib.axes.Axes,
+    cells: pd.DataFrame,
+    fine: pd.DataFrame,
+    *,
+    tie_below: float = 0.0,
+) -> matplotlib.axes.Axes:
     """Overlay the theory on a :func:`draw_phase` heatmap: each cell's value and the analytic boundary.
 
     Parameters
@@ -481,8 +615,16 @@ def draw_phase_theory(
         for j, ratio in enumerate(cols):
             value = cells.loc[overlap, ratio]
             if np.isfinite(value):
-                ax.text(j + 0.5, i + 0.82, f"({value:.0f})", ha="center", va="center", fontsize=5.5, style="italic",
-                        color=colours.get((round(j + 0.5, 3), round(i + 0.5, 3)), "black"))
+                ax.text(
+                    j + 0.5,
+                    i + 0.82,
+                    f"({value:.0f})",
+                    ha="center",
+                    va="center",
+                    fontsize=5.5,
+                    style="italic",
+                    color=colours.get((round(j + 0.5, 3), round(i + 0.5, 3)), "black"),
+                )
     live = fine[fine.index > tie_below]
     y = _cell_coordinate(live.index.to_numpy(), rows)
     x = _cell_coordinate(live.columns.to_numpy(), cols)
@@ -491,14 +633,15 @@ def draw_phase_theory(
         ax.contour(x, y, z, levels=[0.0], colors="black", linewidths=1.6)
     from matplotlib.patches import Rectangle
 
-    for i in np.flatnonzero(rows <= tie_below):
+    for i in np.flatnonzero(rows <= tie_below).tolist():
         ax.add_patch(Rectangle((0, i), len(cols), 1, fill=False, edgecolor="black", linestyle=":", linewidth=1.2))
     return ax
 
 
 def draw_sweep_theory(
-    ax: "matplotlib.axes.Axes", points: "Mapping[str, list[tuple[float, float]]]",
-) -> "matplotlib.axes.Axes":
+    ax: matplotlib.axes.Axes,
+    points: Mapping[str, list[tuple[float, float]]],
+) -> matplotlib.axes.Axes:
     """Theory points of the mask-ratio sweep: stars at the ratios where Proposition 5.2 gives a value.
 
     Parameters
@@ -510,6 +653,16 @@ def draw_sweep_theory(
         if not pairs:
             continue
         xs, ys = zip(*pairs)
-        ax.plot(xs, ys, linestyle="none", marker="*", markersize=11, color=MODEL_COLOURS[model],
-                markeredgecolor="black", markeredgewidth=0.6, zorder=3, label=f"{MODEL_LABELS[model]} (theory, $\\varepsilon \\to 0$)")
+        ax.plot(
+            xs,
+            ys,
+            linestyle="none",
+            marker="*",
+            markersize=11,
+            color=MODEL_COLOURS[model],
+            markeredgecolor="black",
+            markeredgewidth=0.6,
+            zorder=3,
+            label=f"{MODEL_LABELS[model]} (theory, $\\varepsilon \\to 0$)",
+        )
     return ax

@@ -108,8 +108,20 @@ SERIES: Mapping[str, SeriesStyle] = {
 #: Groups of series that can share a figure; markers (and colours) are unique within each.
 FAMILIES: Mapping[str, tuple[str, ...]] = {
     "linear": ("original", "golden", "ft", "rbm", "fbm", "rbm_masked", "fbm_masked"),
-    "deep": ("original", "retrain", "ft", "ga", "rl", "l1", "salun", "random", "rbm", "rbm_grad",
-             "rbm_layer", "rbm_reset"),
+    "deep": (
+        "original",
+        "retrain",
+        "ft",
+        "ga",
+        "rl",
+        "l1",
+        "salun",
+        "random",
+        "rbm",
+        "rbm_grad",
+        "rbm_layer",
+        "rbm_reset",
+    ),
     "data": ("remaining", "forgetting"),
 }
 
@@ -206,14 +218,17 @@ def mean_pm(mean: float, spread: float, digits: int = 1) -> str:
     return f"{m:.{digits}f} ± {s:.{digits}f}"
 
 
-def _records(table: "pd.DataFrame | Sequence[Mapping[str, object]]") -> tuple[list[str], list[list[object]]]:
+def _records(table: pd.DataFrame | Sequence[Mapping[str, object]]) -> tuple[list[str], list[list[object]]]:
     """Column names and rows of a frame (a named index becomes the first column) or of records."""
     if hasattr(table, "columns"):  # a pandas DataFrame
         import pandas as pd
 
-        frame = table
+        frame = pd.DataFrame(table)  # a DataFrame already: no copy of its data
         if not isinstance(frame.index, pd.RangeIndex) or any(n is not None for n in frame.index.names):
+            unnamed = all(n is None for n in frame.index.names)
             frame = frame.reset_index()  # a meaningful index is a column; a RangeIndex is dropped
+            if unnamed:  # pandas calls it "index": a header the reader should not see
+                frame = frame.rename(columns={frame.columns[0]: ""})
         return [str(c) for c in frame.columns], frame.to_numpy(dtype=object).tolist()
     rows = list(table)
     columns: list[str] = []
@@ -223,7 +238,7 @@ def _records(table: "pd.DataFrame | Sequence[Mapping[str, object]]") -> tuple[li
 
 
 def render_table(
-    table: "pd.DataFrame | Sequence[Mapping[str, object]]",
+    table: pd.DataFrame | Sequence[Mapping[str, object]],
     *,
     headers: Mapping[str, str] | None = None,
     digits: int = 3,
@@ -277,8 +292,7 @@ def render_table(
         lines += ["| " + " | ".join(r) + " |" for r in body]
         return "\n".join(lines)
     widths = [max(len(r[i]) for r in [head, *body]) for i in range(len(head))]
-    lines = ["  ".join(h.ljust(w) for h, w in zip(head, widths)).rstrip(),
-             "  ".join("-" * w for w in widths)]
+    lines = ["  ".join(h.ljust(w) for h, w in zip(head, widths)).rstrip(), "  ".join("-" * w for w in widths)]
     lines += ["  ".join(c.ljust(w) for c, w in zip(r, widths)).rstrip() for r in body]
     return "\n".join(lines)
 
@@ -321,7 +335,7 @@ def glue_values(values: Mapping[str, object] | None = None, /, **named: object) 
         glue(key, value, display=False)
 
 
-def glue_figure(key: str, fig: "matplotlib.figure.Figure") -> None:
+def glue_figure(key: str, fig: matplotlib.figure.Figure) -> None:
     """Glue ``fig`` under ``key`` for a ``{glue:figure}`` directive, then close it.
 
     Closing is what keeps the figure from showing a second time at the end of the cell.
@@ -333,7 +347,7 @@ def glue_figure(key: str, fig: "matplotlib.figure.Figure") -> None:
     plt.close(fig)
 
 
-def glue_table(key: str, table: "pd.DataFrame | Sequence[Mapping[str, object]]", **render: Any) -> None:
+def glue_table(key: str, table: pd.DataFrame | Sequence[Mapping[str, object]], **render: Any) -> None:
     """Glue :func:`render_table` of ``table`` as Markdown, for ``{glue:md}`` with ``:format: myst``."""
     from IPython.display import Markdown
     from myst_nb import glue

@@ -31,7 +31,9 @@ def summary_frame(rows: Sequence[dict], *, digits: int = 1) -> pd.DataFrame:
     def cell(estimate: dict) -> str:
         return mean_pm(float(estimate["mean"]), float(estimate["se"]), digits)
 
-    records = {row["model"]: {metric: cell(value) for metric, value in row.items() if metric != "model"} for row in rows}
+    records = {
+        row["model"]: {metric: cell(value) for metric, value in row.items() if metric != "model"} for row in rows
+    }
     return pd.DataFrame.from_dict(records, orient="index").rename_axis("model")
 
 
@@ -70,10 +72,17 @@ def theory_check_frame(samples: dict, table: dict) -> pd.DataFrame:
             draws = np.asarray(samples[model][metric])
             mean, se = float(np.mean(draws)), float(np.std(draws, ddof=1) / np.sqrt(draws.size))
             exact_nonzero = kind == "exact" and value not in (None, 0.0)
-            rows.append({
-                "model": model, "metric": metric, "kind": kind, "theory": value, "mean": mean, "se": se,
-                "z": (mean - value) / se if exact_nonzero and se > 0 else np.nan,
-                "rel_error": value / mean - 1 if kind != "exact" and value is not None and mean != 0 else np.nan,
-                "reason": reason,
-            })
+            rows.append(
+                {
+                    "model": model,
+                    "metric": metric,
+                    "kind": kind,
+                    "theory": value,
+                    "mean": mean,
+                    "se": se,
+                    "z": (mean - value) / se if exact_nonzero and se > 0 else np.nan,
+                    "rel_error": value / mean - 1 if kind != "exact" and value is not None and mean != 0 else np.nan,
+                    "reason": reason,
+                }
+            )
     return pd.DataFrame(rows)

@@ -27,8 +27,12 @@ JUPYTER_BOOK = str(Path(sys.executable).parent / "jupyter-book")
 BUILD_FLAGS = ["--all", "-W", "-n", "--keep-going"]
 # Chromium flags that work headless as root with no network (see ../shared/toolchain.md).
 CHROMIUM_ARGS = [
-    "--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking",
-    "--disable-component-update", "--disable-sync",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
 ]
 
 
@@ -81,8 +85,10 @@ def test_the_built_notebook_reproduces_its_reference_outputs(built_book, source)
 def _pages() -> list[Path]:
     """Every content page; the root ``index.html`` only redirects (``http-equiv="refresh"``)."""
     return sorted(
-        p for p in HTML.rglob("*.html")
-        if "_static" not in p.parts and p.name not in {"genindex.html", "search.html"}
+        p
+        for p in HTML.rglob("*.html")
+        if "_static" not in p.parts
+        and p.name not in {"genindex.html", "search.html"}
         and 'http-equiv="refresh"' not in p.read_text().lower()
     )
 
@@ -212,7 +218,9 @@ def test_pages_load_offline_with_typeset_math_and_loaded_images(built_book):
         for width, viewport in WIDTHS.items():
             context = browser.new_context(offline=True, viewport=viewport)
             # The network is off: anything but a local file is refused and reported.
-            context.route("**/*", lambda route: route.continue_() if route.request.url.startswith("file:") else route.abort())
+            context.route(
+                "**/*", lambda route: route.continue_() if route.request.url.startswith("file:") else route.abort()
+            )
             for path in pages:
                 name = str(path.relative_to(HTML))
                 page = context.new_page()
@@ -238,14 +246,30 @@ def test_pages_load_offline_with_typeset_math_and_loaded_images(built_book):
 
 def test_problems_flags_every_reader_defect():
     """The checks of the browser test can fail: a report with each defect yields one line each."""
-    clean = {"hasMath": True, "typeset": 3, "rawMath": False, "pageWidth": 390, "viewport": 390,
-             "images": [{"src": "a.png", "alt": "Loss against step", "ok": True}],
-             "overflowing": [], "clipped": [], "visibleGlue": []}
+    clean = {
+        "hasMath": True,
+        "typeset": 3,
+        "rawMath": False,
+        "pageWidth": 390,
+        "viewport": 390,
+        "images": [{"src": "a.png", "alt": "Loss against step", "ok": True}],
+        "overflowing": [],
+        "clipped": [],
+        "visibleGlue": [],
+    }
     assert _problems("p.html", "390", clean) == []
-    bad = {**clean, "typeset": 0, "rawMath": True, "pageWidth": 500,
-           "images": [{"src": "a.png", "alt": "3f2a9c.png", "ok": False}, {"src": "b.png", "alt": "", "ok": True}],
-           "overflowing": ["table"], "clipped": ["pre"], "visibleGlue": ["glue_values({...})"],
-           "tools": {"zoom": False, "print": False}, "mutedCaptions": ["figcaption"]}
+    bad = {
+        **clean,
+        "typeset": 0,
+        "rawMath": True,
+        "pageWidth": 500,
+        "images": [{"src": "a.png", "alt": "3f2a9c.png", "ok": False}, {"src": "b.png", "alt": "", "ok": True}],
+        "overflowing": ["table"],
+        "clipped": ["pre"],
+        "visibleGlue": ["glue_values({...})"],
+        "tools": {"zoom": False, "print": False},
+        "mutedCaptions": ["figcaption"],
+    }
     lines = _problems("p.html", "390", bad)
     assert len(lines) == 12 and all(line.startswith("p.html at 390 px: ") for line in lines)
     assert _problems("p.html", "390", {**clean, "tools": {"zoom": None, "print": True}}) == []

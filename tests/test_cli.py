@@ -11,15 +11,40 @@ import pytest
 from rbmlib.cli import main
 
 MODELS = ["original", "golden", "ft", "rbm", "fbm", "rbm_masked", "fbm_masked"]
-ARGS = ["linear", "--d-forget", "16", "--d-shared", "4", "--d-retain", "20", "--n-forget", "4", "--n-retain", "8", "--draws", "20", "--seed", "3"]
+ARGS = [
+    "linear",
+    "--d-forget",
+    "16",
+    "--d-shared",
+    "4",
+    "--d-retain",
+    "20",
+    "--n-forget",
+    "4",
+    "--n-retain",
+    "8",
+    "--draws",
+    "20",
+    "--seed",
+    "3",
+]
 
 
 def test_json_output_has_the_documented_shape(capsys):
     assert main([*ARGS, "--json"]) == 0
     out = json.loads(capsys.readouterr().out)
     assert out["settings"] == {
-        "d_forget": 16, "d_shared": 4, "d_retain": 20, "n_forget": 4, "n_retain": 8, "draws": 20, "seed": 3,
-        "noise": 0.0, "teacher_scales": [1.0, 1.0, 1.0], "leak": 0.0, "mask_ratio": None,
+        "d_forget": 16,
+        "d_shared": 4,
+        "d_retain": 20,
+        "n_forget": 4,
+        "n_retain": 8,
+        "draws": 20,
+        "seed": 3,
+        "noise": 0.0,
+        "teacher_scales": [1.0, 1.0, 1.0],
+        "leak": 0.0,
+        "mask_ratio": None,
     }
     assert [row["model"] for row in out["rows"]] == MODELS
     for row in out["rows"]:
@@ -50,14 +75,26 @@ def test_theory_flag_adds_the_closed_form_beside_every_mean(capsys):
     assert rows["original"]["fresh_remaining_loss"]["theory"] > 0  # a deterministic equivalent with overlap
     assert main([*ARGS, "--theory"]) == 0
     lines = capsys.readouterr().out.splitlines()
-    assert lines[1].split() == ["model", "forgetting_loss", "theory", "remaining_loss", "theory", "fresh_remaining_loss", "theory"]
+    assert lines[1].split() == [
+        "model",
+        "forgetting_loss",
+        "theory",
+        "remaining_loss",
+        "theory",
+        "fresh_remaining_loss",
+        "theory",
+    ]
     assert lines[3].split()[-1] != "—" and lines[4].split()[-1] == "16"  # original: deterministic equivalent
 
 
 def test_without_theory_flag_there_is_no_theory(capsys):
     main([*ARGS, "--json"])
     rows = json.loads(capsys.readouterr().out)["rows"]
-    assert all("theory" not in row[metric] for row in rows for metric in ("forgetting_loss", "remaining_loss", "fresh_remaining_loss"))
+    assert all(
+        "theory" not in row[metric]
+        for row in rows
+        for metric in ("forgetting_loss", "remaining_loss", "fresh_remaining_loss")
+    )
 
 
 def test_same_seed_gives_identical_json(capsys):
@@ -79,7 +116,9 @@ def test_same_seed_gives_identical_json(capsys):
     ],
 )
 def test_bad_input_is_one_line_on_stderr_and_exit_2(override, message):
-    proc = subprocess.run([sys.executable, "-m", "rbmlib", *ARGS, *override], capture_output=True, text=True, check=False)
+    proc = subprocess.run(
+        [sys.executable, "-m", "rbmlib", *ARGS, *override], capture_output=True, text=True, check=False
+    )
     assert proc.returncode == 2
     assert proc.stderr.strip() == message
     assert proc.stdout == ""
@@ -88,7 +127,9 @@ def test_bad_input_is_one_line_on_stderr_and_exit_2(override, message):
 def test_mask_rows_follow_propositions_4_2_to_4_4(capsys):
     assert main([*ARGS, "--json", "--theory"]) == 0
     rows = {row["model"]: row for row in json.loads(capsys.readouterr().out)["rows"]}
-    assert rows["rbm"]["fresh_remaining_loss"]["mean"] == pytest.approx(rows["original"]["fresh_remaining_loss"]["mean"])
+    assert rows["rbm"]["fresh_remaining_loss"]["mean"] == pytest.approx(
+        rows["original"]["fresh_remaining_loss"]["mean"]
+    )
     assert 0 < rows["rbm"]["forgetting_loss"]["mean"] < rows["golden"]["forgetting_loss"]["mean"]
     assert rows["fbm"]["remaining_loss"]["mean"] < 1e-20
     assert rows["rbm_masked"]["forgetting_loss"]["theory"] == pytest.approx(16 + 4)  # E||y_f||^2 / n_f
@@ -113,7 +154,9 @@ def test_leak_and_mask_ratio_change_the_masks_and_void_the_closed_forms(capsys):
 
 
 def test_negative_seed_is_refused_naming_the_option():
-    proc = subprocess.run([sys.executable, "-m", "rbmlib", *ARGS[:-2], "--seed", "-3"], capture_output=True, text=True, check=False)
+    proc = subprocess.run(
+        [sys.executable, "-m", "rbmlib", *ARGS[:-2], "--seed", "-3"], capture_output=True, text=True, check=False
+    )
     assert proc.returncode == 2 and proc.stdout == ""
     assert proc.stderr.splitlines()[-1].endswith("error: argument --seed: must be an integer >= 0, got -3")
 
@@ -122,7 +165,9 @@ def test_non_finite_numbers_become_null_in_strict_json():
     from rbmlib.cli import to_json
 
     assert json.loads(to_json({"a": [float("inf"), 1.0, float("nan")], "b": {"c": -float("inf")}})) == {
-        "a": [None, 1.0, None], "b": {"c": None}}
+        "a": [None, 1.0, None],
+        "b": {"c": None},
+    }
 
 
 def test_json_names_the_ratio_convention_and_the_metric_analogues(capsys):

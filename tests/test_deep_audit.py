@@ -7,8 +7,8 @@ import pytest
 from sklearn.metrics import roc_auc_score, roc_curve
 
 from rbmlib.deep.audit import (
-    audit_summary,
     auc,
+    audit_summary,
     gaussian_fit,
     logit_confidence,
     logit_scale,

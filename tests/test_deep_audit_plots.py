@@ -38,6 +38,8 @@ def test_roc_figures_draw_one_labelled_curve_per_method_and_return_the_axes():
     fig, ax = plt.subplots()
     draw_linear_roc(ax, {"ft": (fpr, np.ones_like(fpr)), "fbm": (fpr, fpr)}, {"ft": (fpr, np.ones_like(fpr))})
     assert [t.get_text() for t in ax.get_legend().get_texts()] == [
-        f"{MODEL_LABELS['ft']} (simulated)", f"{MODEL_LABELS['fbm']} (simulated)"]
+        f"{MODEL_LABELS['ft']} (simulated)",
+        f"{MODEL_LABELS['fbm']} (simulated)",
+    ]
     assert len(ax.lines) == 1 + 2 + 1  # chance, two simulated point sets, one theory line
     plt.close(fig)

@@ -19,11 +19,25 @@ def table() -> pd.DataFrame:
     rows = []
     for seed in range(3):
         for method in DEFAULT_METHODS:
-            for ratio in ((0.1, 0.5, 0.9) if method in ("salun", "rbm") else (None,)):
-                rows.append({"dataset": "d", "scenario": "class:3", "method": method, "mask_ratio": ratio,
-                             "seed": seed, "ua": rng.uniform(0, 100), "ra": rng.uniform(90, 100),
-                             "ta": 95.0, "mia": 50.0, "rte_s": 1.0, "n_forget": 1, "n_retain": 1,
-                             "n_test": 1, "split_sha256": "x"})
+            for ratio in (0.1, 0.5, 0.9) if method in ("salun", "rbm") else (None,):
+                rows.append(
+                    {
+                        "dataset": "d",
+                        "scenario": "class:3",
+                        "method": method,
+                        "mask_ratio": ratio,
+                        "seed": seed,
+                        "ua": rng.uniform(0, 100),
+                        "ra": rng.uniform(90, 100),
+                        "ta": 95.0,
+                        "mia": 50.0,
+                        "rte_s": 1.0,
+                        "n_forget": 1,
+                        "n_retain": 1,
+                        "n_test": 1,
+                        "split_sha256": "x",
+                    }
+                )
     return collect(rows)
 
 

@@ -18,8 +18,20 @@ from rbmlib.deep.shadows import AUDIT_COLUMNS, AuditConfig, merge_audit_columns,
 pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 #: The issue's done-when grid.
-GRID = ["unlearn", "--dataset", "digits", "--scenario", "class:3", "--methods", "retrain,ft,salun,rbm",
-        "--seeds", "0", "--threads", "1", "--no-progress"]
+GRID = [
+    "unlearn",
+    "--dataset",
+    "digits",
+    "--scenario",
+    "class:3",
+    "--methods",
+    "retrain,ft,salun,rbm",
+    "--seeds",
+    "0",
+    "--threads",
+    "1",
+    "--no-progress",
+]
 
 
 def _main(argv: list[str]) -> int:
@@ -137,7 +149,8 @@ def test_failing_shadow_runs_are_one_error_line_and_no_table(audited, tmp_path, 
     assert len(err) == 1 and err[0].startswith("error: shadow run ft k=")
     assert file_sha256(out / "results.csv") == before
     assert not (out / "shadows" / "digits" / "class-3" / "ft").exists() or not any(
-        (out / "shadows" / "digits" / "class-3" / "ft").rglob("stats.npz"))
+        (out / "shadows" / "digits" / "class-3" / "ft").rglob("stats.npz")
+    )
 
 
 def test_audit_config_validates_its_fields():
@@ -149,9 +162,15 @@ def test_audit_config_validates_its_fields():
 
 
 def test_merge_keeps_each_cells_audit_from_the_run_with_most_shadows():
-    df = pd.DataFrame({"config_sha256": ["a", "a", "a", "b"], "ulira_auc": [np.nan, 0.7, 0.9, np.nan],
-                       "ulira_tpr1": [np.nan, 0.1, 0.2, np.nan], "ulira_tpr5": [np.nan, 0.3, 0.4, np.nan],
-                       "ulira_shadows": [np.nan, 4, 8, np.nan]})
+    df = pd.DataFrame(
+        {
+            "config_sha256": ["a", "a", "a", "b"],
+            "ulira_auc": [np.nan, 0.7, 0.9, np.nan],
+            "ulira_tpr1": [np.nan, 0.1, 0.2, np.nan],
+            "ulira_tpr5": [np.nan, 0.3, 0.4, np.nan],
+            "ulira_shadows": [np.nan, 4, 8, np.nan],
+        }
+    )
     merged = merge_audit_columns(df)
     assert merged["ulira_auc"].tolist()[:3] == [0.9, 0.9, 0.9] and np.isnan(merged["ulira_auc"].iloc[3])
 
@@ -171,7 +190,6 @@ def test_report_shows_the_audit_beside_mia_efficacy(audited, tmp_path, capsys):
     assert rows["ft"]["ulira_auc_mean"] == pytest.approx(ft["ulira_auc"].mean())
     assert rows["ft"]["mia_mean"] == pytest.approx(ft["mia"].mean())
     capsys.readouterr()
-    assert run_report(argparse.Namespace(results=str(out), json=False, ratio=None, bootstrap_seed=0,
-                                         n_boot=200)) == 0
+    assert run_report(argparse.Namespace(results=str(out), json=False, ratio=None, bootstrap_seed=0, n_boot=200)) == 0
     text = capsys.readouterr().out
     assert "membership audits beside MIA-efficacy" in text and "ulira_auc" in text

@@ -28,8 +28,7 @@ def test_chapters_are_numbered_and_listed_in_the_toc():
     for nb in NOTEBOOKS:
         assert re.fullmatch(r"\d\d_[a-z0-9_]+", nb.stem), nb.name
         assert f"notebooks/{nb.stem}" in toc, f"{nb.name} is not in _toc.yml"
-    numbered = {ch["file"] for part in yaml.safe_load(toc)["parts"] if part.get("numbered")
-                for ch in part["chapters"]}
+    numbered = {ch["file"] for part in yaml.safe_load(toc)["parts"] if part.get("numbered") for ch in part["chapters"]}
     assert {f"notebooks/{nb.stem}" for nb in NOTEBOOKS} <= numbered, "every chapter sits in a numbered part"
 
 
@@ -64,8 +63,9 @@ def test_chapter_follows_the_house_rules(source):
     assert nb.metadata["jupytext"]["text_representation"]["format_name"] == "myst"
     # The chapter number comes from _toc.yml (numbered parts), which also numbers figures and
     # equations per chapter; a number typed into the title would print twice ("1. 1. ...").
-    assert re.search(r"^\(ch-[a-z0-9-]+\)=\n# [A-Z]", text, flags=re.M), \
+    assert re.search(r"^\(ch-[a-z0-9-]+\)=\n# [A-Z]", text, flags=re.M), (
         "chapter must open with a label and a title without a typed number (the toc numbers it)"
+    )
     for forbidden in ("matplotlib.use(", "sys.path", "%run", "exec(open("):
         assert forbidden not in text, f"{source.name} uses {forbidden}"
     assert "## Summary" in text

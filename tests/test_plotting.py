@@ -26,7 +26,9 @@ def _table() -> pd.DataFrame:
 
 
 def test_theory_vs_mc_draws_one_line_and_one_errorbar_series(ax):
-    out = draw_theory_vs_mc(ax, model="golden", x_mc=[1, 2], mean=[3, 4], ci95=[0.1, 0.2], x_theory=[1, 2], theory=[3, 4])
+    out = draw_theory_vs_mc(
+        ax, model="golden", x_mc=[1, 2], mean=[3, 4], ci95=[0.1, 0.2], x_theory=[1, 2], theory=[3, 4]
+    )
     assert out is ax
     assert len(ax.containers) == 1  # the error bars
     assert ax.containers[0].lines[0].get_color() == MODEL_COLOURS["golden"]
@@ -50,12 +52,17 @@ def test_draw_functions_reject_inconsistent_arguments(ax):
 def test_early_stopping_draws_ft_the_original_and_the_golden_reference(ax):
     from rbmlib.plotting import draw_early_stopping
 
-    curve = pd.DataFrame({"steps": [0, 10, 100], "original_forgetting_loss": [5.0, 1.0, 0.0],
-                          "ft_forgetting_loss": [4.0, 2.0, 0.0]})
+    curve = pd.DataFrame(
+        {"steps": [0, 10, 100], "original_forgetting_loss": [5.0, 1.0, 0.0], "ft_forgetting_loss": [4.0, 2.0, 0.0]}
+    )
     assert draw_early_stopping(ax, curve, golden=4.0) is ax
     lines = ax.get_lines()
     np.testing.assert_array_equal(lines[0].get_xdata(), [0.5, 10, 100])  # k = 0 drawn at 0.5 on the log axis
-    assert [line.get_label() for line in lines] == ["FT to convergence", "original (early-stopped)", "golden (retrained)"]
+    assert [line.get_label() for line in lines] == [
+        "FT to convergence",
+        "original (early-stopped)",
+        "golden (retrained)",
+    ]
     assert ax.get_xscale() == "log"
     ax.figure.canvas.draw()  # renders the mathtext labels, which fail only when drawn
 
@@ -79,8 +86,15 @@ def test_overview_draws_every_block_to_scale_and_hatches_exactly_the_reset_weigh
 def test_loss_paths_draw_round_off_on_the_floor_of_the_log_axis(ax):
     from rbmlib.plotting import draw_loss_paths
 
-    paths = pd.DataFrame({"run": "r", "stage": ["train"] * 3 + ["fine-tune"] * 3, "data": "forgetting",
-                          "step": [0, 1, 2, 3, 4, 5], "loss": [1.0, 1e-5, 1e-31, 0.0, 0.0, 0.0]})
+    paths = pd.DataFrame(
+        {
+            "run": "r",
+            "stage": ["train"] * 3 + ["fine-tune"] * 3,
+            "data": "forgetting",
+            "step": [0, 1, 2, 3, 4, 5],
+            "loss": [1.0, 1e-5, 1e-31, 0.0, 0.0, 0.0],
+        }
+    )
     draw_loss_paths(ax, paths, floor=1e-12)
     lines = [line for line in ax.get_lines() if len(line.get_ydata()) == 6]
     assert len(lines) == 1  # one line per data set, across both stages

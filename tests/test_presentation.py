@@ -11,15 +11,24 @@ import pytest
 
 from rbmlib.experiments import LINEAR_METHODS
 from rbmlib.presentation import (
-    FAMILIES, SERIES, format_number, label, line_kwargs, mean_pm, render_table, series,
+    FAMILIES,
+    SERIES,
+    format_number,
+    label,
+    line_kwargs,
+    mean_pm,
+    render_table,
+    series,
 )
 
 # Machado, Oliveira & Fernandes (2009), severity 1.0, in linear RGB: how a dichromat sees a colour.
 _DICHROMATS = {
-    "protanopia": np.array([[0.152286, 1.052583, -0.204868], [0.114503, 0.786281, 0.099216],
-                            [-0.003882, -0.048116, 1.051998]]),
-    "deuteranopia": np.array([[0.367322, 0.860646, -0.227968], [0.280085, 0.672501, 0.047413],
-                              [-0.011820, 0.042940, 0.968881]]),
+    "protanopia": np.array(
+        [[0.152286, 1.052583, -0.204868], [0.114503, 0.786281, 0.099216], [-0.003882, -0.048116, 1.051998]]
+    ),
+    "deuteranopia": np.array(
+        [[0.367322, 0.860646, -0.227968], [0.280085, 0.672501, 0.047413], [-0.011820, 0.042940, 0.968881]]
+    ),
 }
 
 
@@ -49,7 +58,9 @@ def test_series_of_a_family_differ_by_marker_so_figures_read_in_greyscale(family
     members = FAMILIES[family]
     markers = [SERIES[k].marker for k in members]
     assert len(set(markers)) == len(markers), markers
-    colours = [SERIES[k].colour for k in members if not k.endswith("_masked")]  # a masked update keeps its mask's colour
+    colours = [
+        SERIES[k].colour for k in members if not k.endswith("_masked")
+    ]  # a masked update keeps its mask's colour
     assert len(set(colours)) == len(colours), colours
     labels = [SERIES[k].label for k in members]
     assert len(set(labels)) == len(labels)
@@ -83,12 +94,27 @@ def test_line_kwargs_draw_hollow_series_with_a_white_face():
     assert "markerfacecolor" not in line_kwargs("ft") and "marker" not in line_kwargs("ft", with_marker=False)
 
 
-@pytest.mark.parametrize(("value", "digits", "text"), [
-    (0.0, 3, "0"), (-1e-40, 3, "-1.00e-40"), (-0.0001, 2, "-1.0e-04"), (-0.0004, 1, "-4e-04"),
-    (0.12345, 3, "0.123"), (12.345, 3, "12.3"), (12345.6, 3, "12346"), (2.5e7, 2, "2.5e+07"),
-    (7, 3, "7"), (np.int64(7), 3, "7"), (float("nan"), 3, "—"), (None, 3, "—"), ("x", 3, "x"),
-    (-0.00049, 1, "-5e-04"), (0.0012, 1, "0.001"), (-0.00104, 1, "-0.001"),
-])
+@pytest.mark.parametrize(
+    ("value", "digits", "text"),
+    [
+        (0.0, 3, "0"),
+        (-1e-40, 3, "-1.00e-40"),
+        (-0.0001, 2, "-1.0e-04"),
+        (-0.0004, 1, "-4e-04"),
+        (0.12345, 3, "0.123"),
+        (12.345, 3, "12.3"),
+        (12345.6, 3, "12346"),
+        (2.5e7, 2, "2.5e+07"),
+        (7, 3, "7"),
+        (np.int64(7), 3, "7"),
+        (float("nan"), 3, "—"),
+        (None, 3, "—"),
+        ("x", 3, "x"),
+        (-0.00049, 1, "-5e-04"),
+        (0.0012, 1, "0.001"),
+        (-0.00104, 1, "-0.001"),
+    ],
+)
 def test_format_number_uses_significant_digits_and_never_prints_minus_zero(value, digits, text):
     assert format_number(value, digits) == text
 

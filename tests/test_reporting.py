@@ -39,9 +39,11 @@ def test_summary_frame_refuses_negative_digits():
 
 def test_markdown_table_is_a_pipe_table_with_the_index_first():
     frame = pd.DataFrame({"UA": ["1.0", "2.0"], "RA": ["99", "98"]}, index=pd.Index(["ft", "rbm"], name="method"))
-    assert markdown_table(frame) == ("| method | UA | RA |\n|---|---|---|\n| ft | 1.0 | 99 |\n| rbm | 2.0 | 98 |")
+    # Method names become their labels (the one registry); labels=False keeps the raw values.
+    assert markdown_table(frame) == ("| method | UA | RA |\n|---|---|---|\n| FT | 1.0 | 99 |\n| RBM | 2.0 | 98 |")
+    assert markdown_table(frame, labels=False).splitlines()[2] == "| ft | 1.0 | 99 |"
     unnamed = frame.rename_axis(None)
-    assert markdown_table(unnamed).splitlines()[0] == "|  | UA | RA |"
+    assert markdown_table(unnamed).splitlines()[0] == "|  | UA | RA |"  # no pandas "index" header
 
 
 def test_theory_check_frame_puts_each_formula_beside_its_monte_carlo_mean():

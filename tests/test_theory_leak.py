@@ -89,8 +89,13 @@ def test_phase_theory_tables_and_differences():
     np.testing.assert_allclose(diff.loc[0.0], 0.0, atol=1e-9)  # distinct features: both are golden
     assert (diff.loc[[0.5, 1.0]] > 0).all().all()  # RBM keeps the shared block on fresh data
     gap = theory_phase_difference(frame, "gap_avg_gap")
-    parts = sum(theory_phase_difference(frame, f"gap_{m}") for m in ("forgetting_loss", "remaining_loss",
-                                                                       "fresh_remaining_loss")) / 3
+    parts = (
+        sum(
+            theory_phase_difference(frame, f"gap_{m}")
+            for m in ("forgetting_loss", "remaining_loss", "fresh_remaining_loss")
+        )
+        / 3
+    )
     pd.testing.assert_frame_equal(gap, parts)
     with pytest.raises(ValueError, match="metric must be a loss"):
         theory_phase_difference(frame, "avg_gap")

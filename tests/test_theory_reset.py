@@ -56,7 +56,7 @@ def test_compression_law_matches_a_sampled_spectrum():
     rng = np.random.default_rng(11)
     m, d_r, k = 300, 180, 140
     q, _ = np.linalg.qr(rng.standard_normal((m, k)))
-    ev = np.linalg.eigvalsh(q[m - d_r:].T @ q[m - d_r:])
+    ev = np.linalg.eigvalsh(q[m - d_r :].T @ q[m - d_r :])
     t, w = compression_law(m, d_r, k)
     for power in (2, 3):  # higher moments: equal in the limit, O(1/m) apart at this size
         assert (w * t**power).sum() / k == pytest.approx(np.mean(ev**power), rel=0.01)
@@ -67,7 +67,8 @@ def test_compression_law_matches_a_sampled_spectrum():
 def test_the_compressed_route_reproduces_the_block_fixed_point(sizes):
     """Two fixed points for the same limit: the ker X_r route against Theorem 4.7's."""
     assert original_fresh_remaining_loss_compressed(**sizes) == pytest.approx(
-        original_fresh_remaining_loss_de(**sizes), rel=1e-7)
+        original_fresh_remaining_loss_de(**sizes), rel=1e-7
+    )
     assert rbm_forgetting_loss_compressed(**sizes) == pytest.approx(rbm_forgetting_loss_de(**sizes), rel=1e-7, abs=1e-9)
 
 
@@ -117,7 +118,8 @@ def test_fbm_fresh_noise_term_matches_seeded_monte_carlo(shape):
     sizes = BlockSizes(*shape)
     kw = dict(zip(("d_f", "d_o", "d_r", "n_f", "n_r"), shape))
     values = simulate_methods(SimulationConfig(sizes, draws=300, seed=99, noise=2.0), methods=("fbm",))["fbm"][
-        "fresh_remaining_loss"]
+        "fresh_remaining_loss"
+    ]
     theory = fbm_fresh_remaining_loss_de(**kw, noise=2.0)
     se = np.std(values, ddof=1) / np.sqrt(values.size)
     assert abs(values.mean() - theory) <= N_SE * se + REL_TOL * theory, (values.mean(), theory, se)
@@ -125,14 +127,23 @@ def test_fbm_fresh_noise_term_matches_seeded_monte_carlo(shape):
 
 @pytest.mark.parametrize(
     "shape",
-    [(40, 60, 100, 20, 56), (80, 20, 100, 20, 60), (0, 100, 100, 20, 50), (20, 80, 100, 20, 144), (160, 40, 200, 40, 80)],
+    [
+        (40, 60, 100, 20, 56),
+        (80, 20, 100, 20, 60),
+        (0, 100, 100, 20, 50),
+        (20, 80, 100, 20, 144),
+        (160, 40, 200, 40, 80),
+    ],
     ids=["grid-0.6", "grid-0.2", "full-overlap", "large-n_r", "running-example"],
 )
 def test_fbm_equivalents_match_seeded_monte_carlo(shape):
     sizes = BlockSizes(*shape)
     kw = dict(zip(("d_f", "d_o", "d_r", "n_f", "n_r"), shape))
     samples = simulate_methods(SimulationConfig(sizes, draws=300, seed=2024), methods=("fbm",))["fbm"]
-    for metric, fn in (("forgetting_loss", fbm_forgetting_loss_de), ("fresh_remaining_loss", fbm_fresh_remaining_loss_de)):
+    for metric, fn in (
+        ("forgetting_loss", fbm_forgetting_loss_de),
+        ("fresh_remaining_loss", fbm_fresh_remaining_loss_de),
+    ):
         values, theory = samples[metric], fn(**kw)
         se = np.std(values, ddof=1) / np.sqrt(values.size)
         assert abs(values.mean() - theory) <= N_SE * se + REL_TOL * theory, (metric, values.mean(), theory, se)
@@ -151,8 +162,11 @@ def test_bad_input_is_refused_with_the_condition():
 
 def test_table_marks_fbm_an_equivalent_without_noise_and_gives_the_reason_with_noise():
     sizes = BlockSizes(40, 60, 100, 20, 56)
-    assert theory_kinds(sizes)["fbm"] == {"forgetting_loss": "deterministic equivalent", "remaining_loss": "exact",
-                                         "fresh_remaining_loss": "deterministic equivalent"}
+    assert theory_kinds(sizes)["fbm"] == {
+        "forgetting_loss": "deterministic equivalent",
+        "remaining_loss": "exact",
+        "fresh_remaining_loss": "deterministic equivalent",
+    }
     gaps = theory_gaps(sizes, noise=0.5)
     assert "noiseless labels only" in gaps["fbm"]["forgetting_loss"]
     assert "fresh_remaining_loss" not in gaps["fbm"]  # the fresh loss has its noise term

@@ -26,7 +26,7 @@ def _plain(text: str) -> str:
 
 def _alt_from_captions(app, doctree, docname) -> None:
     for figure in doctree.findall(nodes.figure):
-        captions = [c for c in figure.findall(nodes.caption)]
+        captions = list(figure.findall(nodes.caption))
         text = _plain(captions[0].astext()) if captions else ""
         for image in figure.findall(nodes.image):
             if text and not image.get("alt"):
@@ -55,8 +55,12 @@ def _add_ipynb_download(app, pagename, templatename, context, doctree) -> None:
     target.parent.mkdir(parents=True, exist_ok=True)
     shutil.copy2(executed, target)
     button = {
-        "type": "link", "url": f"{context['pathto']('_sources', 1)}/{pagename}.ipynb", "text": ".ipynb",
-        "icon": "fas fa-code", "tooltip": "Download notebook file", "label": "download-notebook-button",
+        "type": "link",
+        "url": f"{context['pathto']('_sources', 1)}/{pagename}.ipynb",
+        "text": ".ipynb",
+        "icon": "fas fa-code",
+        "tooltip": "Download notebook file",
+        "label": "download-notebook-button",
     }
     for group in context["header_buttons"]:
         if group.get("label") == "download-buttons":

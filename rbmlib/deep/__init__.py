@@ -59,8 +59,8 @@ from rbmlib.deep.saliency import (
     retain_saliency_mask,
     saliency_scores,
 )
-from rbmlib.deep.stats import c7_verdict, compare, paired_bootstrap_ci
 from rbmlib.deep.splits import Scenario, Split, SplitConfig, make_split, parse_scenario
+from rbmlib.deep.stats import c7_verdict, compare, paired_bootstrap_ci
 from rbmlib.deep.training import SGDConfig, masked_sgd
 
 __all__ = [

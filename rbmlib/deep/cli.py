@@ -41,61 +41,117 @@ def add_unlearn_parser(subparsers: argparse._SubParsersAction) -> None:
         "unlearn",
         help="run the deep-unlearning grid (Chapter 6)",
         description="Train original models, unlearn with each method, evaluate UA/RA/TA/MIA and "
-                    "Avg. Gap; resumable (rerun the same command to continue).",
+        "Avg. Gap; resumable (rerun the same command to continue).",
     )
     p.add_argument("--dataset", required=True, help=f"one of: {', '.join(DATASETS)}")
-    p.add_argument("--scenario", nargs="+", default=["random:0.1"], metavar="SPEC",
-                   help="forgetting scenarios, e.g. random:0.1 class:3 noisy:0.1 (default: random:0.1); "
-                        "each runs with the recipe tuned for its kind")
-    p.add_argument("--methods", default=",".join(DEFAULT_METHODS),
-                   help=f"comma-separated, from: {', '.join(METHODS)}; a masked method may carry "
-                        f"its own ratio, e.g. salun:0.3 (default: {','.join(DEFAULT_METHODS)})")
+    p.add_argument(
+        "--scenario",
+        nargs="+",
+        default=["random:0.1"],
+        metavar="SPEC",
+        help="forgetting scenarios, e.g. random:0.1 class:3 noisy:0.1 (default: random:0.1); "
+        "each runs with the recipe tuned for its kind",
+    )
+    p.add_argument(
+        "--methods",
+        default=",".join(DEFAULT_METHODS),
+        help=f"comma-separated, from: {', '.join(METHODS)}; a masked method may carry "
+        f"its own ratio, e.g. salun:0.3 (default: {','.join(DEFAULT_METHODS)})",
+    )
     p.add_argument("--seeds", nargs="+", type=int, default=[0], help="run seeds (default: 0)")
     p.add_argument("--out", required=True, help="output folder (created; resumable)")
     p.add_argument("--device", default="cpu", help="cpu, cuda or cuda:<i> (default: cpu)")
-    p.add_argument("--mask-ratio", type=float, default=None,
-                   help="fraction of weights SalUn and RBM update, in (0, 1] (default: the "
-                        "dataset recipe's, 0.5)")
-    p.add_argument("--data-root", default=None,
-                   help="folder of CIFAR/SVHN files (downloaded there if missing and online) or of "
-                        "TinyImageNet; not needed for mnist5k and digits")
+    p.add_argument(
+        "--mask-ratio",
+        type=float,
+        default=None,
+        help="fraction of weights SalUn and RBM update, in (0, 1] (default: the dataset recipe's, 0.5)",
+    )
+    p.add_argument(
+        "--data-root",
+        default=None,
+        help="folder of CIFAR/SVHN files (downloaded there if missing and online) or of "
+        "TinyImageNet; not needed for mnist5k and digits",
+    )
     p.add_argument("--no-download", action="store_true", help="never download dataset files")
-    p.add_argument("--keep-forgotten-class-in-test", action="store_true",
-                   help="class-wise forgetting: keep the forgotten class in the test set "
-                        "(default: removed, as in the field)")
-    p.add_argument("--split-seed", type=int, default=SplitConfig().seed,
-                   help="seed of the train/validation/test partition (default: 0)")
-    p.add_argument("--threads", type=int, default=None,
-                   help="torch CPU threads (default: torch's, one per core; 1 avoids "
-                        "oversubscription when other processes share the cores)")
+    p.add_argument(
+        "--keep-forgotten-class-in-test",
+        action="store_true",
+        help="class-wise forgetting: keep the forgotten class in the test set (default: removed, as in the field)",
+    )
+    p.add_argument(
+        "--split-seed",
+        type=int,
+        default=SplitConfig().seed,
+        help="seed of the train/validation/test partition (default: 0)",
+    )
+    p.add_argument(
+        "--threads",
+        type=int,
+        default=None,
+        help="torch CPU threads (default: torch's, one per core; 1 avoids "
+        "oversubscription when other processes share the cores)",
+    )
     p.add_argument("--amp", action="store_true", help="bfloat16 autocast in training (GPU speed option)")
-    p.add_argument("--audit", default=None, metavar="ATTACK",
-                   help="membership audit of every unlearned cell against Retrain: ulira or rmia "
-                        "(Chapter 8); adds <attack>_auc, _tpr1, _tpr5 to results.csv")
-    p.add_argument("--shadows", type=int, default=None,
-                   help="shadow originals of --audit, >= 2 (default: 4); reused across methods and reruns")
-    p.add_argument("--no-progress", action="store_true",
-                   help="no progress output (default: bars on a terminal, one line per cell in a log)")
+    p.add_argument(
+        "--audit",
+        default=None,
+        metavar="ATTACK",
+        help="membership audit of every unlearned cell against Retrain: ulira or rmia "
+        "(Chapter 8); adds <attack>_auc, _tpr1, _tpr5 to results.csv",
+    )
+    p.add_argument(
+        "--shadows",
+        type=int,
+        default=None,
+        help="shadow originals of --audit, >= 2 (default: 4); reused across methods and reruns",
+    )
+    p.add_argument(
+        "--no-progress",
+        action="store_true",
+        help="no progress output (default: bars on a terminal, one line per cell in a log)",
+    )
     g = p.add_argument_group("scale-out (pip install rbmlib[cluster])")
-    g.add_argument("--executor", default="local", choices=EXECUTORS,
-                   help="who runs the cells: this process (default), Ray tasks, or SLURM job arrays")
-    g.add_argument("--workers", type=int, default=None,
-                   help="ray: CPUs of the local cluster, i.e. cells at once on CPU (default: the cores)")
-    g.add_argument("--ray-address", default=None,
-                   help="ray: join this running cluster ('auto' finds a local one) instead of starting one")
-    g.add_argument("--gpus-per-task", type=float, default=None,
-                   help="ray: GPUs per cell, fractions share a GPU (default: 1 with --device cuda)")
+    g.add_argument(
+        "--executor",
+        default="local",
+        choices=EXECUTORS,
+        help="who runs the cells: this process (default), Ray tasks, or SLURM job arrays",
+    )
+    g.add_argument(
+        "--workers",
+        type=int,
+        default=None,
+        help="ray: CPUs of the local cluster, i.e. cells at once on CPU (default: the cores)",
+    )
+    g.add_argument(
+        "--ray-address",
+        default=None,
+        help="ray: join this running cluster ('auto' finds a local one) instead of starting one",
+    )
+    g.add_argument(
+        "--gpus-per-task",
+        type=float,
+        default=None,
+        help="ray: GPUs per cell, fractions share a GPU (default: 1 with --device cuda)",
+    )
     g.add_argument("--slurm-partition", default=None, help="slurm: partition")
     g.add_argument("--slurm-time", type=int, default=60, help="slurm: minutes per job (default: 60)")
-    g.add_argument("--slurm-gpus", type=int, default=None,
-                   help="slurm: GPUs per job (default: 1 with --device cuda, else 0)")
+    g.add_argument(
+        "--slurm-gpus", type=int, default=None, help="slurm: GPUs per job (default: 1 with --device cuda, else 0)"
+    )
     g.add_argument("--slurm-cpus", type=int, default=None, help="slurm: CPUs per job (default: --threads)")
-    g.add_argument("--slurm-array-parallelism", type=int, default=64,
-                   help="slurm: jobs of an array running at once (default: 64)")
+    g.add_argument(
+        "--slurm-array-parallelism", type=int, default=64, help="slurm: jobs of an array running at once (default: 64)"
+    )
     g.add_argument("--slurm-folder", default=None, help="slurm: job scripts and logs (default: <out>/.submitit)")
-    g.add_argument("--slurm-cluster", default=None, choices=("slurm", "local"),
-                   help="slurm: submitit cluster (default: detect SLURM; 'local' runs the same job "
-                        "arrays as local processes, for a try-out without SLURM)")
+    g.add_argument(
+        "--slurm-cluster",
+        default=None,
+        choices=("slurm", "local"),
+        help="slurm: submitit cluster (default: detect SLURM; 'local' runs the same job "
+        "arrays as local processes, for a try-out without SLURM)",
+    )
     p.set_defaults(handler=run_unlearn)
 
 
@@ -120,10 +176,15 @@ def _executor(args: argparse.Namespace) -> Executor:
     if args.executor == "ray":
         return RayExecutor(address=args.ray_address, workers=args.workers, gpus_per_task=args.gpus_per_task)
     if args.executor == "slurm":
-        return SlurmExecutor(folder=args.slurm_folder, partition=args.slurm_partition,
-                             time_min=args.slurm_time, gpus_per_node=args.slurm_gpus,
-                             cpus_per_task=args.slurm_cpus, array_parallelism=args.slurm_array_parallelism,
-                             cluster=args.slurm_cluster)
+        return SlurmExecutor(
+            folder=args.slurm_folder,
+            partition=args.slurm_partition,
+            time_min=args.slurm_time,
+            gpus_per_node=args.slurm_gpus,
+            cpus_per_task=args.slurm_cpus,
+            array_parallelism=args.slurm_array_parallelism,
+            cluster=args.slurm_cluster,
+        )
     return LocalExecutor()
 
 
@@ -149,8 +210,9 @@ def _config(args: argparse.Namespace) -> ExperimentConfig:
         methods=methods,
         seeds=tuple(args.seeds),
         recipes=tuple(recipes),
-        split=replace(SplitConfig(), seed=args.split_seed,
-                      keep_forgotten_class_in_test=args.keep_forgotten_class_in_test),
+        split=replace(
+            SplitConfig(), seed=args.split_seed, keep_forgotten_class_in_test=args.keep_forgotten_class_in_test
+        ),
         data_root=args.data_root,
         download=not args.no_download,
         device=args.device,
@@ -186,22 +248,21 @@ def run_unlearn(args: argparse.Namespace) -> int:
     try:
         cfg = _config(args)
         audit = _audit(args)
-        table = run_experiment(cfg, args.out, progress=not args.no_progress, executor=_executor(args),
-                               audit=audit)
+        table = run_experiment(cfg, args.out, progress=not args.no_progress, executor=_executor(args), audit=audit)
     except (ValueError, DatasetUnavailableError) as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
     except ImportError as err:  # ray or submitit missing
-        print(f"error: --executor {args.executor} needs {err.name}: pip install 'rbmlib[cluster]'",
-              file=sys.stderr)
+        print(f"error: --executor {args.executor} needs {err.name}: pip install 'rbmlib[cluster]'", file=sys.stderr)
         return 2
     except OSError as err:
-        print(f"error: file-system error at {err.filename}: {err.strerror}; fix that path or choose "
-              f"another --out", file=sys.stderr)
+        print(
+            f"error: file-system error at {err.filename}: {err.strerror}; fix that path or choose another --out",
+            file=sys.stderr,
+        )
         return 2
     except KeyboardInterrupt:
-        print(f"interrupted: finished cells are kept in {args.out}; rerun the same command to "
-              f"resume", file=sys.stderr)
+        print(f"interrupted: finished cells are kept in {args.out}; rerun the same command to resume", file=sys.stderr)
         return 130
     print(summary_text(summarize(table)))
     if audit is not None:

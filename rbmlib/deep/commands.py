@@ -22,8 +22,7 @@ from pathlib import Path
 
 from rbmlib.validators import fraction
 
-__all__ = ["add_parser", "add_report_parser", "add_tune_parser", "primary_arms", "report", "run_report",
-           "run_tune"]
+__all__ = ["add_parser", "add_report_parser", "add_tune_parser", "primary_arms", "report", "run_report", "run_tune"]
 
 
 def add_tune_parser(subparsers: argparse._SubParsersAction) -> None:
@@ -32,17 +31,25 @@ def add_tune_parser(subparsers: argparse._SubParsersAction) -> None:
 
     d = TuneConfig(dataset="mnist5k")
     p = subparsers.add_parser(
-        "tune", help="equal-budget lr/ratio tuning by the smallest Avg. Gap (Chapter 6)",
+        "tune",
+        help="equal-budget lr/ratio tuning by the smallest Avg. Gap (Chapter 6)",
         description="Tune each method's learning rate (and mask ratio) on tuning seeds by the "
-                    "smallest mean Avg. Gap; an optimum on the grid's edge widens the grid.")
+        "smallest mean Avg. Gap; an optimum on the grid's edge widens the grid.",
+    )
     p.add_argument("--dataset", required=True)
     p.add_argument("--scenario", default=d.scenario, help=f"forgetting scenario (default {d.scenario})")
     p.add_argument("--methods", required=True, help=f"comma-separated, from: {', '.join(TUNABLE)}")
-    p.add_argument("--seeds", nargs="+", type=int, default=list(d.seeds),
-                   help="tuning seeds, disjoint from the reported ones (default 10 11)")
+    p.add_argument(
+        "--seeds",
+        nargs="+",
+        type=int,
+        default=list(d.seeds),
+        help="tuning seeds, disjoint from the reported ones (default 10 11)",
+    )
     p.add_argument("--lrs", nargs="+", type=float, default=list(d.lrs), help="initial lr grid")
-    p.add_argument("--ratios", nargs="+", type=float, default=list(d.ratios),
-                   help="initial mask-ratio grid of masked methods")
+    p.add_argument(
+        "--ratios", nargs="+", type=float, default=list(d.ratios), help="initial mask-ratio grid of masked methods"
+    )
     p.add_argument("--max-widen", type=int, default=d.max_widen)
     p.add_argument("--device", default="cpu")
     p.add_argument("--data-root", default=None)
@@ -61,11 +68,18 @@ def run_tune(args: argparse.Namespace) -> int:
     from rbmlib.deep.tune import TuneConfig, tune
 
     try:
-        cfg = TuneConfig(dataset=args.dataset, scenario=args.scenario,
-                         methods=tuple(m.strip() for m in args.methods.split(",") if m.strip()),
-                         seeds=tuple(args.seeds), lrs=tuple(args.lrs), ratios=tuple(args.ratios),
-                         max_widen=args.max_widen, device=args.device, data_root=args.data_root,
-                         download=not args.no_download)
+        cfg = TuneConfig(
+            dataset=args.dataset,
+            scenario=args.scenario,
+            methods=tuple(m.strip() for m in args.methods.split(",") if m.strip()),
+            seeds=tuple(args.seeds),
+            lrs=tuple(args.lrs),
+            ratios=tuple(args.ratios),
+            max_widen=args.max_widen,
+            device=args.device,
+            data_root=args.data_root,
+            download=not args.no_download,
+        )
         if len(set(cfg.seeds)) != len(cfg.seeds):
             raise ValueError(f"tuning seeds must be distinct, got {list(cfg.seeds)}")
         if args.threads is not None:
@@ -83,34 +97,63 @@ def run_tune(args: argparse.Namespace) -> int:
         return 2
     # The canonical command of this run, rebuilt from the parsed arguments (not sys.argv, which
     # is the caller's when main() is called from Python).
-    words = ["python", "-m", "rbmlib", "tune", "--dataset", cfg.dataset, "--scenario", cfg.scenario,
-             "--methods", ",".join(cfg.methods), "--seeds", *map(str, cfg.seeds),
-             "--lrs", *(f"{v:g}" for v in cfg.lrs), "--ratios", *(f"{v:g}" for v in cfg.ratios),
-             "--max-widen", str(cfg.max_widen), "--device", cfg.device]
+    words = [
+        "python",
+        "-m",
+        "rbmlib",
+        "tune",
+        "--dataset",
+        cfg.dataset,
+        "--scenario",
+        cfg.scenario,
+        "--methods",
+        ",".join(cfg.methods),
+        "--seeds",
+        *map(str, cfg.seeds),
+        "--lrs",
+        *(f"{v:g}" for v in cfg.lrs),
+        "--ratios",
+        *(f"{v:g}" for v in cfg.ratios),
+        "--max-widen",
+        str(cfg.max_widen),
+        "--device",
+        cfg.device,
+    ]
     if args.threads is not None:
         words += ["--threads", str(args.threads)]
     result["command"] = " ".join(shlex.quote(w) for w in words + ["--out", args.out])
     out = Path(args.out)
     for method, res in result["methods"].items():
-        atomic_write_json(out / f"tune-{cfg.dataset}-{method}.json",
-                          {**result, "methods": {method: res}})
-    print(json.dumps({m: {k: r[k] for k in ("lr", "ratio", "avg_gap", "on_edge", "widened")}
-                      for m, r in result["methods"].items()}))
+        atomic_write_json(out / f"tune-{cfg.dataset}-{method}.json", {**result, "methods": {method: res}})
+    print(
+        json.dumps(
+            {
+                m: {k: r[k] for k in ("lr", "ratio", "avg_gap", "on_edge", "widened")}
+                for m, r in result["methods"].items()
+            }
+        )
+    )
     return 0
 
 
 def add_report_parser(subparsers: argparse._SubParsersAction) -> None:
     """Register ``report``."""
     p = subparsers.add_parser(
-        "report", help="mean ± SD table, paired comparisons with bootstrap CIs, C7 verdict",
+        "report",
+        help="mean ± SD table, paired comparisons with bootstrap CIs, C7 verdict",
         description="Read a results folder of `unlearn`; print the mean ± SD table and the "
-                    "seed-paired differences (95 %% bootstrap intervals) of RBM vs SalUn, SalUn vs "
-                    "the random mask and each RBM variant vs SalUn, per scenario and metric.")
+        "seed-paired differences (95 %% bootstrap intervals) of RBM vs SalUn, SalUn vs "
+        "the random mask and each RBM variant vs SalUn, per scenario and metric.",
+    )
     p.add_argument("results", help="results folder written by `python -m rbmlib unlearn`")
     p.add_argument("--json", action="store_true", help="one JSON object instead of tables")
-    p.add_argument("--ratio", type=float, default=None,
-                   help="mask ratio at which the verdict reads a masked method run at several "
-                        "ratios (default: the ratio of its recipe for the scenario)")
+    p.add_argument(
+        "--ratio",
+        type=float,
+        default=None,
+        help="mask ratio at which the verdict reads a masked method run at several "
+        "ratios (default: the ratio of its recipe for the scenario)",
+    )
     p.add_argument("--bootstrap-seed", type=int, default=0, help="seed of the bootstrap (default 0)")
     p.add_argument("--n-boot", type=int, default=10_000, help="bootstrap resamples (default 10000)")
     p.set_defaults(handler=run_report)
@@ -143,15 +186,13 @@ def primary_arms(table, *, ratio: float | None = None) -> dict[str, dict[str, st
             want = ratio if ratio is not None else default_recipe(dataset, scenario).method_config(method).ratio
             hit = [x for x in ratios if np.isclose(x, want)]
             if not hit:
-                raise ValueError(f"{method} under {scenario} was run at ratios {ratios}, not at {want}; "
-                                 f"give --ratio")
+                raise ValueError(f"{method} under {scenario} was run at ratios {ratios}, not at {want}; give --ratio")
             arms[method] = f"{method}:{hit[0]:g}"
         out[scenario] = arms
     return out
 
 
-def report(folder: str | Path, *, ratio: float | None = None, seed: int = 0,
-           n_boot: int = 10_000) -> dict:
+def report(folder: str | Path, *, ratio: float | None = None, seed: int = 0, n_boot: int = 10_000) -> dict:
     """The report of a results folder as one JSON-ready dict (what ``report --json`` prints).
 
     Returns
@@ -187,9 +228,14 @@ def report(folder: str | Path, *, ratio: float | None = None, seed: int = 0,
         "summary": json.loads(summary.to_json(orient="records")),
         **({"audit": audit} if audit else {}),
         "comparisons": comparisons,
-        "verdict": {"claim": "C7", "verdict": verdict, "conditions": conditions,
-                    "evidence": evidence, "definition": VERDICT_DEFINITIONS[verdict],
-                    "seeds": seeds},
+        "verdict": {
+            "claim": "C7",
+            "verdict": verdict,
+            "conditions": conditions,
+            "evidence": evidence,
+            "definition": VERDICT_DEFINITIONS[verdict],
+            "seeds": seeds,
+        },
     }
 
 
@@ -217,8 +263,12 @@ def _format_report(rep: dict) -> str:
     from rbmlib.presentation import render_table
 
     cmp = pd.DataFrame(rep["comparisons"])
-    lines = ["mean ± SD over seeds", summary_text(pd.DataFrame(rep["summary"])), "",
-             "paired differences (method − baseline), 95 % bootstrap CI over seeds"]
+    lines = [
+        "mean ± SD over seeds",
+        summary_text(pd.DataFrame(rep["summary"])),
+        "",
+        "paired differences (method − baseline), 95 % bootstrap CI over seeds",
+    ]
     if not cmp.empty:
         cmp["CI"] = [f"[{lo:+.2f}, {hi:+.2f}]" for lo, hi in zip(cmp["ci_low"], cmp["ci_high"])]
         cmp["diff"] = cmp["diff"].map(lambda v: f"{v:+.2f}")
@@ -229,10 +279,15 @@ def _format_report(rep: dict) -> str:
         shown = audit[["scenario", "method", "mask_ratio"]].copy()
         for col in [c.removesuffix("_mean") for c in audit if c.endswith("_mean")]:
             d = 1 if col in ("mia",) or col.endswith("_shadows") else 3
-            shown[col] = [f"{m:.{d}f} ± {0.0 if pd.isna(sd) else sd:.{d}f}" if pd.notna(m) else "n/a"
-                          for m, sd in zip(audit[f"{col}_mean"], audit[f"{col}_std"])]
-        lines += ["", "membership audits beside MIA-efficacy (AUC, TPR at 1 % / 5 % FPR), mean ± SD over seeds",
-                  render_table(shown, headers={c: c for c in shown.columns}, style="text", labels=False)]
+            shown[col] = [
+                f"{m:.{d}f} ± {0.0 if pd.isna(sd) else sd:.{d}f}" if pd.notna(m) else "n/a"
+                for m, sd in zip(audit[f"{col}_mean"], audit[f"{col}_std"])
+            ]
+        lines += [
+            "",
+            "membership audits beside MIA-efficacy (AUC, TPR at 1 % / 5 % FPR), mean ± SD over seeds",
+            render_table(shown, headers={c: c for c in shown.columns}, style="text", labels=False),
+        ]
     v = rep["verdict"]
     lines += ["", f"C7: {v['verdict']} ({v['conditions']})", v["evidence"]]
     return "\n".join(lines)

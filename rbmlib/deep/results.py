@@ -39,8 +39,7 @@ __all__ = [
 #: Columns that identify a row.
 KEYS: tuple[str, ...] = ("dataset", "scenario", "method", "mask_ratio", "seed")
 #: Column order of ``results.csv``.
-COLUMNS: tuple[str, ...] = KEYS + METRIC_NAMES + ("avg_gap", "rte_s", "n_forget", "n_retain",
-                                                    "n_test", "split_sha256")
+COLUMNS: tuple[str, ...] = KEYS + METRIC_NAMES + ("avg_gap", "rte_s", "n_forget", "n_retain", "n_test", "split_sha256")
 
 
 #: Columns pairing a run with its Retrain reference (same split file).
@@ -59,8 +58,9 @@ def _with_avg_gap(df: pd.DataFrame) -> pd.DataFrame:
         key = tuple(getattr(row, k) for k in keys)
         if key in ref.index:
             r = ref.loc[key]
-            gaps.append(avg_gap(Metrics(row.ua, row.ra, row.ta, row.mia),
-                                Metrics(*(float(r[m]) for m in METRIC_NAMES))))
+            gaps.append(
+                avg_gap(Metrics(row.ua, row.ra, row.ta, row.mia), Metrics(*(float(r[m]) for m in METRIC_NAMES)))
+            )
         else:
             gaps.append(np.nan)
     return df.assign(avg_gap=gaps)
@@ -81,20 +81,26 @@ def check_consistent(df: pd.DataFrame) -> None:
     mixed = splits[splits > 1]
     if not mixed.empty:
         (d, sc, seed), n = next(iter(mixed.items()))
-        raise ValueError(f"mixed splits: {n} different split hashes for dataset {d!r}, scenario "
-                         f"{sc!r}, seed {seed} ({len(mixed)} such groups)")
+        raise ValueError(
+            f"mixed splits: {n} different split hashes for dataset {d!r}, scenario "
+            f"{sc!r}, seed {seed} ({len(mixed)} such groups)"
+        )
     dup = df[df.duplicated(list(KEYS), keep=False)]
     if not dup.empty:
         r = dup.iloc[0]
-        raise ValueError(f"mixed configurations: {len(dup)} rows share a cell key, e.g. "
-                         f"{r['method']} under {r['scenario']}, seed {r['seed']}")
+        raise ValueError(
+            f"mixed configurations: {len(dup)} rows share a cell key, e.g. "
+            f"{r['method']} under {r['scenario']}, seed {r['seed']}"
+        )
     for col in ("recipe_sha256",):
         if col in df:
             n = df.groupby(["dataset", "scenario", "method", "mask_ratio"], dropna=False)[col].nunique()
             if (n > 1).any():
                 (d, sc, m, r) = n[n > 1].index[0]
-                raise ValueError(f"mixed configurations: {int(n.max())} different {col} values for "
-                                 f"{m} (ratio {r}) under {sc!r} on {d!r}")
+                raise ValueError(
+                    f"mixed configurations: {int(n.max())} different {col} values for "
+                    f"{m} (ratio {r}) under {sc!r} on {d!r}"
+                )
 
 
 def collect(records: list[dict]) -> pd.DataFrame:
@@ -115,8 +121,9 @@ def collect(records: list[dict]) -> pd.DataFrame:
     check_consistent(df)
     df = _with_avg_gap(df)
     order = {m: i for i, m in enumerate(METHODS)}
-    df = df.sort_values(["dataset", "scenario", "method", "mask_ratio", "seed"],
-                        key=lambda s: s.map(order) if s.name == "method" else s)
+    df = df.sort_values(
+        ["dataset", "scenario", "method", "mask_ratio", "seed"], key=lambda s: s.map(order) if s.name == "method" else s
+    )
     return df[list(COLUMNS)].reset_index(drop=True)
 
 
@@ -195,8 +202,9 @@ def summary_text(summary: pd.DataFrame, digits: int = 1) -> str:
 HEADERS: dict[str, str] = {k: PRESENTATION_HEADERS[k] for k in ("ua", "ra", "ta", "mia", "avg_gap", "rte_s")}
 
 
-def scenario_table(summary: pd.DataFrame, scenario: str, *, labels: dict[str, str] | None = None,
-                   digits: int = 1) -> pd.DataFrame:
+def scenario_table(
+    summary: pd.DataFrame, scenario: str, *, labels: dict[str, str] | None = None, digits: int = 1
+) -> pd.DataFrame:
     """One scenario's ``"mean ± std"`` table for display: index = method (display names, by default
     the registry's), columns UA, RA, TA, MIA, Avg. Gap, RTE (s)."""
     rows = format_summary(summary[summary["scenario"] == scenario], digits=digits)

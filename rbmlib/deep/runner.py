@@ -35,11 +35,11 @@ import json
 import os
 import sys
 import tempfile
-from dataclasses import asdict
-from hashlib import sha256
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import datetime, timezone
+from dataclasses import asdict
+from datetime import UTC, datetime
+from hashlib import sha256
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -73,8 +73,7 @@ from rbmlib.deep.tasks import ensure_split, read_cell
 if TYPE_CHECKING:
     from rbmlib.deep.shadows import AuditConfig
 
-__all__ = ["DEFAULT_METHODS", "PROVENANCE_COLUMNS", "ExperimentConfig", "OutputError", "parse_method",
-           "run_experiment"]
+__all__ = ["DEFAULT_METHODS", "PROVENANCE_COLUMNS", "ExperimentConfig", "OutputError", "parse_method", "run_experiment"]
 
 #: Columns after :data:`rbmlib.deep.results.COLUMNS` in ``results.csv`` and the returned table.
 PROVENANCE_COLUMNS: tuple[str, ...] = ("config_sha256", "recipe_sha256", "run_sha256")
@@ -95,8 +94,9 @@ def _output_folder(out: str | Path) -> Path:
     for parent in out.parents:
         if parent.exists():
             if not parent.is_dir():
-                raise OutputError(f"output folder {out} cannot be created: {parent} is a file; "
-                                  f"choose an output folder outside it")
+                raise OutputError(
+                    f"output folder {out} cannot be created: {parent} is a file; choose an output folder outside it"
+                )
             break
     return out
 
@@ -109,8 +109,10 @@ def _prepare(out: Path) -> None:
         os.close(fd)
         os.unlink(probe)
     except OSError as err:
-        raise OutputError(f"output folder {out} is not writable ({err.strerror}: {err.filename or out}); "
-                          f"choose a folder you can write to") from None
+        raise OutputError(
+            f"output folder {out} is not writable ({err.strerror}: {err.filename or out}); "
+            f"choose a folder you can write to"
+        ) from None
 
 
 def _recorded_json(out: Path) -> dict[str, Any]:
@@ -123,14 +125,16 @@ def _recorded_json(out: Path) -> dict[str, Any]:
 
 def _recorded_csv(out: Path) -> set[str]:
     meta = _recorded_json(out)
-    return {meta.get("csv_sha256"), meta.get("previous_csv_sha256")} - {None}
+    return {v for v in (meta.get("csv_sha256"), meta.get("previous_csv_sha256")) if isinstance(v, str)}
 
 
 def _check_not_foreign(out: Path) -> None:
     csv = out / "results.csv"
     if csv.exists() and file_sha256(csv) not in _recorded_csv(out):
-        raise OutputError(f"{csv} was not written by this runner (or was edited since); it is never "
-                          f"overwritten: move it away or choose another output folder")
+        raise OutputError(
+            f"{csv} was not written by this runner (or was edited since); it is never "
+            f"overwritten: move it away or choose another output folder"
+        )
 
 
 @contextmanager
@@ -155,8 +159,14 @@ def _executor(executor: Executor | str | None) -> Executor:
     return executor
 
 
-def run_experiment(cfg: ExperimentConfig, out: str | Path, *, progress: bool = True,
-                   executor: Executor | str | None = None, audit: AuditConfig | None = None) -> pd.DataFrame:
+def run_experiment(
+    cfg: ExperimentConfig,
+    out: str | Path,
+    *,
+    progress: bool = True,
+    executor: Executor | str | None = None,
+    audit: AuditConfig | None = None,
+) -> pd.DataFrame:
     """Run (or resume) an experiment grid into ``out``.
 
     Parameters
@@ -218,8 +228,10 @@ def run_experiment(cfg: ExperimentConfig, out: str | Path, *, progress: bool = T
                 audits = run_audit(plan, out, audit, device=check_device(plan.cfg.device), log=log)
             return _write_tables(plan, out, audits=audits, audit=audit)
         except OSError as err:
-            raise OutputError(f"cannot write under {out} ({err.strerror}: {err.filename}); free space "
-                              f"or fix permissions there, or choose another output folder") from None
+            raise OutputError(
+                f"cannot write under {out} ({err.strerror}: {err.filename}); free space "
+                f"or fix permissions there, or choose another output folder"
+            ) from None
 
 
 def _mask_key(value: Any) -> float | None:
@@ -244,10 +256,11 @@ def _references(plan: Plan, out: Path) -> list[tuple[Cell, dict[str, Any]]]:
 
 
 def _run_table(plan: Plan, out: Path) -> tuple[pd.DataFrame, list[dict[str, Any]], list[str]]:
-    stored = [read_cell(plan, out, c) for c in plan.cells]
-    missing = [plan.cell_path(out, c) for c, s in zip(plan.cells, stored) if s is None]
+    maybe = [read_cell(plan, out, c) for c in plan.cells]
+    missing = [plan.cell_path(out, c) for c, s in zip(plan.cells, maybe) if s is None]
     if missing:  # an executor returned without creating every cell
         raise RuntimeError(f"{len(missing)} cells were not computed, e.g. {missing[0]}")
+    stored = [s for s in maybe if s is not None]
     refs = _references(plan, out)
     mine = {(c.scenario, c.method, c.mask_ratio, c.seed): (c, s) for c, s in zip(plan.cells, stored)}
     table = collect([s["record"] for s in stored] + [s["record"] for _, s in refs])
@@ -256,28 +269,43 @@ def _run_table(plan: Plan, out: Path) -> tuple[pd.DataFrame, list[dict[str, Any]
     order = [mine[k] for k in keys if k in mine]
     table["config_sha256"] = [s["record"]["config_sha256"] for _, s in order]
     table["recipe_sha256"] = [s["record"]["recipe_sha256"] for _, s in order]
-    rows = [{"cell": plan.cell_path(out, c).relative_to(out).as_posix(),
-             "config_sha256": s["record"]["config_sha256"], "split_sha256": s["record"]["split_sha256"],
-             "original_sha256": s["record"]["original_sha256"], "environment": s["environment"]}
-            for c, s in order]
+    rows = [
+        {
+            "cell": plan.cell_path(out, c).relative_to(out).as_posix(),
+            "config_sha256": s["record"]["config_sha256"],
+            "split_sha256": s["record"]["split_sha256"],
+            "original_sha256": s["record"]["original_sha256"],
+            "environment": s["environment"],
+        }
+        for c, s in order
+    ]
     return table, rows, [s["record"]["config_sha256"] for _, s in refs]
 
 
 def _run_summary(plan: Plan) -> dict[str, Any]:
     return {
         "config": json.loads(json.dumps(asdict(plan.cfg))),
-        "splits": {f"{sc}/seed{s}": {"sha256": sp.sha256, "sizes": sp.sizes()}
-                   for (sc, s), sp in plan.splits.items()},
+        "splits": {f"{sc}/seed{s}": {"sha256": sp.sha256, "sizes": sp.sizes()} for (sc, s), sp in plan.splits.items()},
         "data_sha256": plan.data_sha256,
     }
 
 
-def _write_run(plan: Plan, out: Path, table: pd.DataFrame, rows: list[dict[str, Any]],
-               references: list[str], audit: AuditConfig | None = None) -> pd.DataFrame:
+def _write_run(
+    plan: Plan,
+    out: Path,
+    table: pd.DataFrame,
+    rows: list[dict[str, Any]],
+    references: list[str],
+    audit: AuditConfig | None = None,
+) -> pd.DataFrame:
     """The run's own table, written once as an artifact keyed by its cells and Retrain references
     (same cells and references, same table). Returns the table with its ``run_sha256``."""
-    config = {"kind": "run", "format": _FORMAT, "cells": sorted(r["config_sha256"] for r in rows),
-              "references": sorted(references)}
+    config: dict[str, Any] = {
+        "kind": "run",
+        "format": _FORMAT,
+        "cells": sorted(r["config_sha256"] for r in rows),
+        "references": sorted(references),
+    }
     if audit is not None:  # an audited run has its own table (a run without audit keeps its key)
         config["audit"] = asdict(audit)
     key = config_key(config)
@@ -289,8 +317,14 @@ def _write_run(plan: Plan, out: Path, table: pd.DataFrame, rows: list[dict[str, 
 
     def write(tmp: Path) -> None:
         (tmp / "results.csv").write_bytes(csv)
-        meta = {"format": _FORMAT, "run_sha256": key, "rows": rows, "references": references,
-                "environment": environment_info(plan.cfg.device), **_run_summary(plan)}
+        meta = {
+            "format": _FORMAT,
+            "run_sha256": key,
+            "rows": rows,
+            "references": references,
+            "environment": environment_info(plan.cfg.device),
+            **_run_summary(plan),
+        }
         (tmp / "results.json").write_text(json.dumps(meta, indent=2, sort_keys=True, allow_nan=False) + "\n")
 
     with artifact_lock(out, key):
@@ -306,8 +340,11 @@ def _read_runs(out: Path) -> list[tuple[pd.DataFrame, dict[str, Any]]]:
         try:
             manifest = json.loads((folder / "artifact.json").read_text())
             meta = json.loads((folder / "results.json").read_text())
-            ok = (manifest.get("kind") == "run" and meta.get("format") == _FORMAT
-                  and manifest["files"]["results.csv"] == file_sha256(folder / "results.csv"))
+            ok = (
+                manifest.get("kind") == "run"
+                and meta.get("format") == _FORMAT
+                and manifest["files"]["results.csv"] == file_sha256(folder / "results.csv")
+            )
         except (OSError, ValueError, KeyError, TypeError, AttributeError):
             continue
         if ok:
@@ -315,12 +352,14 @@ def _read_runs(out: Path) -> list[tuple[pd.DataFrame, dict[str, Any]]]:
     return runs
 
 
-def _write_tables(plan: Plan, out: Path, *, audits: dict[str, dict[str, float]] | None = None,
-                  audit: AuditConfig | None = None) -> pd.DataFrame:
+def _write_tables(
+    plan: Plan, out: Path, *, audits: dict[str, dict[str, float]] | None = None, audit: AuditConfig | None = None
+) -> pd.DataFrame:
     from rbmlib.deep.shadows import AUDIT_COLUMNS, merge_audit_columns
 
     table, rows, references = _run_table(plan, out)
     if audits is not None:
+        assert audit is not None, "audit columns come with their audit"
         for col in AUDIT_COLUMNS[audit.kind]:
             table[col] = [audits.get(key, {}).get(col, np.nan) for key in table["config_sha256"]]
     table = _write_run(plan, out, table, rows, references, audit)
@@ -341,10 +380,15 @@ def _write_tables(plan: Plan, out: Path, *, audits: dict[str, dict[str, float]] 
         paired = set(every.loc[every["avg_gap"].notna(), "config_sha256"])
         every = every[every["avg_gap"].notna() | ~every["config_sha256"].isin(paired)]
         order = {m: i for i, m in enumerate(METHODS)}
-        every = every.sort_values(list(KEYS) + ["config_sha256", "run_sha256"],
-                                  key=lambda s: s.map(order) if s.name == "method" else s, kind="stable")
-        prov = [{"row": i, "run_sha256": rs, **provenance[r][j]}
-                for i, (r, j, rs) in enumerate(zip(every["_run"], every["_row"], every["run_sha256"]))]
+        every = every.sort_values(
+            list(KEYS) + ["config_sha256", "run_sha256"],
+            key=lambda s: s.map(order) if s.name == "method" else s,
+            kind="stable",
+        )
+        prov = [
+            {"row": i, "run_sha256": rs, **provenance[r][j]}
+            for i, (r, j, rs) in enumerate(zip(every["_run"], every["_row"], every["run_sha256"]))
+        ]
         csv = every[columns].to_csv(index=False).encode()
         digest = sha256(csv).hexdigest()
         current = file_sha256(out / "results.csv") if (out / "results.csv").exists() else None
@@ -353,11 +397,18 @@ def _write_tables(plan: Plan, out: Path, *, audits: dict[str, dict[str, float]] 
         # writes leaves a results.csv that is still recognised as the runner's own. Files that
         # are already up to date are not rewritten, so a rerun of a finished grid writes nothing.
         if recorded.get("csv_sha256") != digest:
-            atomic_write_json(out / "results.json", {
-                "format": _FORMAT, "csv_sha256": digest, "previous_csv_sha256": current,
-                "columns": columns, "rows": prov, "runs": runs,
-                "written_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-            })
+            atomic_write_json(
+                out / "results.json",
+                {
+                    "format": _FORMAT,
+                    "csv_sha256": digest,
+                    "previous_csv_sha256": current,
+                    "columns": columns,
+                    "rows": prov,
+                    "runs": runs,
+                    "written_at": datetime.now(UTC).isoformat(timespec="seconds"),
+                },
+            )
         if current != digest:
             atomic_write_bytes(out / "results.csv", csv)
     return table[[c for c in columns if c in table]].reset_index(drop=True)

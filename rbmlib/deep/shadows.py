@@ -92,7 +92,8 @@ __all__ = [
 AUDITS: tuple[str, ...] = ("ulira", "rmia")
 #: Columns each audit adds to ``results.csv``: AUC, TPR at 1 % and 5 % FPR (fractions), and K.
 AUDIT_COLUMNS: dict[str, tuple[str, ...]] = {
-    kind: tuple(f"{kind}_{m}" for m in ("auc", "tpr1", "tpr5", "shadows")) for kind in AUDITS}
+    kind: tuple(f"{kind}_{m}" for m in ("auc", "tpr1", "tpr5", "shadows")) for kind in AUDITS
+}
 #: Version of the shadow code's results; part of every shadow and audit key.
 AUDIT_FORMAT = 1
 #: First entropy word of every shadow stream: keeps them apart from the runs' named streams.
@@ -132,8 +133,10 @@ class AuditConfig:
         if self.kind not in AUDITS:
             raise ValueError(f"unknown audit {self.kind!r}; expected one of {', '.join(AUDITS)}")
         if isinstance(self.shadows, bool) or not isinstance(self.shadows, int) or self.shadows < 2:
-            raise ValueError(f"--shadows must be an integer >= 2 (every example needs a shadow that saw it "
-                             f"and one that did not), got {self.shadows}")
+            raise ValueError(
+                f"--shadows must be an integer >= 2 (every example needs a shadow that saw it "
+                f"and one that did not), got {self.shadows}"
+            )
         if self.variant not in ("online", "offline"):
             raise ValueError(f"unknown U-LiRA variant {self.variant!r}; expected 'online' or 'offline'")
         if not 0.0 <= self.rmia_a <= 1.0 or self.rmia_gamma <= 0:
@@ -180,7 +183,7 @@ def _load_stats(path: Path) -> dict[str, np.ndarray]:
 
 def _stats_bytes(stats: dict[str, np.ndarray]) -> bytes:
     buf = io.BytesIO()
-    np.savez(buf, **stats)
+    np.savez(buf, allow_pickle=False, **stats)
     return buf.getvalue()
 
 
@@ -188,25 +191,37 @@ def _all_images(plan: Plan, device: torch.device):
     return take(plan.data, np.arange(len(plan.data.y)), device=device)
 
 
-def _run(label: str, make: Callable[[], nn.Module], plan: Plan, recipe: Recipe, device: torch.device,
-         check: np.ndarray) -> tuple[nn.Module, dict[str, np.ndarray]]:
+def _run(
+    label: str, make: Callable[[], nn.Module], plan: Plan, recipe: Recipe, device: torch.device, check: np.ndarray
+) -> tuple[nn.Module, dict[str, np.ndarray]]:
     """Make a shadow model and its statistics; any failure is a :class:`ShadowRunError`."""
     try:
         model = make()
         stats = model_statistics(model, _all_images(plan, device), batch_size=recipe.eval_batch_size)
     except (RuntimeError, ValueError, FloatingPointError) as err:
-        raise ShadowRunError(f"shadow run {label} failed ({type(err).__name__}: {err}); the audit needs "
-                             f"every shadow run of the audited method") from None
+        raise ShadowRunError(
+            f"shadow run {label} failed ({type(err).__name__}: {err}); the audit needs "
+            f"every shadow run of the audited method"
+        ) from None
     bad = ~np.isfinite(stats["phi"][check])
     if bad.any():
-        raise ShadowRunError(f"shadow run {label} gives non-finite confidences on {int(bad.sum())} of "
-                             f"{len(check)} audited examples (the method diverged); audit another method "
-                             f"or lower its learning rate")
+        raise ShadowRunError(
+            f"shadow run {label} gives non-finite confidences on {int(bad.sum())} of "
+            f"{len(check)} audited examples (the method diverged); audit another method "
+            f"or lower its learning rate"
+        )
     return model, stats
 
 
-def _ensure(path: Path, kind: str, config: dict[str, Any], out: Path,
-            make: Callable[[], tuple[nn.Module, dict[str, np.ndarray]]], *, keep_model: bool):
+def _ensure(
+    path: Path,
+    kind: str,
+    config: dict[str, Any],
+    out: Path,
+    make: Callable[[], tuple[nn.Module, dict[str, np.ndarray]]],
+    *,
+    keep_model: bool,
+):
     """Load the stored shadow artifact, or make it and commit it (under its lock)."""
     if not verify_artifact(path, kind=kind, config=config):
         with artifact_lock(out, config_key(config)):
@@ -227,8 +242,16 @@ def _ensure(path: Path, kind: str, config: dict[str, Any], out: Path,
 
 def _fresh(plan: Plan, recipe: Recipe, generator: torch.Generator, device: torch.device) -> nn.Module:
     d = plan.data
-    return build_model(recipe.model, in_channels=d.x.shape[1], image_size=d.x.shape[2],
-                       num_classes=d.num_classes, mean=d.mean, std=d.std, generator=generator, device=device)
+    return build_model(
+        recipe.model,
+        in_channels=d.x.shape[1],
+        image_size=d.x.shape[2],
+        num_classes=d.num_classes,
+        mean=d.mean,
+        std=d.std,
+        generator=generator,
+        device=device,
+    )
 
 
 class _Shadows:
@@ -249,12 +272,24 @@ class _Shadows:
 
     def _base(self, kind: str) -> dict[str, Any]:
         p = self.plan
-        return {"kind": kind, "format": FORMAT, "audit_format": AUDIT_FORMAT, "data_sha256": p.data_sha256,
-                "dataset": p.data.name, "model": _jsonable(self.recipe.model), "compute": p.compute}
+        return {
+            "kind": kind,
+            "format": FORMAT,
+            "audit_format": AUDIT_FORMAT,
+            "data_sha256": p.data_sha256,
+            "dataset": p.data.name,
+            "model": _jsonable(self.recipe.model),
+            "compute": p.compute,
+        }
 
     def original_config(self, k: int) -> dict[str, Any]:
-        return {**self._base("shadow_original"), "train_sha256": _sha(self.train), "k": k,
-                "half_sha256": _sha(self.half(k)), "original": _jsonable(self.recipe.original)}
+        return {
+            **self._base("shadow_original"),
+            "train_sha256": _sha(self.train),
+            "k": k,
+            "half_sha256": _sha(self.half(k)),
+            "original": _jsonable(self.recipe.original),
+        }
 
     def original_path(self, k: int) -> Path:
         return self.root / f"original-k{k}-{config_key(self.original_config(k))[:16]}"
@@ -262,18 +297,29 @@ class _Shadows:
     def original_stats(self, k: int) -> dict[str, np.ndarray]:
         def make():
             data = take(self.plan.data, self.half(k), device=self.device)
-            return _run(f"original k={k}", lambda: fit(_fresh(self.plan, self.recipe, _generator(1, k), self.device), data,
-                                                        cfg=self.recipe.original, generator=_generator(2, k)),
-                        self.plan, self.recipe, self.device, self.half(k))
-        return _ensure(self.original_path(k), "shadow_original", self.original_config(k), self.out, make,
-                       keep_model=True)
+            return _run(
+                f"original k={k}",
+                lambda: fit(
+                    _fresh(self.plan, self.recipe, _generator(1, k), self.device),
+                    data,
+                    cfg=self.recipe.original,
+                    generator=_generator(2, k),
+                ),
+                self.plan,
+                self.recipe,
+                self.device,
+                self.half(k),
+            )
+
+        return _ensure(
+            self.original_path(k), "shadow_original", self.original_config(k), self.out, make, keep_model=True
+        )
 
     def original_model(self, k: int) -> nn.Module:
         self.original_stats(k)
         model = _fresh(self.plan, self.recipe, _generator(1, k), self.device)
         path = self.original_path(k)
-        model.load_state_dict(torch.load(path / "model.pt", map_location=self.device, weights_only=True),
-                              strict=True)
+        model.load_state_dict(torch.load(path / "model.pt", map_location=self.device, weights_only=True), strict=True)
         return model.eval()
 
     def request(self, scenario: str, seed: int, k: int) -> tuple[np.ndarray, np.ndarray]:
@@ -283,24 +329,37 @@ class _Shadows:
         return h[in_forget], h[~in_forget]
 
     def _cell_base(self, kind: str, scenario: str, seed: int, k: int) -> dict[str, Any]:
-        return {**self._base(kind), "scenario": scenario, "seed": seed, "k": k,
-                "split_sha256": self.plan.splits[(scenario, seed)].sha256,
-                "half_sha256": _sha(self.half(k))}
+        return {
+            **self._base(kind),
+            "scenario": scenario,
+            "seed": seed,
+            "k": k,
+            "split_sha256": self.plan.splits[(scenario, seed)].sha256,
+            "half_sha256": _sha(self.half(k)),
+        }
 
     def retrain_stats(self, scenario: str, seed: int, k: int) -> dict[str, np.ndarray]:
-        config = {**self._cell_base("shadow_retrain", scenario, seed, k),
-                  "retrain": _jsonable(self.recipe.retrain)}
-        path = (self.root / scenario.replace(":", "-") / "retrain"
-                / f"seed{seed}-k{k}-{config_key(config)[:16]}")
+        config = {**self._cell_base("shadow_retrain", scenario, seed, k), "retrain": _jsonable(self.recipe.retrain)}
+        path = self.root / scenario.replace(":", "-") / "retrain" / f"seed{seed}-k{k}-{config_key(config)[:16]}"
         forget, retain = self.request(scenario, seed, k)
         cfg = self.recipe.method_config("retrain")
 
         def make():
             sets = [take(self.plan.data, ix, device=self.device) for ix in (retain, forget)]
-            return _run(f"retrain k={k} ({scenario}, seed {seed})",
-                        lambda: METHODS["retrain"](_fresh(self.plan, self.recipe, _generator(3, seed, k), self.device), *sets,
-                                                   cfg=cfg, generator=_generator(4, seed, k)),
-                        self.plan, self.recipe, self.device, self.plan.splits[(scenario, seed)].forget)
+            return _run(
+                f"retrain k={k} ({scenario}, seed {seed})",
+                lambda: METHODS["retrain"](
+                    _fresh(self.plan, self.recipe, _generator(3, seed, k), self.device),
+                    *sets,
+                    cfg=cfg,
+                    generator=_generator(4, seed, k),
+                ),
+                self.plan,
+                self.recipe,
+                self.device,
+                self.plan.splits[(scenario, seed)].forget,
+            )
+
         return _ensure(path, "shadow_retrain", config, self.out, make, keep_model=False)
 
     def unlearn_stats(self, cell: Cell, k: int) -> dict[str, np.ndarray] | None:
@@ -308,19 +367,30 @@ class _Shadows:
         forget, retain = self.request(cell.scenario, cell.seed, k)
         if len(forget) == 0:
             return None
-        config = {**self._cell_base("shadow_unlearn", cell.scenario, cell.seed, k), "method": cell.method,
-                  "mask_ratio": cell.mask_ratio,
-                  "method_config": None if cell.cfg is None else _jsonable(cell.cfg),
-                  "original_key": config_key(self.original_config(k))}
-        path = (self.root / cell.scenario.replace(":", "-") / cell.label
-                / f"seed{cell.seed}-k{k}-{config_key(config)[:16]}")
+        config = {
+            **self._cell_base("shadow_unlearn", cell.scenario, cell.seed, k),
+            "method": cell.method,
+            "mask_ratio": cell.mask_ratio,
+            "method_config": None if cell.cfg is None else _jsonable(cell.cfg),
+            "original_key": config_key(self.original_config(k)),
+        }
+        path = (
+            self.root / cell.scenario.replace(":", "-") / cell.label / f"seed{cell.seed}-k{k}-{config_key(config)[:16]}"
+        )
 
         def make():
             sets = [take(self.plan.data, ix, device=self.device) for ix in (retain, forget)]
-            return _run(f"{cell.label} k={k} ({cell.scenario}, seed {cell.seed})",
-                        lambda: METHODS[cell.method](self.original_model(k), *sets, cfg=cell.cfg,
-                                                     generator=_generator(5, cell.seed, k)),
-                        self.plan, self.recipe, self.device, forget)
+            return _run(
+                f"{cell.label} k={k} ({cell.scenario}, seed {cell.seed})",
+                lambda: METHODS[cell.method](
+                    self.original_model(k), *sets, cfg=cell.cfg, generator=_generator(5, cell.seed, k)
+                ),
+                self.plan,
+                self.recipe,
+                self.device,
+                forget,
+            )
+
         return _ensure(path, "shadow_unlearn", config, self.out, make, keep_model=False)
 
 
@@ -335,12 +405,16 @@ def check_audit(plan: Plan, audit: AuditConfig) -> None:
     """
     for scenario, seed in plan.splits:
         if plan.splits[(scenario, seed)].forget_labels is not None:
-            raise ValueError(f"--audit {audit.kind} does not support {scenario} yet (its shadows would have to "
-                             f"train on the corrupted labels); audit random:<f> or class:<c> scenarios")
+            raise ValueError(
+                f"--audit {audit.kind} does not support {scenario} yet (its shadows would have to "
+                f"train on the corrupted labels); audit random:<f> or class:<c> scenarios"
+            )
         methods = {c.method for c in plan.cells if (c.scenario, c.seed) == (scenario, seed)}
         if "retrain" not in methods:
-            raise ValueError(f"--audit {audit.kind} needs retrain in --methods (the attack tells unlearned "
-                             f"from retrained models); {scenario}, seed {seed} has {', '.join(sorted(methods))}")
+            raise ValueError(
+                f"--audit {audit.kind} needs retrain in --methods (the attack tells unlearned "
+                f"from retrained models); {scenario}, seed {seed} has {', '.join(sorted(methods))}"
+            )
         if methods == {"retrain"}:
             raise ValueError(f"--audit {audit.kind} needs a method besides retrain to audit")
 
@@ -348,8 +422,10 @@ def check_audit(plan: Plan, audit: AuditConfig) -> None:
 def _target(stored: dict[str, Any], path: Path) -> dict[str, np.ndarray]:
     conf = stored.get("confidences")
     if conf is None:
-        raise ArtifactError(f"stored result {path} has no per-example confidences (written before the "
-                            f"audit existed); delete that file and rerun to recompute it")
+        raise ArtifactError(
+            f"stored result {path} has no per-example confidences (written before the "
+            f"audit existed); delete that file and rerun to recompute it"
+        )
     out = {k: np.array([np.nan if v is None else v for v in vals], dtype=np.float64) for k, vals in conf.items()}
     for k, v in out.items():
         if not np.isfinite(v).all():
@@ -371,14 +447,30 @@ def audit_cell(plan: Plan, out: Path, cell: Cell, audit: AuditConfig, device: to
     sh = _Shadows(plan, out, device, cell.scenario)
     retrain = next(c for c in plan.cells if (c.scenario, c.seed, c.method) == (cell.scenario, cell.seed, "retrain"))
     stored = {c: read_cell(plan, out, c) for c in (cell, retrain)}
-    t, r = (_target(stored[c], plan.cell_path(out, c)) for c in (cell, retrain))
+    for c, s in stored.items():
+        if s is None:
+            raise ArtifactError(
+                f"the audit needs the stored result {plan.cell_path(out, c)}, which is missing; rerun the grid first"
+            )
+    t, r = (_target(stored[c] or {}, plan.cell_path(out, c)) for c in (cell, retrain))
     forget = plan.splits[(cell.scenario, cell.seed)].forget
     ks = range(audit.shadows)
-    config = {"kind": "audit", "audit_format": AUDIT_FORMAT, "audit": asdict(audit),
-              "cell_key": config_key(plan.cell_config(cell)), "retrain_key": config_key(plan.cell_config(retrain)),
-              "shadows": [config_key(sh.original_config(k)) for k in ks]}
-    path = (out / "audits" / plan.data.name / cell.scenario.replace(":", "-") / cell.label
-            / f"seed{cell.seed}-{audit.kind}-K{audit.shadows}-{config_key(config)[:16]}.json")
+    config = {
+        "kind": "audit",
+        "audit_format": AUDIT_FORMAT,
+        "audit": asdict(audit),
+        "cell_key": config_key(plan.cell_config(cell)),
+        "retrain_key": config_key(plan.cell_config(retrain)),
+        "shadows": [config_key(sh.original_config(k)) for k in ks],
+    }
+    path = (
+        out
+        / "audits"
+        / plan.data.name
+        / cell.scenario.replace(":", "-")
+        / cell.label
+        / f"seed{cell.seed}-{audit.kind}-K{audit.shadows}-{config_key(config)[:16]}.json"
+    )
     if path.exists():
         try:
             saved = json.loads(path.read_text())
@@ -395,7 +487,7 @@ def audit_cell(plan: Plan, out: Path, cell: Cell, audit: AuditConfig, device: to
         mu_out, sd_out = gaussian_fit(phi_out)
         if audit.variant == "online":
             sd = np.full(len(forget), pooled_sd((phi_in, inside), (phi_out, None)))
-            kw = dict(mu_in=mu_in, sd_in=sd, mu_out=mu_out, sd_out=sd, variant="online")
+            kw: dict[str, Any] = dict(mu_in=mu_in, sd_in=sd, mu_out=mu_out, sd_out=sd, variant="online")
         else:
             kw = dict(mu_out=mu_out, sd_out=sd_out, variant="offline")
         pos, neg = ulira_scores(t["forget_phi"], **kw), ulira_scores(r["forget_phi"], **kw)
@@ -405,17 +497,22 @@ def audit_cell(plan: Plan, out: Path, cell: Cell, audit: AuditConfig, device: to
         ref_x = np.stack([o["p"][forget] for o in orig])
         ref_z = np.stack([o["p"][test] for o in orig])
         out_mask = np.stack([~np.isin(forget, sh.half(k)) for k in ks])
-        kw = dict(a=audit.rmia_a, gamma=audit.rmia_gamma, ref_mask_x=out_mask)
-        pos = rmia_scores(t["forget_p"], ref_x, t["test_p"], ref_z, **kw)
-        neg = rmia_scores(r["forget_p"], ref_x, r["test_p"], ref_z, **kw)
-    result = {"config": config, "summary": audit_summary(pos, neg),
-              "scores_unlearned": pos.tolist(), "scores_retrained": neg.tolist()}
+        kw_rmia: dict[str, Any] = dict(a=audit.rmia_a, gamma=audit.rmia_gamma, ref_mask_x=out_mask)
+        pos = rmia_scores(t["forget_p"], ref_x, t["test_p"], ref_z, **kw_rmia)
+        neg = rmia_scores(r["forget_p"], ref_x, r["test_p"], ref_z, **kw_rmia)
+    result = {
+        "config": config,
+        "summary": audit_summary(pos, neg),
+        "scores_unlearned": pos.tolist(),
+        "scores_retrained": neg.tolist(),
+    }
     atomic_write_json(path, result)
     return result
 
 
-def run_audit(plan: Plan, out: Path, audit: AuditConfig, *, device: torch.device,
-              log: Callable[[str], None] | None = None) -> dict[str, dict[str, float]]:
+def run_audit(
+    plan: Plan, out: Path, audit: AuditConfig, *, device: torch.device, log: Callable[[str], None] | None = None
+) -> dict[str, dict[str, float]]:
     """Audit every non-Retrain cell of ``plan``; ``config_sha256 -> {column: value}``.
 
     The columns are :data:`AUDIT_COLUMNS` ``[audit.kind]``. Every stored shadow is reused; the
@@ -427,11 +524,14 @@ def run_audit(plan: Plan, out: Path, audit: AuditConfig, *, device: torch.device
     targets = [c for c in plan.cells if c.method != "retrain"]
     for i, cell in enumerate(targets):
         s = audit_cell(plan, out, cell, audit, device)["summary"]
-        result[config_key(plan.cell_config(cell))] = dict(zip(cols, (s["auc"], s["tpr1"], s["tpr5"],
-                                                                     float(audit.shadows))))
+        result[config_key(plan.cell_config(cell))] = dict(
+            zip(cols, (s["auc"], s["tpr1"], s["tpr5"], float(audit.shadows)))
+        )
         if log is not None:
-            log(f"audit {i + 1}/{len(targets)} done: {audit.kind} K={audit.shadows} {cell.label} "
-                f"{cell.scenario} seed {cell.seed}: AUC {s['auc']:.3f}")
+            log(
+                f"audit {i + 1}/{len(targets)} done: {audit.kind} K={audit.shadows} {cell.label} "
+                f"{cell.scenario} seed {cell.seed}: AUC {s['auc']:.3f}"
+            )
     return result
 
 
@@ -443,12 +543,13 @@ def merge_audit_columns(df: pd.DataFrame) -> pd.DataFrame:
     Of two runs of one audit, the one with more shadows wins (a better estimate), ties by run order.
     """
     df = df.copy()
-    for kind, cols in AUDIT_COLUMNS.items():
+    for cols in AUDIT_COLUMNS.values():
         if cols[0] not in df:
             continue
         k = cols[-1]
-        best = (df[df[k].notna()].sort_values(k, kind="stable").groupby("config_sha256").tail(1)
-                .set_index("config_sha256"))
+        best = (
+            df[df[k].notna()].sort_values(k, kind="stable").groupby("config_sha256").tail(1).set_index("config_sha256")
+        )
         for c in cols:
             df[c] = df["config_sha256"].map(best[c])
     return df
@@ -494,5 +595,8 @@ def audit_scores(cfg: Any, out: str | Path, audit: AuditConfig) -> dict[tuple[st
     plan = make_plan(cfg)
     check_audit(plan, audit)
     device = check_device(plan.cfg.device)
-    return {(c.scenario, c.label, c.seed): audit_cell(plan, Path(out), c, audit, device)
-            for c in plan.cells if c.method != "retrain"}
+    return {
+        (c.scenario, c.label, c.seed): audit_cell(plan, Path(out), c, audit, device)
+        for c in plan.cells
+        if c.method != "retrain"
+    }

@@ -41,8 +41,7 @@ from rbmlib.deep.planning import Cell, Plan
 from rbmlib.deep.splits import Split, load_split, save_split, split_data
 from rbmlib.deep.training import fit
 
-__all__ = ["build_fresh", "cell_done", "ensure_cell", "ensure_original", "ensure_split", "read_cell",
-           "split_sets"]
+__all__ = ["build_fresh", "cell_done", "ensure_cell", "ensure_original", "ensure_split", "read_cell", "split_sets"]
 
 
 def ensure_split(plan: Plan, out: Path, scenario: str, seed: int) -> Split:
@@ -52,12 +51,18 @@ def ensure_split(plan: Plan, out: Path, scenario: str, seed: int) -> Split:
     if not verify_artifact(path, kind="split", config=config):
         with artifact_lock(out, config_key(config)):
             if not verify_artifact(path, kind="split", config=config):
-                commit_artifact(path, lambda tmp: save_split(expected, tmp / "split", cfg=plan.cfg.split),
-                                kind="split", config=config)
+                commit_artifact(
+                    path,
+                    lambda tmp: save_split(expected, tmp / "split", cfg=plan.cfg.split),
+                    kind="split",
+                    config=config,
+                )
     split = load_split(path / "split")
     if split.sha256 != expected.sha256:  # the key covers every input, so only a code change gets here
-        raise ArtifactError(f"stored split {path} has hash {split.sha256[:12]}, the plan "
-                            f"{expected.sha256[:12]}; delete that folder and rerun")
+        raise ArtifactError(
+            f"stored split {path} has hash {split.sha256[:12]}, the plan "
+            f"{expected.sha256[:12]}; delete that folder and rerun"
+        )
     return split
 
 
@@ -70,13 +75,21 @@ def split_sets(plan: Plan, split: Split, device: torch.device) -> dict[str, Tens
 def build_fresh(plan: Plan, seed: int, scenario: str, device: torch.device) -> nn.Module:
     """The initialised network of run ``seed`` in ``scenario``'s recipe (stream ``"init"``)."""
     d = plan.data
-    return build_model(plan.recipe(scenario).model, in_channels=d.x.shape[1], image_size=d.x.shape[2],
-                       num_classes=d.num_classes, mean=d.mean, std=d.std,
-                       generator=torch_generator(seed, "init"), device=device)
+    return build_model(
+        plan.recipe(scenario).model,
+        in_channels=d.x.shape[1],
+        image_size=d.x.shape[2],
+        num_classes=d.num_classes,
+        mean=d.mean,
+        std=d.std,
+        generator=torch_generator(seed, "init"),
+        device=device,
+    )
 
 
-def ensure_original(plan: Plan, out: Path, seed: int, scenario: str, device: torch.device, *,
-                    progress: bool) -> nn.Module:
+def ensure_original(
+    plan: Plan, out: Path, seed: int, scenario: str, device: torch.device, *, progress: bool
+) -> nn.Module:
     """The original model the cells of ``(scenario, seed)`` start from (trained on the split's
     $D$, with its labels), trained first if missing.
 
@@ -89,14 +102,20 @@ def ensure_original(plan: Plan, out: Path, seed: int, scenario: str, device: tor
             if not verify_artifact(path, kind="original", config=config):
                 split = plan.splits[(scenario, seed)]
                 train = take(split_data(plan.data, split), split.train, device=device)
-                model = fit(build_fresh(plan, seed, scenario, device), train,
-                            cfg=plan.recipe(scenario).original,
-                            generator=torch_generator(seed, "original"),
-                            desc=f"original seed {seed}" if progress else None)
+                model = fit(
+                    build_fresh(plan, seed, scenario, device),
+                    train,
+                    cfg=plan.recipe(scenario).original,
+                    generator=torch_generator(seed, "original"),
+                    desc=f"original seed {seed}" if progress else None,
+                )
                 buf = io.BytesIO()
                 torch.save(model.state_dict(), buf)
-                commit_artifact(path, lambda tmp: (tmp / "model.pt").write_bytes(buf.getvalue()),
-                                kind="original", config=config)
+
+                def write(tmp: Path) -> None:
+                    (tmp / "model.pt").write_bytes(buf.getvalue())
+
+                commit_artifact(path, write, kind="original", config=config)
                 return model
     model = build_fresh(plan, seed, scenario, device)
     state = torch.load(path / "model.pt", map_location=device, weights_only=True)
@@ -120,11 +139,13 @@ def read_cell(plan: Plan, out: Path, cell: Cell) -> dict[str, Any] | None:
         stored = json.loads(path.read_text())
         same = stored["config"] == json.loads(json.dumps(plan.cell_config(cell))) and "record" in stored
     except (OSError, ValueError, KeyError, TypeError) as err:
-        raise ArtifactError(f"stored result {path} cannot be read ({type(err).__name__}); delete "
-                            f"that file and rerun to recompute it") from None
+        raise ArtifactError(
+            f"stored result {path} cannot be read ({type(err).__name__}); delete that file and rerun to recompute it"
+        ) from None
     if not same:
-        raise ArtifactError(f"stored result {path} records another configuration; delete that file "
-                            f"and rerun to recompute it")
+        raise ArtifactError(
+            f"stored result {path} records another configuration; delete that file and rerun to recompute it"
+        )
     return stored
 
 
@@ -133,36 +154,69 @@ def cell_done(plan: Plan, out: Path, cell: Cell) -> bool:
     return read_cell(plan, out, cell) is not None
 
 
-def _compute(plan: Plan, cell: Cell, model0: nn.Module, sets: dict[str, TensorSet],
-             device: torch.device, progress: bool) -> tuple[dict[str, Any], dict[str, list[float]]]:
+def _compute(
+    plan: Plan, cell: Cell, model0: nn.Module, sets: dict[str, TensorSet], device: torch.device, progress: bool
+) -> tuple[dict[str, Any], dict[str, list[float | None]]]:
     stream = "retrain" if cell.method == "retrain" else "unlearn"
     if device.type == "cuda":
         torch.cuda.synchronize(device)
     start = time.perf_counter()
-    model = METHODS[cell.method](model0, sets["retain"], sets["forget"], cfg=cell.cfg,
-                                 generator=torch_generator(cell.seed, stream),
-                                 desc=f"{cell.method} seed {cell.seed}" if progress else None)
+    model = METHODS[cell.method](
+        model0,
+        sets["retain"],
+        sets["forget"],
+        cfg=cell.cfg,
+        generator=torch_generator(cell.seed, stream),
+        desc=f"{cell.method} seed {cell.seed}" if progress else None,
+    )
     if device.type == "cuda":
         torch.cuda.synchronize(device)
     rte = time.perf_counter() - start
-    m = evaluate(model, retain=sets["retain"], forget=sets["forget"], test=sets["test"],
-                 batch_size=plan.recipe(cell.scenario).eval_batch_size)
+    m = evaluate(
+        model,
+        retain=sets["retain"],
+        forget=sets["forget"],
+        test=sets["test"],
+        batch_size=plan.recipe(cell.scenario).eval_batch_size,
+    )
     split = plan.splits[(cell.scenario, cell.seed)]
     config = plan.cell_config(cell)
     # The membership audits (rbmlib.deep.shadows) score this model on D_f against the test
     # population; the model itself is not stored, so its per-example statistics are (a diverged
     # model's NaN as null: the cell's JSON stays strict, and the audit refuses it by name).
-    conf = {f"{part}_{k}": [float(x) if np.isfinite(x) else None for x in v] for part in ("forget", "test")
-            for k, v in model_statistics(model, sets[part], batch_size=plan.recipe(cell.scenario).eval_batch_size).items()}
-    return {"dataset": plan.data.name, "scenario": cell.scenario, "method": cell.method,
-            "mask_ratio": cell.mask_ratio, "seed": cell.seed, **asdict(m), "rte_s": rte,
-            "n_forget": len(split.forget), "n_retain": len(split.retain), "n_test": len(split.test),
-            "split_sha256": split.sha256, "config_sha256": config_key(config),
-            "recipe_sha256": config_key(plan.recipe_config(cell)), "original_sha256": config["original_key"]}, conf
+    conf = {
+        f"{part}_{k}": [float(x) if np.isfinite(x) else None for x in v]
+        for part in ("forget", "test")
+        for k, v in model_statistics(model, sets[part], batch_size=plan.recipe(cell.scenario).eval_batch_size).items()
+    }
+    return {
+        "dataset": plan.data.name,
+        "scenario": cell.scenario,
+        "method": cell.method,
+        "mask_ratio": cell.mask_ratio,
+        "seed": cell.seed,
+        **asdict(m),
+        "rte_s": rte,
+        "n_forget": len(split.forget),
+        "n_retain": len(split.retain),
+        "n_test": len(split.test),
+        "split_sha256": split.sha256,
+        "config_sha256": config_key(config),
+        "recipe_sha256": config_key(plan.recipe_config(cell)),
+        "original_sha256": config["original_key"],
+    }, conf
 
 
-def ensure_cell(plan: Plan, out: Path, cell: Cell, *, model0: nn.Module, sets: dict[str, TensorSet],
-                device: torch.device, progress: bool) -> dict[str, Any]:
+def ensure_cell(
+    plan: Plan,
+    out: Path,
+    cell: Cell,
+    *,
+    model0: nn.Module,
+    sets: dict[str, TensorSet],
+    device: torch.device,
+    progress: bool,
+) -> dict[str, Any]:
     """Run one cell from ``model0`` (the original, or a fresh network for Retrain) unless stored.
 
     The result file holds the record (metrics, run time, sizes, split hash, the cell's key), the
@@ -177,7 +231,11 @@ def ensure_cell(plan: Plan, out: Path, cell: Cell, *, model0: nn.Module, sets: d
         if stored is not None:
             return stored
         record, confidences = _compute(plan, cell, model0, sets, device, progress)
-        stored = {"record": record, "config": config, "environment": environment_info(str(device)),
-                  "confidences": confidences}
+        stored = {
+            "record": record,
+            "config": config,
+            "environment": environment_info(str(device)),
+            "confidences": confidences,
+        }
         atomic_write_json(plan.cell_path(out, cell), stored)
     return stored

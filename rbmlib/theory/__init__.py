@@ -18,6 +18,7 @@ from rbmlib.theory.golden import (
     symbols,
     uniform_projection_moments,
 )
+from rbmlib.theory.leak import leak_boundary_ratios, small_leak_losses
 from rbmlib.theory.masked import (
     expected_fbm_masked_forgetting_loss,
     expected_rbm_masked_forgetting_loss,
@@ -32,17 +33,16 @@ from rbmlib.theory.reset import (
     original_fresh_remaining_loss_compressed,
     rbm_forgetting_loss_compressed,
 )
-from rbmlib.theory.leak import leak_boundary_ratios, small_leak_losses
 from rbmlib.theory.tables import (
     compare_theory,
-    phase_theory,
-    theory_bias,
-    theory_phase_difference,
     expected_losses,
     expected_masked_losses,
+    phase_theory,
     rbm_minus_fbm_sign,
+    theory_bias,
     theory_gaps,
     theory_kinds,
+    theory_phase_difference,
     theory_table,
 )
 

@@ -50,7 +50,11 @@ def leak_boundary_ratios(sizes: BlockSizes, method: str) -> tuple[float, ...]:
 
 
 def small_leak_losses(
-    sizes: BlockSizes, *, method: str, mask_ratio: float, teacher_scales: Sequence[float] = (1.0, 1.0, 1.0),
+    sizes: BlockSizes,
+    *,
+    method: str,
+    mask_ratio: float,
+    teacher_scales: Sequence[float] = (1.0, 1.0, 1.0),
 ) -> dict[str, float | None]:
     """Leading term of every expected loss of reset-then-FT as the leak :math:`\\varepsilon \\to 0`.
 

@@ -47,7 +47,7 @@ forgetting loss (``ValueError``).
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import lru_cache
 
 import numpy as np
@@ -97,7 +97,8 @@ def compression_law(m: int, d_r: int, k: int, *, nodes: int = QUADRATURE_NODES) 
         (:math:`\\ker R \\cap S_o`) and :math:`\\max(0, d_r + k - m)` at 1
         (:math:`\\ker R \\cap S_r`), and the density
         :math:`m\\sqrt{(\\lambda_+ - t)(t - \\lambda_-)}/(2\\pi t(1 - t))` on
-        :math:`[\\lambda_-, \\lambda_+]`, :math:`\\lambda_\\pm = (\\sqrt{\\alpha(1-\\beta)} \\pm \\sqrt{\\beta(1-\\alpha)})^2`
+        :math:`[\\lambda_-, \\lambda_+]`,
+        :math:`\\lambda_\\pm = (\\sqrt{\\alpha(1-\\beta)} \\pm \\sqrt{\\beta(1-\\alpha)})^2`
         (the free multiplicative convolution of two Bernoulli laws, Wachter 1980).
     """
     if not (0 <= d_r <= m and 1 <= k <= m):
@@ -142,6 +143,10 @@ class CompressedLaw:
     er: np.ndarray
     sigma: np.ndarray
     kappa: float
+    _first: np.ndarray = field(init=False, repr=False, compare=False)
+    _second: np.ndarray = field(init=False, repr=False, compare=False)
+    _q: np.ndarray = field(init=False, repr=False, compare=False)
+    _q_total: float = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         # The weights of the two equivalents, computed once: the traces are then dot products
@@ -204,7 +209,8 @@ def compressed_law(d_f: int, d_o: int, d_r: int, n_f: int, n_r: int) -> Compress
 
 
 def _omega(law: CompressedLaw, norms: Sequence[float], dims: Sequence[int]) -> np.ndarray:
-    """:math:`\\Omega = N_r^\\top \\operatorname{diag}(s^2) N_r = s_f^2\\tilde E_f + s_o^2\\tilde E_o + s_r^2\\tilde E_r`."""
+    """:math:`\\Omega = N_r^\\top \\operatorname{diag}(s^2) N_r
+    = s_f^2\\tilde E_f + s_o^2\\tilde E_o + s_r^2\\tilde E_r`."""
     s2 = [n / d if d > 0 else 0.0 for n, d in zip(norms, dims)]
     return s2[0] * law.ef + s2[1] * law.eo + s2[2] * law.er
 
@@ -215,9 +221,16 @@ def _noiseless(noise: float, what: str) -> None:
 
 
 def original_fresh_remaining_loss_compressed(
-    *, d_f: int, d_o: int, d_r: int, n_f: int, n_r: int, teacher_sq_norms: Sequence[float] | None = None,
+    *,
+    d_f: int,
+    d_o: int,
+    d_r: int,
+    n_f: int,
+    n_r: int,
+    teacher_sq_norms: Sequence[float] | None = None,
 ) -> float:
-    """The original's noiseless fresh loss by the compressed route: :math:`\\operatorname{tr}(\\tilde D K_C \\Omega K_C)`.
+    """The original's noiseless fresh loss by the compressed route:
+    :math:`\\operatorname{tr}(\\tilde D K_C \\Omega K_C)`.
 
     A cross-check of :func:`rbmlib.theory.deterministic.original_fresh_remaining_loss_de`
     (:math:`D(w_o - w_*) = -DN_rK_CN_r^\\top w_*` with :math:`\\tilde D = \\tilde E_o + \\tilde E_r`); the
@@ -246,7 +259,13 @@ def _forgetting_terms(law: CompressedLaw, omega: np.ndarray, s2: Sequence[float]
 
 
 def rbm_forgetting_loss_compressed(
-    *, d_f: int, d_o: int, d_r: int, n_f: int, n_r: int, teacher_sq_norms: Sequence[float] | None = None,
+    *,
+    d_f: int,
+    d_o: int,
+    d_r: int,
+    n_f: int,
+    n_r: int,
+    teacher_sq_norms: Sequence[float] | None = None,
 ) -> float:
     """RBM's noiseless forgetting loss by the compressed route (a cross-check of Proposition 4.9).
 
@@ -271,16 +290,24 @@ def _fbm_fresh_noise_unit(law: CompressedLaw, d_r: int, m: int, n_r: int) -> flo
     q = s / (s + k) ** 2
     q_total = float(w @ q)
     # (1 - e_r K)^2 pointwise: the pole of phi at t -> 1 cancels against (1 - t)^2
-    kept = float(w @ (phi * (1.0 - t * k / (s + k)) ** 2)) + float(w @ (phi * s * k / (s + k) ** 2)) * float(
-        w @ (t**2 * q)) / q_total
+    kept = (
+        float(w @ (phi * (1.0 - t * k / (s + k)) ** 2))
+        + float(w @ (phi * s * k / (s + k) ** 2)) * float(w @ (t**2 * q)) / q_total
+    )
     spread = float(w @ (t**2 * q)) / (k * q_total)  # tr(E_r~^2 (C^T C)^+)
     gamma = 1.0 / (m - n_r - 1)  # E tr (R R^T)^-1 / n_r, exact
     return n_r * gamma + gamma * kept + (1.0 + gamma * max(0, n_r - d_r)) * spread
 
 
 def fbm_fresh_remaining_loss_de(
-    *, d_f: int, d_o: int, d_r: int, n_f: int, n_r: int,
-    teacher_sq_norms: Sequence[float] | None = None, noise: float = 0.0,
+    *,
+    d_f: int,
+    d_o: int,
+    d_r: int,
+    n_f: int,
+    n_r: int,
+    teacher_sq_norms: Sequence[float] | None = None,
+    noise: float = 0.0,
 ) -> float:
     """Fresh remaining loss of FBM (reset :math:`S_f \\cup S_o`, then fine-tune).
 
@@ -311,7 +338,8 @@ def fbm_fresh_remaining_loss_de(
     -----
     :math:`w_{\\text{FBM}} - w_* = -K_r(E_f + E_o)w_* - K_rE_rKw_* + K_rE_rX^+\\varepsilon + X_r^+\\varepsilon_r`
     and :math:`DK_rE_f = 0`; :math:`K_r y = N_rN_r^\\top y` keeps norms of :math:`N_r^\\top y`.
-    :math:`w_*` is independent of the design, :math:`\\operatorname{Cov}(u) = \\operatorname{Cov}(u, x) = s_o^2\\tilde E_o`
+    :math:`w_*` is independent of the design,
+    :math:`\\operatorname{Cov}(u) = \\operatorname{Cov}(u, x) = s_o^2\\tilde E_o`
     and :math:`\\operatorname{Cov}(x) = \\Omega`. Noise: the cross term vanishes
     (:math:`K_rX_r^+ = 0`), :math:`\\|X_r^+\\varepsilon_r\\|^2` has the exact inverse-Wishart mean,
     and with :math:`g = X_r^+\\varepsilon_r`, :math:`\\bar c = N_{R,o}^+ g_o` and
@@ -335,7 +363,8 @@ def fbm_fresh_remaining_loss_de(
     norms = _teacher_norms(teacher_sq_norms, d_f, d_o, d_r)
     if d_o == 0:  # FBM resets S_f only: the golden model
         return expected_golden_fresh_remaining_loss(
-            d_f=d_f, d_o=d_o, d_r=d_r, n_f=n_f, n_r=n_r, teacher_sq_norms=norms, noise=noise)
+            d_f=d_f, d_o=d_o, d_r=d_r, n_f=n_f, n_r=n_r, teacher_sq_norms=norms, noise=noise
+        )
     _check_noise_moments(noise, d_f, d_o, d_r, n_f, n_r)
     law = compressed_law(d_f, d_o, d_r, n_f, n_r)
     so2 = norms[1] / d_o
@@ -347,8 +376,14 @@ def fbm_fresh_remaining_loss_de(
 
 
 def fbm_forgetting_loss_de(
-    *, d_f: int, d_o: int, d_r: int, n_f: int, n_r: int,
-    teacher_sq_norms: Sequence[float] | None = None, noise: float = 0.0,
+    *,
+    d_f: int,
+    d_o: int,
+    d_r: int,
+    n_f: int,
+    n_r: int,
+    teacher_sq_norms: Sequence[float] | None = None,
+    noise: float = 0.0,
 ) -> float:
     """Forgetting loss of FBM (reset, then fine-tune), noiseless, leading order.
 
@@ -380,7 +415,8 @@ def fbm_forgetting_loss_de(
     norms = _teacher_norms(teacher_sq_norms, d_f, d_o, d_r)
     if d_o == 0:
         return expected_golden_forgetting_loss(
-            d_f=d_f, d_o=d_o, d_r=d_r, n_f=n_f, n_r=n_r, teacher_sq_norms=norms, noise=noise)
+            d_f=d_f, d_o=d_o, d_r=d_r, n_f=n_f, n_r=n_r, teacher_sq_norms=norms, noise=noise
+        )
     _noiseless(noise, "FBM forgetting-loss")
     law = compressed_law(d_f, d_o, d_r, n_f, n_r)
     dims = (d_f, d_o, d_r)

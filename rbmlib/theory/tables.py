@@ -15,13 +15,13 @@ from typing import TYPE_CHECKING
 from rbmlib.linear_model import BlockSizes
 from rbmlib.theory.deterministic import original_fresh_remaining_loss_de, rbm_forgetting_loss_de
 from rbmlib.theory.golden import expected_golden_forgetting_loss, expected_golden_fresh_remaining_loss, symbols
-from rbmlib.theory.reset import fbm_forgetting_loss_de, fbm_fresh_remaining_loss_de
 from rbmlib.theory.masked import (
     expected_fbm_masked_forgetting_loss,
     expected_rbm_masked_forgetting_loss,
     fbm_masked_consistent,
     masked_updates_coincide,
 )
+from rbmlib.theory.reset import fbm_forgetting_loss_de, fbm_fresh_remaining_loss_de
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -65,8 +65,9 @@ REASONS = {
 
 def _edge(sizes: BlockSizes) -> bool:
     s = sizes
-    return (s.n_forget >= s.d_forget + s.d_shared or s.n_retain >= s.d_shared + s.d_retain
-            or s.n_forget + s.n_retain >= s.d)
+    return (
+        s.n_forget >= s.d_forget + s.d_shared or s.n_retain >= s.d_shared + s.d_retain or s.n_forget + s.n_retain >= s.d
+    )
 
 
 Cell = tuple[float | None, str, str]  # value, kind, reason (empty unless the kind is "none")
@@ -86,7 +87,10 @@ def _try(fn: Callable[..., float], kind: str, sym: dict, norms: list, noise: flo
 
 
 def theory_table(
-    sizes: BlockSizes, *, noise: float = 0.0, teacher_scales: Sequence[float] = (1.0, 1.0, 1.0),
+    sizes: BlockSizes,
+    *,
+    noise: float = 0.0,
+    teacher_scales: Sequence[float] = (1.0, 1.0, 1.0),
     exact_only: bool = False,
 ) -> dict[str, dict[str, Cell]]:
     """``table[model][metric] = (value, kind, reason)`` for every row of the ``linear`` table.
@@ -125,21 +129,37 @@ def theory_table(
         rbm_forget = golden_forget
     else:
         de = None if not exact_only else (None, NONE, "deterministic equivalent not requested (exact_only)")
-        orig_fresh = de or _try(original_fresh_remaining_loss_de, EQUIVALENT, sym, norms, noise, edge_reason=_edge(sizes))
-        rbm_forget = zero if d_f == 0 else (
-            de or _try(rbm_forgetting_loss_de, EQUIVALENT, sym, norms, noise, edge_reason=_edge(sizes)))
+        orig_fresh = de or _try(
+            original_fresh_remaining_loss_de, EQUIVALENT, sym, norms, noise, edge_reason=_edge(sizes)
+        )
+        rbm_forget = (
+            zero
+            if d_f == 0
+            else (de or _try(rbm_forgetting_loss_de, EQUIVALENT, sym, norms, noise, edge_reason=_edge(sizes)))
+        )
     if d_o == 0:  # FBM resets S_f only: the golden model
         fbm_fresh, fbm_forget = golden_fresh, golden_forget
     elif exact_only:
         fbm_fresh = fbm_forget = (None, NONE, "deterministic equivalent not requested (exact_only)")
     else:
         fbm_fresh = _try(fbm_fresh_remaining_loss_de, EQUIVALENT, sym, norms, noise, edge_reason=_edge(sizes))
-        fbm_forget = ((None, NONE, REASONS["fbm"]) if noise > 0 else
-                      _try(fbm_forgetting_loss_de, EQUIVALENT, sym, norms, noise, edge_reason=_edge(sizes)))
-    rbm_masked_forget: Cell = (expected_rbm_masked_forgetting_loss(**sym, teacher_sq_norms=norms, noise=noise), EXACT, "")
+        fbm_forget = (
+            (None, NONE, REASONS["fbm"])
+            if noise > 0
+            else _try(fbm_forgetting_loss_de, EQUIVALENT, sym, norms, noise, edge_reason=_edge(sizes))
+        )
+    rbm_masked_forget: Cell = (
+        expected_rbm_masked_forgetting_loss(**sym, teacher_sq_norms=norms, noise=noise),
+        EXACT,
+        "",
+    )
     consistent = fbm_masked_consistent(d_f=d_f, d_o=d_o, n_f=n_f, n_r=n_r)
     if consistent:
-        fbm_masked_forget: Cell = (expected_fbm_masked_forgetting_loss(**sym, teacher_sq_norms=norms, noise=noise), EXACT, "")
+        fbm_masked_forget: Cell = (
+            expected_fbm_masked_forgetting_loss(**sym, teacher_sq_norms=norms, noise=noise),
+            EXACT,
+            "",
+        )
         fbm_masked_remain: Cell = zero
     else:
         fbm_masked_forget = fbm_masked_remain = (None, NONE, REASONS["fbm_masked_lsq"])
@@ -153,9 +173,16 @@ def theory_table(
         "ft": {"forgetting_loss": zero, "remaining_loss": zero, "fresh_remaining_loss": orig_fresh},
         "rbm": {"forgetting_loss": rbm_forget, "remaining_loss": zero, "fresh_remaining_loss": orig_fresh},
         "fbm": {"forgetting_loss": fbm_forget, "remaining_loss": zero, "fresh_remaining_loss": fbm_fresh},
-        "rbm_masked": {"forgetting_loss": rbm_masked_forget, "remaining_loss": zero, "fresh_remaining_loss": orig_fresh},
-        "fbm_masked": {"forgetting_loss": fbm_masked_forget, "remaining_loss": fbm_masked_remain,
-                       "fresh_remaining_loss": fbm_masked_fresh},
+        "rbm_masked": {
+            "forgetting_loss": rbm_masked_forget,
+            "remaining_loss": zero,
+            "fresh_remaining_loss": orig_fresh,
+        },
+        "fbm_masked": {
+            "forgetting_loss": fbm_masked_forget,
+            "remaining_loss": fbm_masked_remain,
+            "fresh_remaining_loss": fbm_masked_fresh,
+        },
     }
 
 
@@ -164,7 +191,10 @@ def _pick(table: dict, models: Sequence[str], index: int) -> dict:
 
 
 def expected_losses(
-    sizes: BlockSizes, *, noise: float = 0.0, teacher_scales: Sequence[float] = (1.0, 1.0, 1.0),
+    sizes: BlockSizes,
+    *,
+    noise: float = 0.0,
+    teacher_scales: Sequence[float] = (1.0, 1.0, 1.0),
     exact_only: bool = False,
 ) -> dict[str, dict[str, float | None]]:
     """Expected losses of ``original``, ``golden``, ``ft``: ``result[model][metric]``, ``None`` without a formula.
@@ -178,7 +208,10 @@ def expected_losses(
 
 
 def expected_masked_losses(
-    sizes: BlockSizes, *, noise: float = 0.0, teacher_scales: Sequence[float] = (1.0, 1.0, 1.0),
+    sizes: BlockSizes,
+    *,
+    noise: float = 0.0,
+    teacher_scales: Sequence[float] = (1.0, 1.0, 1.0),
     exact_only: bool = False,
 ) -> dict[str, dict[str, float | None]]:
     """Expected losses of ``rbm``, ``fbm``, ``rbm_masked``, ``fbm_masked`` (support masks, no leak).
@@ -199,8 +232,11 @@ def theory_kinds(sizes: BlockSizes, **kw) -> dict[str, dict[str, str]]:
 def theory_gaps(sizes: BlockSizes, **kw) -> dict[str, dict[str, str]]:
     """The documented reason of every ``None`` cell: ``result[model][metric] -> str`` (only those cells)."""
     table = theory_table(sizes, **kw)
-    return {m: {k: c[2] for k, c in row.items() if c[0] is None} for m, row in table.items()
-            if any(c[0] is None for c in row.values())}
+    return {
+        m: {k: c[2] for k, c in row.items() if c[0] is None}
+        for m, row in table.items()
+        if any(c[0] is None for c in row.values())
+    }
 
 
 def rbm_minus_fbm_sign(sizes: BlockSizes, *, update: str = "masked", **kw) -> dict[str, int | None]:
@@ -241,7 +277,10 @@ _METRICS = ("forgetting_loss", "remaining_loss", "fresh_remaining_loss")
 
 
 def phase_theory(
-    grid, *, overlaps: Sequence[float] | None = None, retain_ratios: Sequence[float] | None = None,
+    grid,
+    *,
+    overlaps: Sequence[float] | None = None,
+    retain_ratios: Sequence[float] | None = None,
     models: Sequence[str] = ("golden", "ft", "rbm", "fbm"),
 ) -> pd.DataFrame:
     """Every model's expected losses on a phase grid (noiseless), one row per cell × model × metric.
@@ -269,8 +308,16 @@ def phase_theory(
             for model in models:
                 for metric in _METRICS:
                     value, kind, _ = table[model][metric]
-                    records.append({"overlap": float(overlap), "retain_ratio": float(ratio), "method": model,
-                                    "metric": metric, "theory": float("nan") if value is None else value, "kind": kind})
+                    records.append(
+                        {
+                            "overlap": float(overlap),
+                            "retain_ratio": float(ratio),
+                            "method": model,
+                            "metric": metric,
+                            "theory": float("nan") if value is None else value,
+                            "kind": kind,
+                        }
+                    )
     return pd.DataFrame.from_records(records)
 
 
@@ -283,6 +330,7 @@ def theory_phase_difference(frame: pd.DataFrame, metric: str, *, minus: str = "r
     :func:`rbmlib.experiments.phase_grid` reports; the two coincide where every draw falls on
     the same side of the golden value.
     """
+
     def pivot(method: str, loss: str):
         rows = frame[(frame["method"] == method) & (frame["metric"] == loss)]
         return rows.pivot(index="overlap", columns="retain_ratio", values="theory")
@@ -341,8 +389,17 @@ def theory_bias(errors: pd.DataFrame) -> pd.DataFrame:
     for (method, metric), part in errors.groupby(["method", "metric"], sort=True):
         rel_se = part["se"] / part["mean"]
         at = part["rel_error"].abs().idxmax()
-        rows.append({"method": method, "metric": metric, "cells": len(part), "bias": float(part["rel_error"].mean()),
-                     "bias_se": float(np.sqrt(np.sum(rel_se**2)) / len(part)), "worst": float(part.loc[at, "rel_error"]),
-                     "worst_overlap": float(part.loc[at, "overlap"]), "worst_ratio": float(part.loc[at, "retain_ratio"]),
-                     "worst_z": float(part.loc[at, "z"])})
+        rows.append(
+            {
+                "method": method,
+                "metric": metric,
+                "cells": len(part),
+                "bias": float(part["rel_error"].mean()),
+                "bias_se": float(np.sqrt(np.sum(rel_se**2)) / len(part)),
+                "worst": float(part.loc[at, "rel_error"]),
+                "worst_overlap": float(part.loc[at, "overlap"]),
+                "worst_ratio": float(part.loc[at, "retain_ratio"]),
+                "worst_z": float(part.loc[at, "z"]),
+            }
+        )
     return pd.DataFrame.from_records(rows)
