@@ -12,7 +12,7 @@ are identical (timings aside), and the peak memory of both runs (goal for Ray: <
 
 Usage::
 
-    python benchmarks/bench_executors.py [--workers 2]
+    python benchmarks/bench_executors.py [--workers 2] [--dataset digits|mnist5k]
 """
 
 from __future__ import annotations
@@ -33,8 +33,8 @@ _CHILD = r"""
 import sys
 from rbmlib.deep.executors import LocalExecutor, RayExecutor
 from rbmlib.deep.runner import DEFAULT_METHODS, ExperimentConfig, run_experiment
-out, executor, workers = sys.argv[1], sys.argv[2], int(sys.argv[3])
-cfg = ExperimentConfig(dataset="digits", scenarios=("random:0.1", "class:3"), methods=DEFAULT_METHODS,
+out, executor, workers, dataset = sys.argv[1], sys.argv[2], int(sys.argv[3]), sys.argv[4]
+cfg = ExperimentConfig(dataset=dataset, scenarios=("random:0.1", "class:3"), methods=DEFAULT_METHODS,
                        seeds=(0, 1, 2), threads=1)
 run_experiment(cfg, out, progress=False,
                executor=RayExecutor(workers=workers) if executor == "ray" else LocalExecutor())
@@ -52,9 +52,9 @@ def _memory(tree: list[psutil.Process]) -> tuple[int, int]:
     return rss, pss
 
 
-def _run(out: Path, executor: str, workers: int) -> tuple[float, float, float]:
+def _run(out: Path, executor: str, workers: int, dataset: str) -> tuple[float, float, float]:
     start = time.perf_counter()
-    proc = subprocess.Popen([sys.executable, "-c", _CHILD, str(out), executor, str(workers)])
+    proc = subprocess.Popen([sys.executable, "-c", _CHILD, str(out), executor, str(workers), dataset])
     parent, peak_rss, peak_pss = psutil.Process(proc.pid), 0, 0
     while proc.poll() is None:
         try:
@@ -71,16 +71,23 @@ def _run(out: Path, executor: str, workers: int) -> tuple[float, float, float]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--workers", type=int, default=2, help="CPUs of the local Ray cluster")
+    parser.add_argument(
+        "--dataset",
+        default="digits",
+        choices=("digits", "mnist5k"),
+        help="digits (the issue's grid; Ray's fixed start-up cost is most of it) or "
+        "mnist5k (the same grid where the cells' compute dominates)",
+    )
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
-        local_s, local_rss, local_pss = _run(Path(tmp) / "local", "local", args.workers)
-        ray_s, ray_rss, ray_pss = _run(Path(tmp) / "ray", "ray", args.workers)
+        local_s, local_rss, local_pss = _run(Path(tmp) / "local", "local", args.workers, args.dataset)
+        ray_s, ray_rss, ray_pss = _run(Path(tmp) / "ray", "ray", args.workers, args.dataset)
         a, b = (pd.read_csv(Path(tmp) / name / "results.csv").drop(columns="rte_s") for name in ("local", "ray"))
         identical = a.equals(b)
     print(
         json.dumps(
             {
-                "benchmark": "digits grid: 7 methods x 2 scenarios x 3 seeds, 1 thread per worker",
+                "benchmark": f"{args.dataset} grid: 7 methods x 2 scenarios x 3 seeds, 1 thread per worker",
                 "cells": len(a),
                 "local_wall_s": round(local_s, 1),
                 "ray_wall_s": round(ray_s, 1),
