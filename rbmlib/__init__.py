@@ -17,6 +17,9 @@ Each module holds one concept of the book and mirrors a chapter:
 * :mod:`rbmlib.presentation` — the one registry of names, colours and markers, the one table
   renderer, the glue helpers and the matplotlib style (every chapter and both command lines).
 * :mod:`rbmlib.plotting`, :mod:`rbmlib.reporting` — figures and tables of the book.
+* :mod:`rbmlib.validators` — the shared checks of arguments, each error naming the parameter and the value.
+* :mod:`rbmlib.membership`, :mod:`rbmlib.roc` — the residual membership test of the block model and
+  the ROC primitives it shares with the deep audits (Chapter 8).
 * :mod:`rbmlib.deep` — the deep-unlearning engine (Chapter 6); not imported here because it needs torch.
 
 The names most chapters use are re-exported below.
