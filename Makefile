@@ -15,8 +15,8 @@ JB_FLAGS := --all -W -n --keep-going
 # so that the editable install needs no isolated build environment.
 $(STAMP): requirements/lock.txt pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet -c requirements/lock.txt setuptools
-	$(BIN)/python -m pip install --quiet --no-build-isolation -c requirements/lock.txt -e '.[dev]'
+	$(BIN)/python -m pip install --quiet --no-compile -c requirements/lock.txt setuptools
+	$(BIN)/python -m pip install --quiet --no-compile --no-build-isolation -c requirements/lock.txt -e '.[dev]'
 	@touch $(STAMP)
 
 venv: $(STAMP)
