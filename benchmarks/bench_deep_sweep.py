@@ -30,7 +30,7 @@ from rbmlib.deep.batches import take
 from rbmlib.deep.datasets import load_dataset
 from rbmlib.deep.methods import METHODS, L1Config
 from rbmlib.deep.metrics import avg_gap, evaluate
-from rbmlib.deep.models import build_model
+from rbmlib.deep.models import build_for_data
 from rbmlib.deep.recipes import default_recipe
 from rbmlib.deep.splits import SplitConfig, make_split, parse_scenario
 from rbmlib.deep.training import fit
@@ -82,15 +82,7 @@ def main() -> None:
             rng=np.random.default_rng(stream_seed(seed, "forget")),
         )
         train, retain, forget, test = (take(data, getattr(split, k)) for k in ("train", "retain", "forget", "test"))
-        model = build_model(
-            recipe.model,
-            in_channels=1,
-            image_size=28,
-            num_classes=data.num_classes,
-            mean=data.mean,
-            std=data.std,
-            generator=torch_generator(seed, "init"),
-        )
+        model = build_for_data(recipe.model, data, generator=torch_generator(seed, "init"))
         original = fit(model, train, cfg=recipe.original, generator=torch_generator(seed, "original"))
         gold = METHODS["retrain"](model, retain, forget, cfg=recipe.retrain, generator=torch_generator(seed, "retrain"))
         ref = evaluate(gold, retain=retain, forget=forget, test=test, batch_size=recipe.eval_batch_size)

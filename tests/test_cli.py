@@ -11,23 +11,8 @@ import pytest
 from rbmlib.cli import main
 
 MODELS = ["original", "golden", "ft", "rbm", "fbm", "rbm_masked", "fbm_masked"]
-ARGS = [
-    "linear",
-    "--d-forget",
-    "16",
-    "--d-shared",
-    "4",
-    "--d-retain",
-    "20",
-    "--n-forget",
-    "4",
-    "--n-retain",
-    "8",
-    "--draws",
-    "20",
-    "--seed",
-    "3",
-]
+# The small instance every command-line test starts from (test_cli_ridge.py reuses it).
+ARGS = "linear --d-forget 16 --d-shared 4 --d-retain 20 --n-forget 4 --n-retain 8 --draws 20 --seed 3".split()
 
 
 def test_json_output_has_the_documented_shape(capsys):

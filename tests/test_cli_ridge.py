@@ -14,24 +14,8 @@ from rbmlib.experiments import MaskConfig
 from rbmlib.linear_model import BlockSizes
 from rbmlib.regularised_models import BudgetConfig, simulate_regularised
 from rbmlib.simulation import METRICS, SimulationConfig
+from tests.test_cli import ARGS
 
-ARGS = [
-    "linear",
-    "--d-forget",
-    "16",
-    "--d-shared",
-    "4",
-    "--d-retain",
-    "20",
-    "--n-forget",
-    "4",
-    "--n-retain",
-    "8",
-    "--draws",
-    "20",
-    "--seed",
-    "3",
-]
 CFG = SimulationConfig(BlockSizes(16, 4, 20, 4, 8), draws=20, seed=3)
 
 

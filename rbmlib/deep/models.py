@@ -24,12 +24,15 @@ from __future__ import annotations
 import copy
 import math
 from dataclasses import dataclass
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 import torch
 from torch import nn
 
-__all__ = ["ModelSpec", "Normalize", "SmallCNN", "build_model", "init_parameters", "reinitialized"]
+if TYPE_CHECKING:
+    from rbmlib.deep.datasets import ImageData
+
+__all__ = ["ModelSpec", "Normalize", "SmallCNN", "build_for_data", "build_model", "init_parameters", "reinitialized"]
 
 
 @dataclass(frozen=True)
@@ -180,6 +183,23 @@ def build_model(
             module.mean.copy_(torch.tensor(mean).view(1, -1, 1, 1))
             module.std.copy_(torch.tensor(std).view(1, -1, 1, 1))
     return net.to(device)
+
+
+def build_for_data(
+    spec: ModelSpec, data: ImageData, *, generator: torch.Generator, device: str | torch.device = "cpu"
+) -> nn.Module:
+    """:func:`build_model` for ``data``: its image shape, its classes, and the per-channel mean and
+    standard deviation of its training pool as the input normalisation."""
+    return build_model(
+        spec,
+        in_channels=data.x.shape[1],
+        image_size=data.x.shape[2],
+        num_classes=data.num_classes,
+        mean=data.mean,
+        std=data.std,
+        generator=generator,
+        device=device,
+    )
 
 
 def reinitialized(model: nn.Module, *, generator: torch.Generator) -> nn.Module:

@@ -69,7 +69,7 @@ from rbmlib.deep.audit import audit_summary, gaussian_fit, pooled_sd, rmia_score
 from rbmlib.deep.batches import take
 from rbmlib.deep.confidences import model_statistics
 from rbmlib.deep.methods import METHODS
-from rbmlib.deep.models import build_model
+from rbmlib.deep.models import build_for_data
 from rbmlib.deep.planning import FORMAT, Cell, Plan
 from rbmlib.deep.recipes import Recipe
 from rbmlib.deep.training import fit
@@ -241,17 +241,7 @@ def _ensure(
 
 
 def _fresh(plan: Plan, recipe: Recipe, generator: torch.Generator, device: torch.device) -> nn.Module:
-    d = plan.data
-    return build_model(
-        recipe.model,
-        in_channels=d.x.shape[1],
-        image_size=d.x.shape[2],
-        num_classes=d.num_classes,
-        mean=d.mean,
-        std=d.std,
-        generator=generator,
-        device=device,
-    )
+    return build_for_data(recipe.model, plan.data, generator=generator, device=device)
 
 
 class _Shadows:

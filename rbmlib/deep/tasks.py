@@ -36,7 +36,7 @@ from rbmlib.deep.batches import TensorSet, take
 from rbmlib.deep.confidences import model_statistics
 from rbmlib.deep.methods import METHODS
 from rbmlib.deep.metrics import evaluate
-from rbmlib.deep.models import build_model
+from rbmlib.deep.models import build_for_data
 from rbmlib.deep.planning import Cell, Plan
 from rbmlib.deep.splits import Split, load_split, save_split, split_data
 from rbmlib.deep.training import fit
@@ -74,16 +74,8 @@ def split_sets(plan: Plan, split: Split, device: torch.device) -> dict[str, Tens
 
 def build_fresh(plan: Plan, seed: int, scenario: str, device: torch.device) -> nn.Module:
     """The initialised network of run ``seed`` in ``scenario``'s recipe (stream ``"init"``)."""
-    d = plan.data
-    return build_model(
-        plan.recipe(scenario).model,
-        in_channels=d.x.shape[1],
-        image_size=d.x.shape[2],
-        num_classes=d.num_classes,
-        mean=d.mean,
-        std=d.std,
-        generator=torch_generator(seed, "init"),
-        device=device,
+    return build_for_data(
+        plan.recipe(scenario).model, plan.data, generator=torch_generator(seed, "init"), device=device
     )
 
 

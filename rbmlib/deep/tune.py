@@ -31,7 +31,7 @@ from rbmlib.deep.batches import take
 from rbmlib.deep.datasets import load_dataset
 from rbmlib.deep.methods import MASKED_METHODS, METHODS, L1Config, MaskedRLConfig, ResetFTConfig
 from rbmlib.deep.metrics import avg_gap, evaluate
-from rbmlib.deep.models import build_model
+from rbmlib.deep.models import build_for_data
 from rbmlib.deep.recipes import Recipe, default_recipe
 from rbmlib.deep.splits import SplitConfig, make_split, parse_scenario, split_data
 from rbmlib.deep.training import SGDConfig, fit
@@ -139,16 +139,7 @@ def _reference(cfg: TuneConfig, recipe: Recipe, data, seed: int) -> dict:
     )
     data = split_data(data, split)
     sets = {k: take(data, getattr(split, k), device=cfg.device) for k in ("train", "retain", "forget", "test")}
-    model = build_model(
-        recipe.model,
-        in_channels=data.x.shape[1],
-        image_size=data.x.shape[2],
-        num_classes=data.num_classes,
-        mean=data.mean,
-        std=data.std,
-        generator=torch_generator(seed, "init"),
-        device=cfg.device,
-    )
+    model = build_for_data(recipe.model, data, generator=torch_generator(seed, "init"), device=cfg.device)
     original = fit(model, sets["train"], cfg=recipe.original, generator=torch_generator(seed, "original"))
     gold = METHODS["retrain"](
         model, sets["retain"], sets["forget"], cfg=recipe.retrain, generator=torch_generator(seed, "retrain")
