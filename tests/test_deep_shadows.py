@@ -115,6 +115,7 @@ def test_more_shadows_reuse_the_first_ones(audited, tmp_path, monkeypatch):
         (["--audit", "lira2"], "unknown audit 'lira2'"),
         (["--shadows", "4"], "--shadows 4 needs --audit"),
         (["--methods", "ft,salun", "--audit", "rmia"], "needs retrain in --methods"),
+        (["--scenario", "noisy:0.1", "--audit", "ulira"], "does not support noisy:0.1 yet"),
     ],
 )
 def test_bad_audit_input_exits_2_with_one_error_line_and_writes_nothing(tmp_path, capsys, flags, message):
