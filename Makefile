@@ -21,10 +21,10 @@ $(STAMP): requirements/lock.txt pyproject.toml
 
 venv: $(STAMP)
 
-# Build the whole book from a clean _build/html, executing every notebook.
+# Build the whole book from a clean _build: every notebook executed once, as many at a time as
+# there are CPUs (tools/build_book.py; JOBS=1 for one at a time), then rendered by Jupyter Book.
 book: $(STAMP)
-	rm -rf _build/html _build/jupyter_execute _build/.doctrees
-	$(BIN)/jupyter-book build . $(JB_FLAGS)
+	$(BIN)/python tools/build_book.py . $(if $(JOBS),--jobs $(JOBS)) -- $(JB_FLAGS)
 	@echo "Book built: $(CURDIR)/_build/html/index.html"
 
 # Headless Chromium for the browser test (Debian's package; never a downloaded browser).

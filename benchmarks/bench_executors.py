@@ -8,7 +8,10 @@ measured on its own, twice: the sum of resident set sizes (RSS, which counts the
 libraries such as libtorch once per process) and the sum of proportional set sizes (PSS, which
 splits shared pages among the processes that map them: the memory the run really occupies).
 Prints one JSON object: wall times, their ratio (goal <= 0.7 on two cores), whether the metrics
-are identical (timings aside), and the peak memory of both runs (goal for Ray: <= 2 GB).
+are identical (timings aside), the peak memory of both runs (goal for Ray: <= 2 GB), and the
+machine's own two-process speed-up on the same work (one seed's grid alone against two seeds'
+grids as two independent processes at once), whose inverse bounds the ratio any 2-worker
+executor can reach here.
 
 Usage::
 
@@ -34,8 +37,9 @@ import sys
 from rbmlib.deep.executors import LocalExecutor, RayExecutor
 from rbmlib.deep.runner import DEFAULT_METHODS, ExperimentConfig, run_experiment
 out, executor, workers, dataset = sys.argv[1], sys.argv[2], int(sys.argv[3]), sys.argv[4]
+seeds = tuple(int(s) for s in sys.argv[5].split(","))
 cfg = ExperimentConfig(dataset=dataset, scenarios=("random:0.1", "class:3"), methods=DEFAULT_METHODS,
-                       seeds=(0, 1, 2), threads=1)
+                       seeds=seeds, threads=1)
 run_experiment(cfg, out, progress=False,
                executor=RayExecutor(workers=workers) if executor == "ray" else LocalExecutor())
 """
@@ -52,9 +56,9 @@ def _memory(tree: list[psutil.Process]) -> tuple[int, int]:
     return rss, pss
 
 
-def _run(out: Path, executor: str, workers: int, dataset: str) -> tuple[float, float, float]:
+def _run(out: Path, executor: str, workers: int, dataset: str, seeds: str = "0,1,2") -> tuple[float, float, float]:
     start = time.perf_counter()
-    proc = subprocess.Popen([sys.executable, "-c", _CHILD, str(out), executor, str(workers), dataset])
+    proc = subprocess.Popen([sys.executable, "-c", _CHILD, str(out), executor, str(workers), dataset, seeds])
     parent, peak_rss, peak_pss = psutil.Process(proc.pid), 0, 0
     while proc.poll() is None:
         try:
@@ -84,6 +88,18 @@ def main() -> None:
         ray_s, ray_rss, ray_pss = _run(Path(tmp) / "ray", "ray", args.workers, args.dataset)
         a, b = (pd.read_csv(Path(tmp) / name / "results.csv").drop(columns="rte_s") for name in ("local", "ray"))
         identical = a.equals(b)
+        # The machine's own parallel speed-up, on the same work without any executor: one seed's
+        # grid alone, then two seeds' grids as two independent processes at once. A 2-worker
+        # executor cannot beat wall_ratio_bound = 1 / speed-up on the compute.
+        one_s = _run(Path(tmp) / "one", "local", 1, args.dataset, "0")[0]
+        start = time.perf_counter()
+        pair = [
+            subprocess.Popen([sys.executable, "-c", _CHILD, str(Path(tmp) / f"pair{s}"), "local", "1", args.dataset, s])
+            for s in ("1", "2")
+        ]
+        if any(p.wait() != 0 for p in pair):
+            raise SystemExit("error: a calibration run failed")
+        pair_s = time.perf_counter() - start
     print(
         json.dumps(
             {
@@ -94,6 +110,10 @@ def main() -> None:
                 "ray_workers": args.workers,
                 "wall_ratio_ray_over_local": round(ray_s / local_s, 2),
                 "metrics_identical": bool(identical),
+                "one_seed_alone_s": round(one_s, 1),
+                "two_seeds_as_two_processes_at_once_s": round(pair_s, 1),
+                "two_process_speedup": round(2 * one_s / pair_s, 2),
+                "wall_ratio_bound": round(pair_s / (2 * one_s), 2),
                 "local_peak_rss_mb": round(local_rss),
                 "local_peak_pss_mb": round(local_pss),
                 "ray_peak_rss_mb": round(ray_rss),

@@ -8,6 +8,7 @@ outputs the build executed against the nbval references: each notebook runs once
 
 from __future__ import annotations
 
+import asyncio
 import re
 import shutil
 import subprocess
@@ -23,7 +24,7 @@ ROOT = Path(__file__).resolve().parents[1]
 NOTEBOOKS = sorted((ROOT / "notebooks").glob("*.md"))
 HTML = ROOT / "_build" / "html"
 SCREENSHOTS = ROOT / "_build" / "screenshots"
-JUPYTER_BOOK = str(Path(sys.executable).parent / "jupyter-book")
+BUILD_BOOK = ROOT / "tools" / "build_book.py"
 BUILD_FLAGS = ["--all", "-W", "-n", "--keep-going"]
 # Chromium flags that work headless as root with no network (see ../shared/toolchain.md).
 CHROMIUM_ARGS = [
@@ -37,11 +38,15 @@ CHROMIUM_ARGS = [
 
 
 def _build(source: Path) -> subprocess.CompletedProcess:
-    # jupyter_execute too: the regression test must never read a previous build's outputs.
-    for stale in ("html", "jupyter_execute", ".doctrees"):
-        shutil.rmtree(source / "_build" / stale, ignore_errors=True)
+    """``make book``'s build of ``source``: every notebook executed once (in parallel, into a fresh
+    jupyter-cache), then rendered from a clean ``_build`` (tools/build_book.py clears html,
+    jupyter_execute, doctrees and the cache, so no test ever reads a previous build's outputs)."""
     return subprocess.run(
-        [JUPYTER_BOOK, "build", str(source), *BUILD_FLAGS], capture_output=True, text=True, check=False, cwd=source
+        [sys.executable, str(BUILD_BOOK), str(source), "--", *BUILD_FLAGS],
+        capture_output=True,
+        text=True,
+        check=False,
+        cwd=source,
     )
 
 
@@ -57,6 +62,17 @@ def test_book_builds_with_warnings_as_errors(built_book):
     assert built_book.returncode == 0, log[-4000:]
     assert "WARNING" not in log.replace("[IPKernelApp] WARNING | Kernel is running over TCP", ""), log[-4000:]
     assert (HTML / "index.html").exists()
+
+
+@pytest.mark.slow
+def test_every_notebook_is_executed_once_and_rendered_from_that_execution(built_book):
+    """The parallel pre-execution ran each notebook; Sphinx executed none again (it found each in
+    the cache this build filled), so the outputs compared below are the only execution."""
+    log = built_book.stdout + built_book.stderr
+    executed = re.findall(r"^executed (\S+) in [\d.]+ s$", log, flags=re.MULTILINE)
+    expected = [str(p.relative_to(ROOT)) for p in NOTEBOOKS]
+    assert set(expected) <= set(executed) and len(executed) == len(set(executed)), executed
+    assert "Executing notebook using" not in log, "Sphinx executed a notebook a second time"
 
 
 @pytest.mark.slow
@@ -192,11 +208,53 @@ def _problems(name: str, width: str, report: dict) -> list[str]:
     return out
 
 
-def _await_math(page) -> None:
+async def _await_math(page) -> None:
     """Wait until MathJax has typeset the page (a condition, not a fixed delay)."""
-    if page.evaluate("() => document.querySelector('script[src*=mathjax]') !== null"):
-        page.wait_for_function("() => window.MathJax && MathJax.startup && MathJax.startup.promise", timeout=20_000)
-        page.evaluate("() => MathJax.startup.promise")
+    if await page.evaluate("() => document.querySelector('script[src*=mathjax]') !== null"):
+        await page.wait_for_function(
+            "() => window.MathJax && MathJax.startup && MathJax.startup.promise", timeout=20_000
+        )
+        await page.evaluate("() => MathJax.startup.promise")
+
+
+async def _read_pages(browser, width: str, pages: list[Path]) -> list[str]:
+    """Every page at one width in its own offline browser context: the defects, one line each."""
+    context = await browser.new_context(offline=True, viewport=WIDTHS[width])
+    # The network is off: anything but a local file is refused and reported.
+    await context.route(
+        "**/*", lambda route: route.continue_() if route.request.url.startswith("file:") else route.abort()
+    )
+    problems: list[str] = []
+    for path in pages:
+        name = str(path.relative_to(HTML))
+        page = await context.new_page()
+        errors: list[str] = []
+        page.on("console", lambda msg, errors=errors: errors.append(msg.text) if msg.type == "error" else None)
+        page.on("pageerror", lambda exc, errors=errors: errors.append(str(exc)))
+        page.on("requestfailed", lambda req, errors=errors: errors.append(f"request failed: {req.url}"))
+        await page.goto(path.as_uri(), wait_until="load")
+        await _await_math(page)
+        report = await page.evaluate(INSPECT_JS)
+        report["tools"] = await page.evaluate(TOOLS_JS)
+        shot = name.replace("/", "__").replace(".html", f"@{width}.png")
+        await page.screenshot(path=str(SCREENSHOTS / shot), full_page=True)
+        await page.close()
+        if errors:
+            problems.append(f"{name} at {width} px: console errors {errors}")
+        problems += _problems(name, width, report)
+    await context.close()
+    return problems
+
+
+async def _read_book(chromium: str, pages: list[Path]) -> list[str]:
+    """Both widths at once: two contexts of one browser, whose renderers run on separate cores."""
+    from playwright.async_api import async_playwright
+
+    async with async_playwright() as pw:
+        browser = await pw.chromium.launch(executable_path=chromium, args=CHROMIUM_ARGS)
+        found = await asyncio.gather(*(_read_pages(browser, width, pages) for width in WIDTHS))
+        await browser.close()
+    return [line for lines in found for line in lines]
 
 
 @pytest.mark.slow
@@ -204,42 +262,13 @@ def test_pages_load_offline_with_typeset_math_and_loaded_images(built_book):
     """Every page at 1280 px and 390 px: offline, math typeset, images loaded with alt text, no
     element wider than its column unless it scrolls, no visible code that glues; screenshots of
     both widths under ``_build/screenshots/`` (cleared first)."""
-    from playwright.sync_api import sync_playwright
-
     assert built_book.returncode == 0, "the book did not build"
     chromium = shutil.which("chromium")
     assert chromium, "Debian's chromium is missing: `make test` installs it (apt-get install chromium)"
     shutil.rmtree(SCREENSHOTS, ignore_errors=True)  # screenshots of this run only
     SCREENSHOTS.mkdir(parents=True)
-    problems: list[str] = []
     pages = _pages()
-    with sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=chromium, args=CHROMIUM_ARGS)
-        for width, viewport in WIDTHS.items():
-            context = browser.new_context(offline=True, viewport=viewport)
-            # The network is off: anything but a local file is refused and reported.
-            context.route(
-                "**/*", lambda route: route.continue_() if route.request.url.startswith("file:") else route.abort()
-            )
-            for path in pages:
-                name = str(path.relative_to(HTML))
-                page = context.new_page()
-                errors: list[str] = []
-                page.on("console", lambda msg, errors=errors: errors.append(msg.text) if msg.type == "error" else None)
-                page.on("pageerror", lambda exc, errors=errors: errors.append(str(exc)))
-                page.on("requestfailed", lambda req, errors=errors: errors.append(f"request failed: {req.url}"))
-                page.goto(path.as_uri(), wait_until="load")
-                _await_math(page)
-                report = page.evaluate(INSPECT_JS)
-                report["tools"] = page.evaluate(TOOLS_JS)
-                shot = name.replace("/", "__").replace(".html", f"@{width}.png")
-                page.screenshot(path=str(SCREENSHOTS / shot), full_page=True)
-                page.close()
-                if errors:
-                    problems.append(f"{name} at {width} px: console errors {errors}")
-                problems += _problems(name, width, report)
-            context.close()
-        browser.close()
+    problems = asyncio.run(_read_book(chromium, pages))
     assert not problems, "\n".join(problems)
     assert len(list(SCREENSHOTS.glob("*.png"))) == len(WIDTHS) * len(pages) >= 2 * 3
 
