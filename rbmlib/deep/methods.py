@@ -64,6 +64,7 @@ __all__ = [
     "RLConfig",
     "ResetFTConfig",
     "RetrainConfig",
+    "Schedule",
     "UnlearningMethod",
     "child_generator",
     "finetune",
@@ -244,7 +245,9 @@ def child_generator(generator: torch.Generator, purpose: int) -> torch.Generator
     return torch.Generator().manual_seed(int(state[0] >> np.uint64(1)))
 
 
-def _ce_stream(data: TensorSet, cfg: SGDConfig, generator: torch.Generator, sign: float):
+def _ce_stream(
+    data: TensorSet, cfg: SGDConfig, generator: torch.Generator, sign: float
+) -> Callable[[int], Iterable[Batch]]:
     def stream(epoch: int) -> Iterable[Batch]:
         for x, y in iterate_batches(data, cfg.batch_size, generator=generator, augment=cfg.augment):
             yield x, y, sign
