@@ -26,7 +26,8 @@ from pathlib import Path
 
 import torch
 
-from rbmlib.deep.results import format_summary, summarize
+from rbmlib.deep.display import format_summary
+from rbmlib.deep.results import summarise
 from rbmlib.deep.runner import DEFAULT_METHODS, ExperimentConfig, run_experiment
 
 
@@ -50,7 +51,7 @@ def main() -> None:
         table = run_experiment(cfg, out, progress=sys.stderr.isatty())
         wall = time.perf_counter() - start
     peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # Linux: kilobytes
-    summary = format_summary(summarize(table))
+    summary = format_summary(summarise(table))
     print(summary.to_string(index=False), file=sys.stderr)
     print(
         json.dumps(

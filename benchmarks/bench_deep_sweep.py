@@ -28,10 +28,10 @@ import torch
 from rbmlib.deep.artifacts import stream_seed, torch_generator
 from rbmlib.deep.batches import take
 from rbmlib.deep.datasets import load_dataset
-from rbmlib.deep.methods import METHODS, L1Config
+from rbmlib.deep.methods import METHODS, L1Config, MethodConfig
 from rbmlib.deep.metrics import avg_gap, evaluate
 from rbmlib.deep.models import build_for_data
-from rbmlib.deep.recipes import default_recipe
+from rbmlib.deep.recipes import Recipe, default_recipe
 from rbmlib.deep.splits import SplitConfig, make_split, parse_scenario
 from rbmlib.deep.training import fit
 
@@ -49,15 +49,11 @@ GRID = {
 }
 
 
-def _config(recipe, method: str, point: dict):
+def _config(recipe: Recipe, method: str, point: dict) -> MethodConfig:
     cfg = recipe.method_config(method)
-    if method in ("ft", "ga"):
-        return replace(cfg, lr=point["lr"])
-    if method == "rl":
-        return replace(cfg, sgd=replace(cfg.sgd, lr=point["lr"]))
-    if method == "l1":
-        return L1Config(replace(cfg.sgd, lr=point["lr"]), alpha=point["alpha"])
-    return replace(cfg, rl=replace(cfg.rl, sgd=replace(cfg.rl.sgd, lr=point["lr"])))
+    assert cfg is not None, f"{method} has a configuration"
+    cfg = replace(cfg, sgd=replace(cfg.sgd, lr=point["lr"]))
+    return replace(cfg, alpha=point["alpha"]) if isinstance(cfg, L1Config) else cfg
 
 
 def main() -> None:

@@ -67,7 +67,7 @@ def main() -> None:
     )
     if args.channels_last:
         model = model.to(memory_format=torch.channels_last)
-    cfg = replace(default_recipe("cifar10").ft, epochs=1, batch_size=args.batch_size, amp=args.amp)
+    cfg = replace(default_recipe("cifar10").ft.sgd, epochs=1, batch_size=args.batch_size, amp=args.amp)
     warm = args.warmup_images or 8 * args.batch_size
     fit(model, TensorSet(data.x[:warm], data.y[:warm], 10), cfg=cfg, generator=g)
     timed = TensorSet(data.x[: args.images], data.y[: args.images], 10)

@@ -20,7 +20,7 @@ def _tiny_recipe():
 
     r = default_recipe("digits")
     short = SGDConfig(epochs=2, lr=0.03, batch_size=128)
-    return replace(r, original=short, retrain=short)
+    return replace(r, original=short, retrain=replace(r.retrain, sgd=short))
 
 
 @pytest.fixture(scope="module")

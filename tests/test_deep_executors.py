@@ -16,13 +16,13 @@ pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 def _cfg() -> ExperimentConfig:
     r = default_recipe("digits")
-    short = replace(r.ft, epochs=1)
+    short = replace(r.ft.sgd, epochs=1)
     recipe = replace(
         r,
         original=replace(r.original, epochs=2, milestones=()),
-        retrain=replace(r.retrain, epochs=2, milestones=()),
-        ft=short,
-        rbm=replace(r.rbm, rl=replace(r.rbm.rl, sgd=short)),
+        retrain=replace(r.retrain, sgd=replace(r.retrain.sgd, epochs=2, milestones=())),
+        ft=replace(r.ft, sgd=short),
+        rbm=replace(r.rbm, sgd=short),
     )
     return ExperimentConfig(dataset="digits", methods=("retrain", "ft", "rbm"), seeds=(0, 1), recipe=recipe, threads=1)
 

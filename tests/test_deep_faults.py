@@ -28,12 +28,12 @@ pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 def _cfg(split_seed: int = 0) -> ExperimentConfig:
     r = default_recipe("digits")
-    short = replace(r.ft, epochs=1)
+    short = replace(r.ft.sgd, epochs=1)
     recipe = replace(
         r,
         original=replace(r.original, epochs=2, milestones=()),
-        retrain=replace(r.retrain, epochs=2, milestones=()),
-        ft=short,
+        retrain=replace(r.retrain, sgd=replace(r.retrain.sgd, epochs=2, milestones=())),
+        ft=replace(r.ft, sgd=short),
     )
     base = ExperimentConfig(dataset="digits")
     return replace(

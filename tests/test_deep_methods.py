@@ -2,34 +2,49 @@
 
 from __future__ import annotations
 
-from dataclasses import replace
+import inspect
+from dataclasses import fields, replace
 
 import pytest
 import torch
 import torch.nn.functional as F
 
 from rbmlib.deep.batches import TensorSet
-from rbmlib.deep.methods import METHODS, L1Config, MaskedRLConfig, ResetFTConfig, RLConfig, child_generator
+from rbmlib.deep.methods import (
+    MASKED_METHODS,
+    METHODS,
+    RBM_VARIANTS,
+    REGISTRY,
+    FinetuneConfig,
+    GradientAscentConfig,
+    L1Config,
+    MaskedRLConfig,
+    ResetFTConfig,
+    RetrainConfig,
+    RLConfig,
+    child_generator,
+)
 from rbmlib.deep.models import ModelSpec, build_model
-from rbmlib.deep.recipes import default_recipe, tuning, with_amp, with_mask_ratio
+from rbmlib.deep.recipes import default_recipe, map_sgd, tuning, with_amp, with_mask_ratio
 from rbmlib.deep.training import SGDConfig
 
 pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 SGD = SGDConfig(epochs=2, lr=0.05, batch_size=16)
 RL = RLConfig(SGD)
+MASKED = MaskedRLConfig(SGD, ratio=0.5, saliency_batch_size=16)
 CONFIGS = {
     "original": None,
-    "retrain": SGD,
-    "ft": SGD,
-    "ga": replace(SGD, lr=0.01),
+    "retrain": RetrainConfig(SGD),
+    "ft": FinetuneConfig(SGD),
+    "ga": GradientAscentConfig(replace(SGD, lr=0.01)),
     "rl": RL,
     "l1": L1Config(SGD, alpha=1e-3),
-    "salun": MaskedRLConfig(RL, ratio=0.5, saliency_batch_size=16),
-    "rbm": MaskedRLConfig(RL, ratio=0.5, saliency_batch_size=16),
-    "random": MaskedRLConfig(RL, ratio=0.5, saliency_batch_size=16),
-    "rbm_grad": MaskedRLConfig(RL, ratio=0.5, saliency_batch_size=16),
-    "rbm_layer": MaskedRLConfig(RL, ratio=0.5, saliency_batch_size=16),
+    "salun": MASKED,
+    "rbm": MASKED,
+    "random": MASKED,
+    "rbm_grad": MASKED,
+    "rbm_layer": MASKED,
     "rbm_reset": ResetFTConfig(SGD, ratio=0.5, saliency_batch_size=16),
 }
 
@@ -116,6 +131,9 @@ def test_rl_union_schedule_runs_and_differs_from_sequential(seed):
     model, retain, forget = _sets(seed)
     union = _run("rl", model, retain, forget, seed, RLConfig(SGD, schedule="union"))
     assert not _same(union, _run("rl", model, retain, forget, seed))
+    # A masked method at ratio 1 follows the same schedule as RL.
+    masked = _run("salun", model, retain, forget, seed, replace(MASKED, schedule="union", ratio=1.0))
+    assert _same(masked, union)
 
 
 def test_same_generator_seed_gives_identical_models(seed):
@@ -127,22 +145,40 @@ def test_recipes_set_ratio_and_amp_everywhere():
     r = with_mask_ratio(default_recipe("cifar10"), 0.3)
     assert r.salun.ratio == r.rbm.ratio == 0.3
     a = with_amp(r)
-    assert a.original.amp and a.rl.sgd.amp and a.salun.rl.sgd.amp and a.l1.sgd.amp
-    assert a.salun.ratio == 0.3 and not r.original.amp
+    assert a.original.amp and a.retrain.sgd.amp and a.ft.sgd.amp and a.ga.sgd.amp
+    assert a.rl.sgd.amp and a.salun.sgd.amp and a.l1.sgd.amp and a.rbm_reset.sgd.amp
+    assert a.salun.ratio == 0.3 and not r.original.amp and not r.salun.sgd.amp
+    assert (a.salun.schedule, a.l1.alpha, a.rbm_reset.ratio) == (r.salun.schedule, r.l1.alpha, r.rbm_reset.ratio)
+
+
+def test_map_sgd_reaches_every_training_stage_and_nothing_else():
+    r = default_recipe("mnist5k")
+    short = map_sgd(r, lambda c: replace(c, epochs=c.epochs + 100))
+    assert short.original.epochs == r.original.epochs + 100
+    for m in METHODS:
+        before, after = r.method_config(m), short.method_config(m)
+        if before is None:
+            assert after is None
+            continue
+        assert after.sgd.epochs == before.sgd.epochs + 100, m
+        assert replace(after, sgd=before.sgd) == before, m  # the rest of the configuration is kept
 
 
 def test_cifar_recipe_is_salun_default():
     r = default_recipe("cifar10")
     assert (r.original.epochs, r.original.lr, r.original.milestones) == (182, 0.1, (91, 136))
-    assert (r.ft.epochs, r.ft.lr, r.rl.sgd.lr, r.salun.ratio) == (10, 0.01, 0.013, 0.5)
+    assert (r.ft.sgd.epochs, r.ft.sgd.lr, r.rl.sgd.lr, r.salun.ratio) == (10, 0.01, 0.013, 0.5)
+    assert r.retrain.sgd == r.original and r.ga.sgd.epochs == 5
     assert r.model.arch == "resnet18" and r.original.augment == "crop_flip"
     assert default_recipe("svhn").original.augment == "none"
-    assert default_recipe("cifar100").rl.schedule == "union"
+    assert default_recipe("cifar100").rl.schedule == default_recipe("cifar100").salun.schedule == "union"
 
 
 def test_masked_config_rejects_ratio_outside_unit_interval():
     with pytest.raises(ValueError, match="mask ratio must be in \\(0, 1\\]"):
-        MaskedRLConfig(RL, ratio=0.0)
+        MaskedRLConfig(SGD, ratio=0.0)
+    with pytest.raises(ValueError, match="RL schedule must be"):
+        MaskedRLConfig(SGD, schedule="shuffled")  # type: ignore[arg-type]
 
 
 def test_rbm_variants_and_the_random_control_differ_from_salun_and_each_other(seed):
@@ -198,6 +234,27 @@ def test_every_recipe_method_has_a_provenance_and_cifar_rbm_is_marked_untuned():
         assert set(t) == set(METHODS) - {"original", "retrain"}
     assert tuning("cifar10")["rbm"].status == "not yet tuned"
     assert all(default_recipe("mnist5k").method_config(m) is not None for m in tuning("mnist5k"))
+
+
+@pytest.mark.parametrize("name", list(REGISTRY))
+def test_every_method_has_the_one_signature_and_the_recipe_gives_its_config_type(name):
+    params = inspect.signature(METHODS[name]).parameters
+    assert list(params) == ["model", "retain", "forget", "cfg", "generator"]  # no display arguments
+    assert [p.kind for p in params.values()][3:] == [inspect.Parameter.KEYWORD_ONLY] * 2
+    config = REGISTRY[name].config
+    cfg = default_recipe("mnist5k").method_config(name)
+    if config is None:
+        assert cfg is None and name == "original"
+    else:
+        assert type(cfg) is config and isinstance(cfg.sgd, SGDConfig)
+        assert type(CONFIGS[name]) is config  # the configurations these tests run
+
+
+def test_method_lists_are_derived_from_the_registry():
+    assert list(METHODS) == list(REGISTRY) and all(METHODS[m] is REGISTRY[m].run for m in REGISTRY)
+    ratio = {m for m, spec in REGISTRY.items() if spec.config and "ratio" in {f.name for f in fields(spec.config)}}
+    assert set(MASKED_METHODS) == ratio == {"salun", "random", "rbm", "rbm_grad", "rbm_layer", "rbm_reset"}
+    assert RBM_VARIANTS == ("rbm_grad", "rbm_layer", "rbm_reset")
 
 
 def test_noisy_recipe_is_the_memorising_network_and_marks_what_is_not_tuned():

@@ -8,8 +8,9 @@ import torch
 from sklearn.svm import SVC
 
 from rbmlib.deep.batches import TensorSet
+from rbmlib.deep.display import format_summary, scenario_table
 from rbmlib.deep.metrics import Metrics, accuracy, avg_gap, evaluate, mia_efficacy, predict
-from rbmlib.deep.results import check_consistent, collect, format_summary, read_results, scenario_table, summarize
+from rbmlib.deep.results import check_consistent, collect, read_results, summarise
 
 pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
@@ -102,16 +103,16 @@ def test_summary_gives_mean_and_sample_std_over_seeds():
         [_record("retrain", s, 0.0) for s in range(3)]
         + [_record("rbm", s, ua, 0.5) for s, ua in enumerate([1.0, 2.0, 6.0])]
     )
-    s = summarize(df).set_index("method")
+    s = summarise(df).set_index("method")
     assert s.loc["rbm", "ua_mean"] == pytest.approx(3.0)
     assert s.loc["rbm", "ua_std"] == pytest.approx(np.std([1, 2, 6], ddof=1))
     assert s.loc["rbm", "n_seeds"] == 3 and s.loc["rbm", "mask_ratio"] == 0.5
-    text = format_summary(summarize(df)).set_index("method").loc["rbm", "ua"]
+    text = format_summary(summarise(df)).set_index("method").loc["rbm", "ua"]
     assert text == "3.0 ± 2.6"
 
 
 def test_scenario_table_has_display_headers_and_one_row_per_method():
-    summary = summarize(collect([_record("retrain", 0, 2.0), _record("rbm", 0, 3.0, 0.5)]))
+    summary = summarise(collect([_record("retrain", 0, 2.0), _record("rbm", 0, 3.0, 0.5)]))
     t = scenario_table(summary, "random:0.1", labels={"retrain": "Retrain", "rbm": "RBM"})
     assert list(t.columns) == ["UA", "RA", "TA", "MIA", "Avg. Gap", "RTE (s)"]
     assert list(t.index) == ["Retrain", "RBM"] and t.loc["RBM", "UA"] == "3.0 ± 0.0"

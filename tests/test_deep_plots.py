@@ -9,7 +9,7 @@ import pytest
 
 from rbmlib.deep.methods import METHODS
 from rbmlib.deep.plots import METHOD_COLOURS, METHOD_LABELS, METHOD_MARKERS, draw_ratio_sweep, draw_ua_ra
-from rbmlib.deep.results import collect, summarize
+from rbmlib.deep.results import collect, summarise
 from rbmlib.deep.runner import DEFAULT_METHODS
 
 
@@ -49,7 +49,7 @@ def test_every_method_has_a_label_and_a_colour():
 
 def test_ua_ra_scatter_draws_one_point_per_method_and_the_retrain_crosshair(table):
     fig, ax = plt.subplots()
-    summary = summarize(table[table.mask_ratio.isna() | (table.mask_ratio == 0.5)])
+    summary = summarise(table[table.mask_ratio.isna() | (table.mask_ratio == 0.5)])
     assert draw_ua_ra(ax, summary, scenario="class:3", legend=True) is ax
     points = np.concatenate([c.get_offsets() for c in ax.collections if len(c.get_offsets())])
     assert len(points) >= len(DEFAULT_METHODS)

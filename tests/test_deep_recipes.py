@@ -24,9 +24,8 @@ def _sgd_configs(obj) -> list[SGDConfig]:
 
 def _values(cfg) -> dict[str, float]:
     """The tuned quantities of a method configuration: lr, ratio (masked), alpha (l1)."""
-    sgd = _sgd_configs(cfg)
-    assert len(sgd) == 1, "a method configuration has exactly one training stage"
-    out = {"lr": sgd[0].lr}
+    assert _sgd_configs(cfg) == [cfg.sgd], "a method configuration has exactly one training stage, its sgd"
+    out = {"lr": cfg.sgd.lr}
     for name in ("ratio", "alpha"):
         if hasattr(cfg, name):
             out[name] = getattr(cfg, name)
@@ -56,13 +55,14 @@ def test_cpu_scale_is_tuned_and_cifar_scale_is_not():
 def test_dataset_specific_choices_follow_salun():
     cifar10, svhn, cifar100 = default_recipe("cifar10"), default_recipe("svhn"), default_recipe("cifar100")
     assert cifar10.model.arch == "resnet18" and cifar10.original.epochs == 182
-    assert cifar10.original.milestones == (91, 136) and cifar10.retrain == cifar10.original
+    assert cifar10.original.milestones == (91, 136) and cifar10.retrain.sgd == cifar10.original
     assert {c.augment for c in _sgd_configs(cifar10)} == {"crop_flip"}
     assert {c.augment for c in _sgd_configs(svhn)} == {"none"}  # house numbers are not flipped
-    assert cifar10.rl.schedule == "sequential" and cifar100.rl.schedule == "union"
+    assert cifar10.rl.schedule == cifar10.salun.schedule == "sequential"
+    assert cifar100.rl.schedule == cifar100.rbm.schedule == "union"
     cpu = default_recipe("mnist5k")
     assert cpu.model.arch == "cnn" and cpu.model.width == 12
-    assert {c.epochs for c in _sgd_configs(cpu) if c is not cpu.original and c is not cpu.retrain} == {3}
+    assert {c.epochs for c in _sgd_configs(cpu) if c is not cpu.original and c is not cpu.retrain.sgd} == {3}
     noisy = default_recipe("mnist5k", "noisy:0.1")
     assert noisy.model.width == 48 and noisy.original.epochs == 30 and noisy.original.milestones == (24,)
 
@@ -108,3 +108,29 @@ def test_with_amp_switches_every_training_stage_and_nothing_else():
     assert len(_sgd_configs(amp)) == len(_sgd_configs(recipe)) == 12  # original, retrain and the ten unlearning methods
     assert with_amp(amp, amp=False) == recipe
     assert isinstance(amp.salun, MaskedRLConfig) and amp.salun.ratio == recipe.salun.ratio
+
+
+@pytest.mark.parametrize("method", ["ft", "ga", "rl", "l1", "salun", "rbm_reset"])
+def test_a_tuning_point_changes_the_learning_rate_and_ratio_only(method):
+    from dataclasses import replace
+
+    from rbmlib.deep.tune import with_point
+
+    recipe = default_recipe("mnist5k")
+    before = recipe.method_config(method)
+    ratio = 0.9 if method in MASKED_METHODS else None
+    point = with_point(recipe, method, 0.123, ratio)
+    assert type(point) is type(before) and point.sgd == replace(before.sgd, lr=0.123)
+    assert replace(point, sgd=before.sgd, **({"ratio": before.ratio} if ratio else {})) == before
+    if ratio is not None:
+        assert point.ratio == 0.9
+
+
+def test_a_tuning_point_refuses_a_ratio_for_an_unmasked_method_and_untunable_methods():
+    from rbmlib.deep.tune import with_point
+
+    recipe = default_recipe("mnist5k")
+    with pytest.raises(ValueError, match="method 'ft' takes no mask ratio"):
+        with_point(recipe, "ft", 0.01, 0.5)
+    with pytest.raises(ValueError, match="cannot tune method 'retrain'"):
+        with_point(recipe, "retrain", 0.01, None)

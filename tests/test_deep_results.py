@@ -12,11 +12,9 @@ from rbmlib.deep.results import (
     COLUMNS,
     check_consistent,
     collect,
-    format_summary,
     read_cells,
     read_results,
-    scenario_table,
-    summarize,
+    summarise,
 )
 
 RETRAIN = {"ua": 10.0, "ra": 90.0, "ta": 80.0, "mia": 20.0}
@@ -94,22 +92,7 @@ def test_summaries_are_mean_and_sample_std_over_seeds():
     uas = [11.0, 13.0, 18.0]
     df = collect([_row("ft", s, {**RETRAIN, "ua": ua}) for s, ua in enumerate(uas)]
                  + [_row("retrain", s, RETRAIN) for s in range(3)])  # fmt: skip
-    ft = summarize(df).set_index("method").loc["ft"]
+    ft = summarise(df).set_index("method").loc["ft"]
     assert ft["n_seeds"] == 3 and ft["ua_mean"] == pytest.approx(14.0)
     assert ft["ua_std"] == pytest.approx(np.sqrt(((11 - 14) ** 2 + (13 - 14) ** 2 + (18 - 14) ** 2) / 2))
     assert ft["avg_gap_mean"] == pytest.approx(np.mean([1, 3, 8]) / 4) and ft["rte_s_mean"] == pytest.approx(3.0)
-
-
-def test_display_tables_read_mean_plus_minus_std():
-    df = collect(
-        [_row("ft", s, {**RETRAIN, "ua": 10.0 + 2 * s}) for s in range(2)] + [_row("rbm", 0, RETRAIN, ratio=0.5)]
-    )
-    summary = summarize(df)
-    shown = format_summary(summary, digits=2).set_index("method")
-    assert shown.loc["ft", "ua"] == f"11.00 ± {np.sqrt(2):.2f}"
-    assert shown.loc["rbm", "ua"] == "10.00 ± 0.00"  # one seed: no spread to show
-    assert shown.loc["rbm", "avg_gap"] == "n/a"  # no Retrain run: no Avg. Gap
-    table = scenario_table(summary, "random:0.1", labels={"ft": "FT", "rbm": "RBM"})
-    assert list(table.columns) == ["UA", "RA", "TA", "MIA", "Avg. Gap", "RTE (s)"]
-    assert table.index.name == "method" and list(table.index) == ["FT", "RBM"]
-    assert scenario_table(summary, "class:3").empty

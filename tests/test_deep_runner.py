@@ -25,15 +25,15 @@ pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 def _tiny_recipe():
     r = default_recipe("digits")
-    short = replace(r.ft, epochs=1)
+    short = replace(r.ft.sgd, epochs=1)
     return replace(
         r,
         original=replace(r.original, epochs=3, milestones=()),
-        retrain=replace(r.retrain, epochs=3, milestones=()),
-        ft=short,
+        retrain=replace(r.retrain, sgd=replace(r.retrain.sgd, epochs=3, milestones=())),
+        ft=replace(r.ft, sgd=short),
         rl=replace(r.rl, sgd=short),
-        salun=replace(r.salun, rl=replace(r.rl, sgd=short)),
-        rbm=replace(r.rbm, rl=replace(r.rl, sgd=short)),
+        salun=replace(r.salun, sgd=short),
+        rbm=replace(r.rbm, sgd=short),
     )
 
 
@@ -149,7 +149,7 @@ def test_changed_configuration_gets_its_own_artifacts_and_leaves_others_untouche
         if p.is_file() and ".locks" not in p.parts and p.parent != tmp_path
     }
     recipe = CFG.recipe
-    changed = replace(CFG, recipe=replace(recipe, ft=replace(recipe.ft, lr=0.5)))
+    changed = replace(CFG, recipe=replace(recipe, ft=replace(recipe.ft, sgd=replace(recipe.ft.sgd, lr=0.5))))
     ran = _counting_methods(monkeypatch)
     second = run_experiment(changed, tmp_path, progress=False)
     assert ran == ["ft", "ft"]  # only the changed cells are computed; retrain and rbm are reused
@@ -275,7 +275,7 @@ def test_each_scenario_runs_with_the_recipe_tuned_for_its_kind(tmp_path, monkeyp
 def test_noisy_scenario_trains_its_original_on_the_corrupted_labels(tmp_path, monkeypatch):
     seen = []
 
-    def spy_fit(model, train, *, cfg, generator, desc=None):
+    def spy_fit(model, train, *, cfg, generator):
         seen.append(train.y.clone())
         return model
 

@@ -10,11 +10,12 @@ Modules, one concept each:
   the random control.
 * :mod:`~rbmlib.deep.training` -- the one masked-SGD engine (hard or leaky masks).
 * :mod:`~rbmlib.deep.methods` -- Retrain, FT, GA, RL, l1-sparse, SalUn, random mask, RBM and its
-  variants (one signature).
+  variants (one signature, one configuration type each, registered once).
 * :mod:`~rbmlib.deep.recipes` -- default hyper-parameters per dataset, with their provenance.
 * :mod:`~rbmlib.deep.tune` -- the equal-budget tuning protocol (``tune`` subcommand).
 * :mod:`~rbmlib.deep.metrics` -- UA, RA, TA, MIA-efficacy, Avg. Gap.
-* :mod:`~rbmlib.deep.results` -- tidy tables paired on the split hash, mean ± std summaries.
+* :mod:`~rbmlib.deep.results` -- tidy tables paired on the split hash, mean and std summaries;
+  :mod:`~rbmlib.deep.display` their ``mean ± std`` display strings.
 * :mod:`~rbmlib.deep.stats` -- paired bootstrap comparisons and the C7 verdict rule.
 * :mod:`~rbmlib.deep.commands` -- the ``report`` subcommand (and ``tune``'s parser).
 * :mod:`~rbmlib.deep.planning` -- the experiment config and its plan (split -> original per seed -> cells).
@@ -29,13 +30,22 @@ Modules, one concept each:
 """
 
 from rbmlib.deep.datasets import DATASETS, DatasetUnavailableError, ImageData, load_dataset
+from rbmlib.deep.display import format_summary
 from rbmlib.deep.methods import (
     MASKED_METHODS,
     METHODS,
     RBM_VARIANTS,
+    REGISTRY,
+    FinetuneConfig,
+    GradientAscentConfig,
     L1Config,
     MaskedRLConfig,
+    MethodConfig,
+    MethodSpec,
+    ResetFTConfig,
+    RetrainConfig,
     RLConfig,
+    UnlearningMethod,
     finetune,
     gradient_ascent,
     l1_sparse,
@@ -50,7 +60,7 @@ from rbmlib.deep.methods import (
 )
 from rbmlib.deep.metrics import Metrics, avg_gap, evaluate, mia_efficacy
 from rbmlib.deep.recipes import Recipe, default_recipe, with_mask_ratio
-from rbmlib.deep.results import format_summary, summarize
+from rbmlib.deep.results import summarise
 from rbmlib.deep.runner import DEFAULT_METHODS, ExperimentConfig, run_experiment
 from rbmlib.deep.saliency import (
     fisher_scores,
@@ -69,18 +79,26 @@ __all__ = [
     "MASKED_METHODS",
     "METHODS",
     "RBM_VARIANTS",
+    "REGISTRY",
     "DatasetUnavailableError",
     "ExperimentConfig",
+    "FinetuneConfig",
+    "GradientAscentConfig",
     "ImageData",
     "L1Config",
     "MaskedRLConfig",
+    "MethodConfig",
+    "MethodSpec",
     "Metrics",
     "RLConfig",
+    "ResetFTConfig",
+    "RetrainConfig",
     "Recipe",
     "SGDConfig",
     "Scenario",
     "Split",
     "SplitConfig",
+    "UnlearningMethod",
     "avg_gap",
     "c7_verdict",
     "compare",
@@ -110,6 +128,6 @@ __all__ = [
     "run_experiment",
     "saliency_scores",
     "salun",
-    "summarize",
+    "summarise",
     "with_mask_ratio",
 ]

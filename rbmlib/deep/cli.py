@@ -24,10 +24,11 @@ import sys
 from dataclasses import replace
 
 from rbmlib.deep.datasets import DATASETS, DatasetUnavailableError
+from rbmlib.deep.display import summary_text
 from rbmlib.deep.executors import EXECUTORS, Executor, LocalExecutor, RayExecutor, SlurmExecutor
 from rbmlib.deep.methods import METHODS
 from rbmlib.deep.recipes import default_recipe, with_amp, with_mask_ratio
-from rbmlib.deep.results import summarize, summary_text
+from rbmlib.deep.results import summarise
 from rbmlib.deep.runner import DEFAULT_METHODS, ExperimentConfig, run_experiment
 from rbmlib.deep.splits import SplitConfig
 from rbmlib.validators import fraction
@@ -264,7 +265,7 @@ def run_unlearn(args: argparse.Namespace) -> int:
     except KeyboardInterrupt:
         print(f"interrupted: finished cells are kept in {args.out}; rerun the same command to resume", file=sys.stderr)
         return 130
-    print(summary_text(summarize(table)))
+    print(summary_text(summarise(table)))
     if audit is not None:
         from rbmlib.deep.shadows import audit_means
         from rbmlib.presentation import render_table

@@ -183,7 +183,7 @@ def primary_arms(table, *, ratio: float | None = None) -> dict[str, dict[str, st
             if len(ratios) <= 1:
                 arms[method] = method
                 continue
-            want = ratio if ratio is not None else default_recipe(dataset, scenario).method_config(method).ratio
+            want = ratio if ratio is not None else default_recipe(dataset, scenario).masked_config(method).ratio
             hit = [x for x in ratios if np.isclose(x, want)]
             if not hit:
                 raise ValueError(f"{method} under {scenario} was run at ratios {ratios}, not at {want}; give --ratio")
@@ -208,7 +208,7 @@ def report(folder: str | Path, *, ratio: float | None = None, seed: int = 0, n_b
         ``(0, 1]`` or absent from the folder.
     """
     from rbmlib.claims import VERDICT_DEFINITIONS
-    from rbmlib.deep.results import read_results, summarize
+    from rbmlib.deep.results import read_results, summarise
     from rbmlib.deep.stats import c7_verdict, compare
 
     if ratio is not None:
@@ -222,7 +222,7 @@ def report(folder: str | Path, *, ratio: float | None = None, seed: int = 0, n_b
     primary = primary_arms(table, ratio=ratio)
     comparisons = compare(table, seed=seed, primary=primary, n_boot=n_boot)
     verdict, conditions, evidence = c7_verdict(comparisons)
-    summary = summarize(table)
+    summary = summarise(table)
     audit = _audit_summary(folder)
     return {
         "summary": json.loads(summary.to_json(orient="records")),
@@ -259,7 +259,7 @@ def _audit_summary(folder: str | Path) -> list[dict]:
 def _format_report(rep: dict) -> str:
     import pandas as pd
 
-    from rbmlib.deep.results import summary_text
+    from rbmlib.deep.display import summary_text
     from rbmlib.presentation import render_table
 
     cmp = pd.DataFrame(rep["comparisons"])

@@ -94,11 +94,11 @@ class LocalExecutor:
             if cell.uses_original:
                 path = plan.original_path(out, cell.seed, cell.scenario)
                 if original is None or original[0] != path:
-                    original = (path, ensure_original(plan, out, cell.seed, cell.scenario, device, progress=bars))
+                    original = (path, ensure_original(plan, out, cell.seed, cell.scenario, device))
                 model0 = original[1]
             else:
                 model0 = build_fresh(plan, cell.seed, cell.scenario, device)
-            ensure_cell(plan, out, cell, model0=model0, sets=loaded[1], device=device, progress=bars)
+            ensure_cell(plan, out, cell, model0=model0, sets=loaded[1], device=device)
             if progress and not bars:  # a log file gets one plain line per cell, no escape codes
                 print(
                     f"cell {i + 1}/{len(pending)} done: {cell.label} {cell.scenario} seed {cell.seed}",
@@ -143,16 +143,16 @@ def run_task(cfg: ExperimentConfig, out: str, task: Task, *, gpu_assigned: bool 
     try:
         root = Path(out)
         if task.kind == "original":
-            ensure_original(plan, root, task.seed, task.scenario, device, progress=False)
+            ensure_original(plan, root, task.seed, task.scenario, device)
             return task.seed
         cell = plan.cells[task.index]
         sets = split_sets(plan, ensure_split(plan, root, cell.scenario, cell.seed), device)
         model0 = (
-            ensure_original(plan, root, cell.seed, cell.scenario, device, progress=False)
+            ensure_original(plan, root, cell.seed, cell.scenario, device)
             if cell.uses_original
             else build_fresh(plan, cell.seed, cell.scenario, device)
         )
-        ensure_cell(plan, root, cell, model0=model0, sets=sets, device=device, progress=False)
+        ensure_cell(plan, root, cell, model0=model0, sets=sets, device=device)
         return task.seed
     finally:
         torch.set_num_threads(before)

@@ -47,14 +47,16 @@ import torch
 
 from rbmlib.deep.artifacts import config_key, stream_seed
 from rbmlib.deep.datasets import ImageData, load_dataset
-from rbmlib.deep.methods import MASKED_METHODS, METHODS
+from rbmlib.deep.methods import MASKED_METHODS, METHODS, MethodConfig
 from rbmlib.deep.recipes import Recipe, default_recipe
 from rbmlib.deep.splits import Split, SplitConfig, make_split, parse_scenario
 from rbmlib.validators import fraction
 
 __all__ = ["DEFAULT_METHODS", "FORMAT", "Cell", "ExperimentConfig", "Plan", "make_plan", "parse_method"]
 
-#: The seven methods of the field's comparison, in reporting order.
+#: The pre-registered grid: the seven methods of the field's comparison, in reporting order. An
+#: explicit choice, not derived from :data:`rbmlib.deep.methods.REGISTRY`: the control, the RBM
+#: variants and the untouched original are run on request (``--methods``), not by default.
 DEFAULT_METHODS: tuple[str, ...] = ("retrain", "ft", "ga", "rl", "l1", "salun", "rbm")
 
 #: Version of the code's results; part of every artifact key.
@@ -149,7 +151,7 @@ class Cell:
         Method name.
     seed : int
         Run seed.
-    cfg : Any
+    cfg : MethodConfig, optional
         The method's configuration (``None`` for ``"original"``).
     mask_ratio : float, optional
         The mask ratio of a masked method, ``None`` otherwise.
@@ -158,7 +160,7 @@ class Cell:
     scenario: str
     method: str
     seed: int
-    cfg: Any
+    cfg: MethodConfig | None
     mask_ratio: float | None
 
     @property
@@ -383,10 +385,13 @@ def make_plan(cfg: ExperimentConfig) -> Plan:
     for s in cfg.seeds:
         for sc in scenarios:
             for name, ratio in methods:
-                mcfg = recipes[str(sc)].method_config(name)
+                recipe = recipes[str(sc)]
                 if name in MASKED_METHODS:
-                    mcfg = replace(mcfg, ratio=mcfg.ratio if ratio is None else ratio)
-                cells.append(Cell(str(sc), name, int(s), mcfg, mcfg.ratio if name in MASKED_METHODS else None))
+                    masked = recipe.masked_config(name)
+                    masked = replace(masked, ratio=masked.ratio if ratio is None else ratio)
+                    cells.append(Cell(str(sc), name, int(s), masked, masked.ratio))
+                else:
+                    cells.append(Cell(str(sc), name, int(s), recipe.method_config(name), None))
     labels_seen = [(c.scenario, c.label, c.seed) for c in cells]
     if len(set(labels_seen)) != len(labels_seen):
         raise ValueError(f"methods must be distinct, got {list(cfg.methods)}")

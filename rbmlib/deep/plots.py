@@ -41,7 +41,7 @@ def draw_ua_ra(
     ax : matplotlib.axes.Axes
         Where to draw.
     summary : pandas.DataFrame
-        Output of :func:`rbmlib.deep.results.summarize`.
+        Output of :func:`rbmlib.deep.results.summarise`.
     scenario : str
         Which scenario's rows to draw.
     legend : bool

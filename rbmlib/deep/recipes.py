@@ -1,7 +1,7 @@
 """Default hyper-parameters per dataset: SalUn's for the CIFAR scale, tuned ones for CPU scale.
 
 A :class:`Recipe` gathers the model and every stage's configuration; variants are made with
-:func:`dataclasses.replace` (or :func:`with_mask_ratio`, :func:`with_amp`).
+:func:`dataclasses.replace` (or :func:`with_mask_ratio`, :func:`with_amp`, :func:`map_sgd`).
 
 * ``cifar10``, ``cifar100``, ``svhn``, ``tinyimagenet`` -- SalUn's CIFAR-10 + ResNet-18 defaults
   (``unlearning-reference.md`` in the project's shared notes; SalUn's ``arg_parser.py`` and run
@@ -25,25 +25,38 @@ A :class:`Recipe` gathers the model and every stage's configuration; variants ar
 
 from __future__ import annotations
 
-from dataclasses import dataclass, fields, replace
+from collections.abc import Callable
+from dataclasses import dataclass, replace
 from typing import Any, Literal
 
 from rbmlib.deep.batches import Augment
 from rbmlib.deep.methods import (
     MASKED_METHODS,
     METHODS,
+    FinetuneConfig,
+    GradientAscentConfig,
     L1Config,
+    MaskedConfig,
     MaskedRLConfig,
+    MethodConfig,
     ResetFTConfig,
+    RetrainConfig,
     RLConfig,
+    Schedule,
 )
 from rbmlib.deep.models import ModelSpec
 from rbmlib.deep.training import SGDConfig
 
-#: RL's pass order (:class:`~rbmlib.deep.methods.RLConfig`).
-Schedule = Literal["sequential", "union"]
-
-__all__ = ["CPU_TUNE_COMMAND", "Recipe", "Tuning", "default_recipe", "tuning", "with_amp", "with_mask_ratio"]
+__all__ = [
+    "CPU_TUNE_COMMAND",
+    "Recipe",
+    "Tuning",
+    "default_recipe",
+    "map_sgd",
+    "tuning",
+    "with_amp",
+    "with_mask_ratio",
+]
 
 
 @dataclass(frozen=True)
@@ -56,10 +69,12 @@ class Recipe:
         Architecture.
     original : SGDConfig
         Training of the original model on $D = D_f \\cup D_r$.
-    retrain : SGDConfig
+    retrain : RetrainConfig
         Retrain on $D_r$ from a fresh initialisation (the field uses the original's recipe).
-    ft, ga : SGDConfig
-        Fine-tuning on $D_r$; gradient ascent on $D_f$.
+    ft : FinetuneConfig
+        Fine-tuning on $D_r$.
+    ga : GradientAscentConfig
+        Gradient ascent on $D_f$.
     rl : RLConfig
         Random labelling.
     l1 : L1Config
@@ -75,9 +90,9 @@ class Recipe:
 
     model: ModelSpec
     original: SGDConfig
-    retrain: SGDConfig
-    ft: SGDConfig
-    ga: SGDConfig
+    retrain: RetrainConfig
+    ft: FinetuneConfig
+    ga: GradientAscentConfig
     rl: RLConfig
     l1: L1Config
     salun: MaskedRLConfig
@@ -88,11 +103,21 @@ class Recipe:
     rbm_reset: ResetFTConfig
     eval_batch_size: int = 1024
 
-    def method_config(self, method: str) -> Any:
+    def method_config(self, method: str) -> MethodConfig | None:
         """The configuration ``METHODS[method]`` takes (``None`` for ``"original"``)."""
         if method not in METHODS:
             raise ValueError(f"unknown method {method!r}; expected one of {', '.join(METHODS)}")
-        return None if method == "original" else getattr(self, method)
+        if method == "original":
+            return None
+        cfg: MethodConfig = getattr(self, method)
+        return cfg
+
+    def masked_config(self, method: str) -> MaskedConfig:
+        """The configuration of a masked method (one of :data:`~rbmlib.deep.methods.MASKED_METHODS`)."""
+        if method not in MASKED_METHODS:
+            raise ValueError(f"method {method!r} takes no mask ratio; expected one of {', '.join(MASKED_METHODS)}")
+        cfg: MaskedConfig = getattr(self, method)
+        return cfg
 
 
 @dataclass(frozen=True)
@@ -153,14 +178,14 @@ def _cifar_scale(dataset: str, augment: Augment, schedule: Schedule) -> Recipe:
     unlearn = SGDConfig(epochs=10, lr=0.01, augment=augment)
 
     def masked(m: str) -> MaskedRLConfig:
-        return MaskedRLConfig(RLConfig(replace(unlearn, lr=t[m]["lr"]), schedule=schedule), ratio=t[m]["ratio"])
+        return MaskedRLConfig(replace(unlearn, lr=t[m]["lr"]), schedule=schedule, ratio=t[m]["ratio"])
 
     return Recipe(
         model=ModelSpec("resnet18"),
         original=original,
-        retrain=original,
-        ft=replace(unlearn, lr=t["ft"]["lr"]),
-        ga=SGDConfig(epochs=5, lr=t["ga"]["lr"], augment=augment),
+        retrain=RetrainConfig(original),
+        ft=FinetuneConfig(replace(unlearn, lr=t["ft"]["lr"])),
+        ga=GradientAscentConfig(SGDConfig(epochs=5, lr=t["ga"]["lr"], augment=augment)),
         rl=RLConfig(replace(unlearn, lr=t["rl"]["lr"]), schedule=schedule),
         l1=L1Config(replace(unlearn, lr=t["l1"]["lr"]), alpha=t["l1"]["alpha"]),
         salun=masked("salun"),
@@ -270,14 +295,14 @@ def _cpu_scale(width: int, kind: str, original_epochs: int = 12, milestone: int 
     unlearn = SGDConfig(epochs=3, lr=0.02, batch_size=batch)
 
     def masked(m: str) -> MaskedRLConfig:
-        return MaskedRLConfig(RLConfig(replace(unlearn, lr=t[m]["lr"])), ratio=t[m]["ratio"], saliency_batch_size=batch)
+        return MaskedRLConfig(replace(unlearn, lr=t[m]["lr"]), ratio=t[m]["ratio"], saliency_batch_size=batch)
 
     return Recipe(
         model=ModelSpec("cnn", width=width),
         original=original,
-        retrain=original,
-        ft=replace(unlearn, lr=t["ft"]["lr"]),
-        ga=replace(unlearn, lr=t["ga"]["lr"]),
+        retrain=RetrainConfig(original),
+        ft=FinetuneConfig(replace(unlearn, lr=t["ft"]["lr"])),
+        ga=GradientAscentConfig(replace(unlearn, lr=t["ga"]["lr"])),
         rl=RLConfig(replace(unlearn, lr=t["rl"]["lr"])),
         l1=L1Config(replace(unlearn, lr=t["l1"]["lr"]), alpha=t["l1"]["alpha"]),
         salun=masked("salun"),
@@ -342,24 +367,26 @@ def default_recipe(dataset: str, scenario: str | None = None) -> Recipe:
 
 def with_mask_ratio(recipe: Recipe, ratio: float) -> Recipe:
     """``recipe`` with mask ratio ``ratio`` for every masked method (SalUn, random, the RBMs)."""
-    return replace(recipe, **{m: replace(getattr(recipe, m), ratio=ratio) for m in MASKED_METHODS})
+    # replace() takes the fields by name; their types are checked where they are read
+    # (Recipe.masked_config), since mypy cannot type keyword names known only at run time.
+    changes: dict[str, Any] = {m: replace(recipe.masked_config(m), ratio=ratio) for m in MASKED_METHODS}
+    return replace(recipe, **changes)
 
 
-def _map_sgd(obj: Any, fn) -> Any:
-    if isinstance(obj, SGDConfig):
-        return fn(obj)
-    if hasattr(obj, "__dataclass_fields__"):
-        return replace(
-            obj,
-            **{
-                f.name: _map_sgd(getattr(obj, f.name), fn)
-                for f in fields(obj)
-                if hasattr(getattr(obj, f.name), "__dataclass_fields__")
-            },
-        )
-    return obj
+def map_sgd(recipe: Recipe, fn: Callable[[SGDConfig], SGDConfig]) -> Recipe:
+    """``recipe`` with ``fn`` applied to the :class:`SGDConfig` of every training stage.
+
+    The original training's configuration is an :class:`SGDConfig` itself; every method's
+    configuration holds one as its ``sgd`` field.
+    """
+    changes: dict[str, Any] = {"original": fn(recipe.original)}  # keyword names: see with_mask_ratio
+    for m in METHODS:
+        cfg = recipe.method_config(m)
+        if cfg is not None:
+            changes[m] = replace(cfg, sgd=fn(cfg.sgd))
+    return replace(recipe, **changes)
 
 
 def with_amp(recipe: Recipe, amp: bool = True) -> Recipe:
     """``recipe`` with bfloat16 autocast switched on (or off) in every training stage."""
-    return _map_sgd(recipe, lambda c: replace(c, amp=amp))
+    return map_sgd(recipe, lambda c: replace(c, amp=amp))

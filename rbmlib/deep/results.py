@@ -1,4 +1,4 @@
-"""Result tables: one tidy row per run, Avg. Gap against the stored Retrain, mean ± std (Chapter 6).
+"""Result tables: one tidy row per run, Avg. Gap against the stored Retrain, mean and std (Chapter 6).
 
 A finished run ("cell") of the grid is one record; :func:`collect` gathers records into a tidy
 :class:`pandas.DataFrame` with one row per (dataset, scenario, method, mask ratio, seed) and
@@ -6,8 +6,10 @@ computes Avg. Gap against the Retrain row of the same dataset, scenario, seed **
 (``NaN`` when that Retrain has not been run): two runs are paired only when they read the same
 split file, so a stale Retrain of another split is never used as the reference.
 :func:`check_consistent` refuses tables that mix splits or configurations; :func:`read_results`
-reads a results folder; :func:`summarize` aggregates over seeds. Paired comparisons between
-methods are in :mod:`rbmlib.deep.stats`.
+reads a results folder; :func:`summarise` aggregates over seeds. Paired comparisons between
+methods are in :mod:`rbmlib.deep.stats`; the display strings of these tables (``mean ± std``
+cells, the command lines' text table, the book's per-scenario table) in :mod:`rbmlib.deep.display`.
+This module computes; it formats nothing.
 """
 
 from __future__ import annotations
@@ -19,21 +21,17 @@ import numpy as np
 import pandas as pd
 
 from rbmlib.deep.metrics import METRIC_NAMES, Metrics, avg_gap
-from rbmlib.presentation import HEADERS as PRESENTATION_HEADERS
-from rbmlib.presentation import label as label_of
-from rbmlib.presentation import mean_pm, render_table
 
 __all__ = [
     "COLUMNS",
     "KEYS",
+    "REFERENCE_KEYS",
+    "SUMMARY_VALUES",
     "check_consistent",
     "collect",
-    "format_summary",
-    "read_results",
     "read_cells",
-    "scenario_table",
-    "summarize",
-    "summary_text",
+    "read_results",
+    "summarise",
 ]
 
 #: Columns that identify a row.
@@ -160,8 +158,17 @@ def read_results(folder: str | Path) -> pd.DataFrame:
     return collect(records)
 
 
-def summarize(df: pd.DataFrame) -> pd.DataFrame:
+#: The columns :func:`summarise` aggregates: every metric, Avg. Gap and run time.
+SUMMARY_VALUES: tuple[str, ...] = (*METRIC_NAMES, "avg_gap", "rte_s")
+
+
+def summarise(df: pd.DataFrame) -> pd.DataFrame:
     """Mean and sample standard deviation over seeds of every metric, Avg. Gap and run time.
+
+    Parameters
+    ----------
+    df : pandas.DataFrame
+        A tidy table (:func:`collect`, :func:`read_results`).
 
     Returns
     -------
@@ -169,46 +176,10 @@ def summarize(df: pd.DataFrame) -> pd.DataFrame:
         One row per (dataset, scenario, method, mask_ratio), columns ``<metric>_mean``,
         ``<metric>_std`` and ``n_seeds``.
     """
-    values = list(METRIC_NAMES) + ["avg_gap", "rte_s"]
+    values = list(SUMMARY_VALUES)
     groups = df.groupby(["dataset", "scenario", "method", "mask_ratio"], dropna=False, sort=False)
     mean = groups[values].mean().add_suffix("_mean")
     std = groups[values].std(ddof=1).add_suffix("_std")
     out = pd.concat([mean, std], axis=1)
     out["n_seeds"] = groups.size()
     return out.reset_index()
-
-
-def format_summary(summary: pd.DataFrame, digits: int = 1) -> pd.DataFrame:
-    """``"mean ± std"`` strings per metric (for display), one row per method and scenario
-    (:func:`rbmlib.presentation.mean_pm`; ``n/a`` where a metric is missing)."""
-    out = summary[["dataset", "scenario", "method", "mask_ratio"]].copy()
-    for name in list(METRIC_NAMES) + ["avg_gap", "rte_s"]:
-        m, s = summary[f"{name}_mean"], summary[f"{name}_std"]
-        out[name] = [mean_pm(float(a), float(b), digits) for a, b in zip(m, s)]
-    return out
-
-
-def summary_text(summary: pd.DataFrame, digits: int = 1) -> str:
-    """The command lines' fixed-width ``mean ± std`` table of :func:`summarize`'s output.
-
-    Rendered by :func:`rbmlib.presentation.render_table`; the columns keep the CSV's names
-    (``method``, ``ua``, …) and methods their keys, so the table and ``results.csv`` read alike.
-    """
-    shown = format_summary(summary, digits)
-    return render_table(shown, headers={c: c for c in shown.columns}, style="text", labels=False)
-
-
-#: Column headers of :func:`scenario_table` (the registry's, :data:`rbmlib.presentation.HEADERS`).
-HEADERS: dict[str, str] = {k: PRESENTATION_HEADERS[k] for k in ("ua", "ra", "ta", "mia", "avg_gap", "rte_s")}
-
-
-def scenario_table(
-    summary: pd.DataFrame, scenario: str, *, labels: dict[str, str] | None = None, digits: int = 1
-) -> pd.DataFrame:
-    """One scenario's ``"mean ± std"`` table for display: index = method (display names, by default
-    the registry's), columns UA, RA, TA, MIA, Avg. Gap, RTE (s)."""
-    rows = format_summary(summary[summary["scenario"] == scenario], digits=digits)
-    names = rows["method"].map(labels or {}).fillna(rows["method"].map(label_of))
-    out = rows[list(HEADERS)].rename(columns=HEADERS)
-    out.index = pd.Index(names, name="method")
-    return out

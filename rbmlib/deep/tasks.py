@@ -79,9 +79,7 @@ def build_fresh(plan: Plan, seed: int, scenario: str, device: torch.device) -> n
     )
 
 
-def ensure_original(
-    plan: Plan, out: Path, seed: int, scenario: str, device: torch.device, *, progress: bool
-) -> nn.Module:
+def ensure_original(plan: Plan, out: Path, seed: int, scenario: str, device: torch.device) -> nn.Module:
     """The original model the cells of ``(scenario, seed)`` start from (trained on the split's
     $D$, with its labels), trained first if missing.
 
@@ -99,7 +97,6 @@ def ensure_original(
                     train,
                     cfg=plan.recipe(scenario).original,
                     generator=torch_generator(seed, "original"),
-                    desc=f"original seed {seed}" if progress else None,
                 )
                 buf = io.BytesIO()
                 torch.save(model.state_dict(), buf)
@@ -147,7 +144,7 @@ def cell_done(plan: Plan, out: Path, cell: Cell) -> bool:
 
 
 def _compute(
-    plan: Plan, cell: Cell, model0: nn.Module, sets: dict[str, TensorSet], device: torch.device, progress: bool
+    plan: Plan, cell: Cell, model0: nn.Module, sets: dict[str, TensorSet], device: torch.device
 ) -> tuple[dict[str, Any], dict[str, list[float | None]]]:
     stream = "retrain" if cell.method == "retrain" else "unlearn"
     if device.type == "cuda":
@@ -159,7 +156,6 @@ def _compute(
         sets["forget"],
         cfg=cell.cfg,
         generator=torch_generator(cell.seed, stream),
-        desc=f"{cell.method} seed {cell.seed}" if progress else None,
     )
     if device.type == "cuda":
         torch.cuda.synchronize(device)
@@ -207,7 +203,6 @@ def ensure_cell(
     model0: nn.Module,
     sets: dict[str, TensorSet],
     device: torch.device,
-    progress: bool,
 ) -> dict[str, Any]:
     """Run one cell from ``model0`` (the original, or a fresh network for Retrain) unless stored.
 
@@ -222,7 +217,7 @@ def ensure_cell(
         stored = read_cell(plan, out, cell)
         if stored is not None:
             return stored
-        record, confidences = _compute(plan, cell, model0, sets, device, progress)
+        record, confidences = _compute(plan, cell, model0, sets, device)
         stored = {
             "record": record,
             "config": config,

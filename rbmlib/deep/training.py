@@ -36,7 +36,6 @@ from typing import Literal
 import torch
 import torch.nn.functional as F
 from torch import nn
-from tqdm import tqdm
 
 from rbmlib.deep.batches import Augment, TensorSet, iterate_batches
 
@@ -140,7 +139,6 @@ def masked_sgd(
     mask: Mapping[str, torch.Tensor] | None = None,
     leaky: bool = False,
     penalty: Callable[[nn.Module, int], torch.Tensor] | None = None,
-    desc: str | None = None,
 ) -> nn.Module:
     """Train a copy of ``model`` on ``stream`` with masked SGD.
 
@@ -159,8 +157,6 @@ def masked_sgd(
         Mask the gradient only (published SalUn behaviour) instead of the whole update.
     penalty : callable, optional
         ``penalty(model, epoch)`` added to every step's loss (the $\\ell_1$ term of l1-sparse).
-    desc : str, optional
-        Show a per-epoch progress bar on stderr with this label.
 
     Returns
     -------
@@ -185,7 +181,7 @@ def masked_sgd(
     opt = torch.optim.SGD([p for _, p in named], lr=cfg.lr, momentum=cfg.momentum, weight_decay=0.0)
     device_type = named[0][1].device.type
     _set_train_mode(net, cfg.bn_stats)
-    for epoch in tqdm(range(cfg.epochs), desc=desc, leave=False, disable=desc is None):
+    for epoch in range(cfg.epochs):
         for group in opt.param_groups:
             group["lr"] = lr_at_epoch(cfg, epoch)
         for x, y, sign in stream(epoch):
@@ -200,13 +196,11 @@ def masked_sgd(
     return net.eval()
 
 
-def fit(
-    model: nn.Module, data: TensorSet, *, cfg: SGDConfig, generator: torch.Generator, desc: str | None = None
-) -> nn.Module:
+def fit(model: nn.Module, data: TensorSet, *, cfg: SGDConfig, generator: torch.Generator) -> nn.Module:
     """Minimise cross-entropy on ``data`` from ``model`` (original training, Retrain and FT)."""
 
     def stream(epoch: int) -> Iterable[Batch]:
         for x, y in iterate_batches(data, cfg.batch_size, generator=generator, augment=cfg.augment):
             yield x, y, 1.0
 
-    return masked_sgd(model, stream, cfg=cfg, desc=desc)
+    return masked_sgd(model, stream, cfg=cfg)

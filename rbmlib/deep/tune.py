@@ -29,12 +29,12 @@ import torch
 from rbmlib.deep.artifacts import stream_seed, torch_generator
 from rbmlib.deep.batches import take
 from rbmlib.deep.datasets import load_dataset
-from rbmlib.deep.methods import MASKED_METHODS, METHODS, L1Config, MaskedRLConfig, ResetFTConfig
+from rbmlib.deep.methods import MASKED_METHODS, METHODS, MethodConfig
 from rbmlib.deep.metrics import avg_gap, evaluate
 from rbmlib.deep.models import build_for_data
 from rbmlib.deep.recipes import Recipe, default_recipe
 from rbmlib.deep.splits import SplitConfig, make_split, parse_scenario, split_data
-from rbmlib.deep.training import SGDConfig, fit
+from rbmlib.deep.training import fit
 
 __all__ = ["TuneConfig", "TUNABLE", "add_parser", "with_point", "tune"]
 
@@ -95,19 +95,22 @@ class TuneConfig:
             raise ValueError(f"max_widen must be >= 0, got {self.max_widen}")
 
 
-def with_point(recipe: Recipe, method: str, lr: float, ratio: float | None) -> Any:
-    """``recipe``'s configuration of ``method`` with learning rate ``lr`` (and mask ``ratio``)."""
+def with_point(recipe: Recipe, method: str, lr: float, ratio: float | None) -> MethodConfig:
+    """``recipe``'s configuration of ``method`` with learning rate ``lr`` (and mask ``ratio``).
+
+    Raises
+    ------
+    ValueError
+        ``method`` is not tunable, or a ``ratio`` is given for a method that takes none.
+    """
+    if method not in TUNABLE:
+        raise ValueError(f"cannot tune method {method!r}; expected one of {', '.join(TUNABLE)}")
+    if ratio is not None:
+        masked = recipe.masked_config(method)
+        return replace(masked, sgd=replace(masked.sgd, lr=lr), ratio=ratio)
     cfg = recipe.method_config(method)
-    if isinstance(cfg, SGDConfig):
-        return replace(cfg, lr=lr)
-    out: Any
-    if isinstance(cfg, L1Config | ResetFTConfig):
-        out = replace(cfg, sgd=replace(cfg.sgd, lr=lr))
-    elif isinstance(cfg, MaskedRLConfig):
-        out = replace(cfg, rl=replace(cfg.rl, sgd=replace(cfg.rl.sgd, lr=lr)))
-    else:  # RLConfig
-        out = replace(cfg, sgd=replace(cfg.sgd, lr=lr))
-    return replace(out, ratio=ratio) if ratio is not None else out
+    assert cfg is not None, "every tunable method has a configuration"
+    return replace(cfg, sgd=replace(cfg.sgd, lr=lr))
 
 
 def _widen_lr(lrs: list[float], best: float) -> list[float]:
