@@ -36,11 +36,11 @@ def gaps(
 
 
 def gap_summary(
-    samples: Mapping[str, Mapping[str, np.ndarray]], *, models: Sequence[str] | None = None, reference: str = "golden"
+    samples: Mapping[str, Mapping[str, np.ndarray]], *, methods: Sequence[str] | None = None, reference: str = "golden"
 ) -> dict[str, dict[str, float]]:
-    """Mean gap of every metric (and ``avg_gap``) for ``models`` (default: all but the reference)."""
+    """Mean gap of every metric (and ``avg_gap``) for ``methods`` (default: all but the reference)."""
     per_draw = gaps(samples, reference=reference)
-    chosen = [m for m in samples if m != reference] if models is None else list(models)
+    chosen = [m for m in samples if m != reference] if methods is None else list(methods)
     return {model: {metric: float(np.mean(v)) for metric, v in per_draw[model].items()} for model in chosen}
 
 
