@@ -10,6 +10,12 @@ Draw ``i`` always comes from child ``i`` of ``np.random.default_rng(seed)`` and 
 on one draw at a time, so the numbers are bit-for-bit independent of the batch size. BLAS runs
 single-threaded inside the engine: the matrices are small, and threaded BLAS on many small
 products is slower (much slower on a busy machine), not faster.
+
+This module holds the linear side's one batching loop (:func:`run_batches` over
+:func:`iter_batches`, drawing with the one sampler :func:`rbmlib.linear_model.sample_block_batch`),
+its one way of limiting BLAS threads (:func:`single_threaded_blas`) and its seeds for grids
+(:func:`cell_seeds`, :func:`with_cell_seeds`); the masking engine (:mod:`rbmlib.experiments`)
+and the regularised models (:mod:`rbmlib.regularised_models`) draw through them.
 """
 
 from __future__ import annotations
