@@ -18,13 +18,13 @@ import time
 from pathlib import Path
 
 import numpy as np
-from threadpoolctl import threadpool_limits
 
 from rbmlib.linear_model import BlockSizes, sample_instance
 from rbmlib.regularisation import budget_grid, budget_plane, curvature_max, default_lr, simulate_budget_plane
+from rbmlib.simulation import single_threaded_blas
 
 #: Chapter 7's budget plane: PLANE_SIZES, PLANE_POINTS budgets per axis up to K_MAX.
-SIZES = BlockSizes(d_forget=40, d_shared=20, d_retain=60, n_forget=50, n_retain=58)
+SIZES = BlockSizes(d_f=40, d_o=20, d_r=60, n_f=50, n_r=58)
 ROOT = Path(__file__).resolve().parents[1]
 
 
@@ -42,7 +42,7 @@ def bench_plane(points: int, k_max: int) -> None:
     lr = default_lr(max(curvature_max(inst.X), curvature_max(inst.X_r)), 0.0)
     ks = budget_grid(points, k_max)
     args = (inst.X, inst.y, inst.X_r, inst.y_r, inst.X_f, inst.y_f, ks, ks)
-    with threadpool_limits(limits=1, user_api="blas"):
+    with single_threaded_blas():
         closed, t_closed = _timed(budget_plane, *args, lr=lr, repeat=20)
         simulated, t_sim = _timed(simulate_budget_plane, *args, lr=lr, repeat=3)
     err = float(np.max(np.abs(closed - simulated) / np.maximum(np.abs(simulated), 1e-12 * np.abs(simulated).max())))

@@ -23,21 +23,21 @@ import time
 from pathlib import Path
 
 import numpy as np
-from threadpoolctl import threadpool_limits
 
 from rbmlib.descent import relative_error
 from rbmlib.linear_model import BlockSizes, instances_from_generators
 from rbmlib.simulation import (
-    MODELS,
+    BASE_METHODS,
     SimulationConfig,
     block_model_weights,
     evaluate,
     model_weights,
     sample_block_batch,
     simulate,
+    single_threaded_blas,
 )
 
-SIZES = BlockSizes(d_forget=160, d_shared=40, d_retain=200, n_forget=40, n_retain=80)
+SIZES = BlockSizes(d_f=160, d_o=40, d_r=200, n_f=40, n_r=80)
 ROOT = Path(__file__).resolve().parents[1]
 
 
@@ -111,10 +111,10 @@ def bench_batch_independence() -> None:
 def bench_gradient_descent(draws: int = 20, tol: float = 1e-8) -> None:
     batch = sample_block_batch(SIZES, np.random.default_rng(7).spawn(draws))
     dense = batch.to_instance()  # the same draws, structural zeros included, for GD
-    with threadpool_limits(limits=1, user_api="blas"):
+    with single_threaded_blas():
         closed, closed_seconds = _timed(block_model_weights, batch, repeat=20)
         runs, gd_seconds = _timed(lambda: [_gd_models(dense, i, tol=tol) for i in range(draws)], repeat=3)
-    worst = max(relative_error(w[m], closed[m][i]) for i, (w, _) in enumerate(runs) for m in MODELS)
+    worst = max(relative_error(w[m], closed[m][i]) for i, (w, _) in enumerate(runs) for m in BASE_METHODS)
     steps = sum(s for _, s in runs)
     speedup = gd_seconds / closed_seconds
     ok = worst <= tol and speedup >= 50

@@ -29,7 +29,7 @@ from rbmlib.linear_model import BlockSizes
 from rbmlib.simulation import SimulationConfig
 from rbmlib.theory import compressed_law, projector_equivalent, theory_table
 
-RUNNING = BlockSizes(d_forget=160, d_shared=40, d_retain=200, n_forget=40, n_retain=80)
+RUNNING = BlockSizes(d_f=160, d_o=40, d_r=200, n_f=40, n_r=80)
 
 
 def _cost(grid: PhaseGrid, draws: int) -> None:
@@ -82,7 +82,7 @@ def _report(label: str, sizes_list: list[BlockSizes], draws: int, noise: float =
             if key not in worst or abs(rel) > abs(worst[key][0]):
                 worst[key] = (rel, rel_se, sizes)
     for key, (rel, rel_se, s) in worst.items():
-        shape = (s.d_forget, s.d_shared, s.d_retain, s.n_forget, s.n_retain)
+        shape = (s.d_f, s.d_o, s.d_r, s.n_f, s.n_r)
         z = np.abs(zs[key])
         print(
             f"[accuracy] {label:<34} {key:<34} worst rel. error {100 * rel:+6.2f} % "
@@ -101,7 +101,7 @@ def main() -> None:
     overlapping = [grid.sizes(o, r) for o in grid.overlaps if o > 0 for r in grid.retain_ratios]
     _report("phase grid (d_f + d_o = 100, d_r = 100)", overlapping, args.accuracy_draws)
     _report("running example", [RUNNING], args.accuracy_draws)
-    small = PhaseGrid(forget_block=20, d_retain=20, n_forget=4)
+    small = PhaseGrid(forget_block=20, d_r=20, n_f=4)
     _report(
         "small: grid / 5",
         [small.sizes(o, r) for o in small.overlaps if o > 0 for r in small.retain_ratios],

@@ -28,6 +28,7 @@ The names most chapters use are re-exported below.
 from rbmlib.disparity import gap_summary, gaps, recovered_fraction
 from rbmlib.experiments import LINEAR_METHODS, MaskConfig, PhaseGrid, phase_grid, ratio_sweep, simulate_methods
 from rbmlib.linear_model import (
+    BlockBatch,
     BlockSizes,
     LinearInstance,
     fit_models,
@@ -36,6 +37,7 @@ from rbmlib.linear_model import (
     interpolate,
     remaining_loss,
     row_space_projector,
+    sample_block_batch,
     sample_instance,
     sample_instances,
 )
@@ -53,7 +55,7 @@ from rbmlib.masks import (
 from rbmlib.random_features import RF_METHODS, RFData, rf_losses, width_sweep
 from rbmlib.regularisation import budget_plane, descend, ridge_finetune, ridge_fit, spectrum, steps_to_fraction
 from rbmlib.regularised_models import BudgetConfig, simulate_regularised
-from rbmlib.simulation import METRIC_ANALOGUES, SimulationConfig, simulate, summarise
+from rbmlib.simulation import METRIC_ANALOGUES, SimulationConfig, cell_seeds, simulate, summarise
 from rbmlib.theory import expected_losses, expected_masked_losses
 
 __all__ = [
@@ -62,6 +64,7 @@ __all__ = [
     "free_fraction",
     "fbm_masked_update_is_exact",
     "recovered_fraction",
+    "BlockBatch",
     "BlockSizes",
     "BudgetConfig",
     "LINEAR_METHODS",
@@ -72,6 +75,7 @@ __all__ = [
     "RF_METHODS",
     "SimulationConfig",
     "budget_plane",
+    "cell_seeds",
     "descend",
     "expected_losses",
     "expected_masked_losses",
@@ -94,6 +98,7 @@ __all__ = [
     "ridge_fit",
     "row_space_projector",
     "saliency",
+    "sample_block_batch",
     "sample_instance",
     "sample_instances",
     "simulate",

@@ -197,7 +197,7 @@ def verdict_c2() -> Verdict:
         theory = expected_losses(sizes)["golden"]["forgetting_loss"]
         holds = holds and float(np.mean(golden)) > 0 and bool(np.all(ft < ZERO_LOSS * np.mean(golden)))
         parts.append(f"{_mean_se(golden)} (closed form {theory:.1f}) at {_shape(sizes)}")
-    small = BlockSizes(d_forget=40, d_shared=10, d_retain=50, n_forget=10, n_retain=20)
+    small = BlockSizes(d_f=40, d_o=10, d_r=50, n_f=10, n_r=20)
     inst = sample_instance(small, rng=np.random.default_rng(np.random.SeedSequence(2).spawn(1)[0]))
     curve = early_stopping_curve(inst, steps=EARLY_STOPPING_STEPS)
     ratios = curve["ft_forgetting_loss"].to_numpy() / curve["ft_forgetting_loss"].iloc[0]
@@ -224,7 +224,7 @@ def verdict_c3(*, seed: int = 0) -> Verdict:
     from rbmlib.linear_model import sample_instance
     from rbmlib.masks import fbm_keep_mask, rbm_keep_mask
 
-    inst = sample_instance(SIZES, rng=np.random.default_rng(seed))
+    inst = sample_instance(SIZES, rng=np.random.default_rng(seed).spawn(1)[0])  # draw 0 of the shared batch
     kept_by_rbm = rbm_keep_mask(inst)
     freed_by_fbm = ~fbm_keep_mask(inst)
     shared = SIZES.block_mask("shared")
@@ -323,7 +323,7 @@ def verdict_c4(
 
 #: Sizes with fewer remaining samples than shared coordinates ($n_r < d_o$), where the masked
 #: updates of RBM and FBM differ (Proposition 4.4).
-MASKED_DIFFER_SIZES = BlockSizes(d_forget=100, d_shared=100, d_retain=200, n_forget=40, n_retain=60)
+MASKED_DIFFER_SIZES = BlockSizes(d_f=100, d_o=100, d_r=200, n_f=40, n_r=60)
 
 
 def verdict_c5() -> Verdict:

@@ -12,6 +12,7 @@ import json
 import math
 import sys
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 from rbmlib.experiments import MaskConfig, simulate_methods
 from rbmlib.linear_model import BlockSizes
@@ -19,10 +20,34 @@ from rbmlib.masks import MASK_METHODS
 from rbmlib.presentation import render_table
 from rbmlib.simulation import METRIC_ANALOGUES, METRICS, SimulationConfig, simulate, summarise
 
+if TYPE_CHECKING:
+    import pandas as pd
+
 __all__ = ["main", "build_parser", "format_table", "to_json"]
 
 #: Draws above which ``linear`` shows a progress bar (on a terminal only).
 PROGRESS_DRAWS = 2000
+
+#: Options of ``linear`` renamed to the book's symbols: former spelling -> current one. The former
+#: spellings stay accepted (scripts keep working); using one prints one note on stderr.
+RENAMED_OPTIONS: dict[str, str] = {
+    "--d-forget": "--d-f",
+    "--d-shared": "--d-o",
+    "--d-retain": "--d-r",
+    "--n-forget": "--n-f",
+    "--n-retain": "--n-r",
+}
+
+#: ``--json`` settings keys renamed: current key -> former key. Both are written, so that readers
+#: of the former output keep working.
+LEGACY_SETTINGS: dict[str, str] = {
+    "d_f": "d_forget",
+    "d_o": "d_shared",
+    "d_r": "d_retain",
+    "n_f": "n_forget",
+    "n_r": "n_retain",
+    "ratio": "mask_ratio",
+}
 
 
 def to_json(obj: object) -> str:
@@ -59,11 +84,15 @@ def _add_linear_parser(subparsers: argparse._SubParsersAction) -> None:
         "(original, golden, FT, RBM and FBM by reset-then-FT, and their masked updates) and "
         "report mean ± standard error of each loss.",
     )
-    p.add_argument("--d-forget", type=int, required=True, help="forget-only coordinates d_f")
-    p.add_argument("--d-shared", type=int, required=True, help="shared coordinates d_o")
-    p.add_argument("--d-retain", type=int, required=True, help="retain-only coordinates d_r")
-    p.add_argument("--n-forget", type=int, required=True, help="forgetting samples n_f")
-    p.add_argument("--n-retain", type=int, required=True, help="remaining samples n_r")
+    for option, help_line in (
+        ("--d-f", "forget-only coordinates d_f"),
+        ("--d-o", "shared coordinates d_o"),
+        ("--d-r", "retain-only coordinates d_r"),
+        ("--n-f", "forgetting samples n_f"),
+        ("--n-r", "remaining samples n_r"),
+    ):
+        old = next(k for k, v in RENAMED_OPTIONS.items() if v == option)
+        p.add_argument(option, old, type=int, required=True, help=f"{help_line} ({old} is its former name)")
     p.add_argument("--draws", type=int, default=300, help="independent instances (default 300)")
     p.add_argument("--seed", type=_seed, default=0, help="root seed, an integer >= 0 (default 0)")
     p.add_argument("--noise", type=float, default=0.0, help="label-noise std sigma (default 0)")
@@ -110,20 +139,23 @@ def _progress(args: argparse.Namespace, total: int):
 
 
 def _run_linear(args: argparse.Namespace) -> int:
-    sizes = BlockSizes(args.d_forget, args.d_shared, args.d_retain, args.n_forget, args.n_retain)
-    cfg = SimulationConfig(sizes=sizes, draws=args.draws, seed=args.seed, noise=args.noise)
-    masks = MaskConfig(leak=args.leak, mask_ratio=args.mask_ratio)
+    sizes = BlockSizes(args.d_f, args.d_o, args.d_r, args.n_f, args.n_r)
+    cfg = SimulationConfig(sizes=sizes, draws=args.draws, seed=args.seed, noise=args.noise, leak=args.leak)
+    masks = MaskConfig(ratio=args.mask_ratio)
+    settings = {**cfg.to_dict(), "ratio": masks.ratio}
     if args.ridge is not None or args.steps is not None or args.lr is not None:  # Chapter 7
         from rbmlib.regularised_models import regularised_rows
 
-        rows, budget = regularised_rows(cfg, masks, ridge=args.ridge, steps=args.steps, lr=args.lr, theory=args.theory)
-        return _print_rows(args, rows, {**cfg.to_dict(), "leak": masks.leak, "mask_ratio": masks.mask_ratio, **budget})
+        summary, budget = regularised_rows(
+            cfg, masks, ridge=args.ridge, steps=args.steps, lr=args.lr, theory=args.theory
+        )
+        return _print_rows(args, _rows(summary), {**settings, **budget})
     # Without a leak the block-sparse engine gives the first three rows; a leak changes every model's data.
-    passes = 2 if masks.leak == 0 else 1
+    passes = 2 if cfg.leak == 0 else 1
     bar = _progress(args, passes * cfg.draws)
     tick = None if bar is None else bar.update
     try:
-        if masks.leak == 0:
+        if cfg.leak == 0:
             samples = {
                 **simulate(cfg, on_batch=tick),
                 **simulate_methods(cfg, masks, methods=MASK_METHODS, on_batch=tick),
@@ -133,10 +165,33 @@ def _run_linear(args: argparse.Namespace) -> int:
     finally:
         if bar is not None:
             bar.close()
-    rows = summarise(samples)
+    rows = _rows(summarise(samples))
     if args.theory:
-        rows = _with_theory(rows, _closed_forms(sizes, noise=args.noise, masks=masks))
-    return _print_rows(args, rows, {**cfg.to_dict(), "leak": masks.leak, "mask_ratio": masks.mask_ratio})
+        rows = _with_theory(rows, _closed_forms(cfg, masks=masks))
+    return _print_rows(args, rows, settings)
+
+
+def _rows(summary: pd.DataFrame) -> list[dict]:
+    """The ``--json`` rows of a :func:`~rbmlib.simulation.summarise` frame:
+    ``{"method", "model", metric: {"mean", "se"[, "theory"]}}``.
+
+    ``"model"`` repeats ``"method"``: it is the key the rows had before the library settled on
+    ``method``, kept so that readers of the former output keep working.
+    """
+    rows = []
+    for record in summary.to_dict("records"):
+        row: dict = {"method": record["method"], "model": record["method"]}
+        for m in METRICS:
+            row[m] = {"mean": record[f"{m}_mean"], "se": record[f"{m}_se"]}
+            if f"{m}_theory" in record:
+                row[m]["theory"] = record[f"{m}_theory"]
+        rows.append(row)
+    return rows
+
+
+def _json_settings(settings: dict) -> dict:
+    """``settings`` with every renamed key also under its former name (:data:`LEGACY_SETTINGS`)."""
+    return {**settings, **{old: settings[new] for new, old in LEGACY_SETTINGS.items() if new in settings}}
 
 
 def _print_rows(args: argparse.Namespace, rows: list[dict], settings: dict) -> int:
@@ -144,7 +199,7 @@ def _print_rows(args: argparse.Namespace, rows: list[dict], settings: dict) -> i
         print(
             to_json(
                 {
-                    "settings": settings,
+                    "settings": _json_settings(settings),
                     "rows": rows,
                     "mask_ratio_meaning": "fraction of weights freed",
                     "metric_analogues": METRIC_ANALOGUES,
@@ -196,7 +251,7 @@ def _run_claims(args: argparse.Namespace) -> int:
     return 0
 
 
-def _closed_forms(sizes: BlockSizes, *, noise: float, masks: MaskConfig) -> dict[str, dict[str, tuple]]:
+def _closed_forms(cfg: SimulationConfig, *, masks: MaskConfig) -> dict[str, dict[str, tuple]]:
     """``(value, kind, reason)`` of every row (:func:`rbmlib.theory.theory_table`).
 
     The formulas assume masks read off exact supports, so a leak voids every row and a ratio voids
@@ -204,13 +259,13 @@ def _closed_forms(sizes: BlockSizes, *, noise: float, masks: MaskConfig) -> dict
     """
     from rbmlib.theory import theory_table
 
-    table = theory_table(sizes, noise=noise)
-    if masks.leak > 0:
+    table = theory_table(cfg.sizes, noise=cfg.noise)
+    if cfg.leak > 0:
         return {
             m: dict.fromkeys(METRICS, (None, "none", "a feature leak blurs the supports the formulas read"))
             for m in table
         }
-    if masks.mask_ratio is not None:
+    if masks.ratio is not None:
         table.update(
             {
                 m: dict.fromkeys(METRICS, (None, "none", "the formulas assume the support masks, not a mask ratio"))
@@ -227,25 +282,25 @@ def _with_theory(rows: list[dict], theory: dict[str, dict[str, tuple]]) -> list[
     for row in rows:
         cells = {}
         for m in METRICS:
-            value, kind, reason = theory[row["model"]][m]
+            value, kind, reason = theory[row["method"]][m]
             cells[m] = {**row[m], "theory": value, "theory_kind": kind, "theory_reason": reason or None}
-        out.append({"model": row["model"], **cells})
+        out.append({"method": row["method"], "model": row["model"], **cells})
     return out
 
 
 def format_table(rows: list[dict], *, settings: dict) -> str:
-    """A fixed-width table of ``mean ± se`` per model (rows) and metric (columns).
+    """A fixed-width table of ``mean ± se`` per method (rows) and metric (columns).
 
     When the rows carry a ``"theory"`` value (``--theory``), each metric column is followed by a
     ``theory`` column (``—`` where there is no closed form). Rendered by
-    :func:`rbmlib.presentation.render_table`; the first column keeps the JSON's model keys, so the
-    table and ``--json`` name the rows alike.
+    :func:`rbmlib.presentation.render_table`; the first column keeps the JSON's ``method`` keys, so
+    the table and ``--json`` name the rows alike.
     """
     head = ", ".join(f"{k}={v}" for k, v in settings.items())
     with_theory = any("theory" in row[m] for row in rows for m in METRICS)
     records = []
     for row in rows:
-        record: dict[str, object] = {"model": row["model"]}
+        record: dict[str, object] = {"method": row["method"]}
         for m in METRICS:
             # Shortest form (%g): a terminal table is read for magnitudes, 16 reads better than 16.00.
             record[m] = f"{row[m]['mean']:.4g} ± {row[m]['se']:.2g}"
@@ -295,11 +350,21 @@ def _missing_extra(err: ModuleNotFoundError) -> str:
     return f"error: this command needs the deep extra, pip install 'rbmlib[deep]' (missing module: {err.name})"
 
 
+def _note_renamed_options(argv: Sequence[str]) -> None:
+    """One stderr line naming the current spelling of every former option name in ``argv``."""
+    used = [(old, new) for old, new in RENAMED_OPTIONS.items() if any(a.split("=")[0] == old for a in argv)]
+    if used:
+        renames = ", ".join(f"{old} is now {new}" for old, new in used)
+        print(f"note: renamed options ({renames}); the former names still work", file=sys.stderr)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point; returns the process exit status."""
     argv = list(sys.argv[1:] if argv is None else argv)
     try:
         args = build_parser(argv).parse_args(argv)
+        if args.command == "linear":
+            _note_renamed_options(argv)
         return args.handler(args)
     except ModuleNotFoundError as err:
         print(_missing_extra(err), file=sys.stderr)

@@ -205,7 +205,7 @@ def finetune_paths(starts: dict[str, np.ndarray], instance: LinearInstance, *, s
     Returns
     -------
     pandas.DataFrame
-        Columns ``model``, ``step``, ``data`` (``"remaining"``/``"forgetting"``), ``loss``.
+        Columns ``method``, ``step``, ``data`` (``"remaining"``/``"forgetting"``), ``loss``.
     """
     import pandas as pd
 
@@ -218,7 +218,7 @@ def finetune_paths(starts: dict[str, np.ndarray], instance: LinearInstance, *, s
             frames.append(
                 pd.DataFrame(
                     {
-                        "model": model,
+                        "method": model,
                         "step": np.arange(steps + 1),
                         "data": data,
                         "loss": loss_fn(path.iterates, instance),

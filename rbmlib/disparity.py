@@ -9,8 +9,12 @@ per-metric gaps — the linear analogue of the deep experiments' Avg. Gap.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING
 
 import numpy as np
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 __all__ = ["gaps", "gap_summary", "recovered_fraction"]
 
@@ -36,12 +40,21 @@ def gaps(
 
 
 def gap_summary(
-    samples: Mapping[str, Mapping[str, np.ndarray]], *, models: Sequence[str] | None = None, reference: str = "golden"
-) -> dict[str, dict[str, float]]:
-    """Mean gap of every metric (and ``avg_gap``) for ``models`` (default: all but the reference)."""
+    samples: Mapping[str, Mapping[str, np.ndarray]], *, methods: Sequence[str] | None = None, reference: str = "golden"
+) -> pd.DataFrame:
+    """Mean gap of every metric (and ``avg_gap``) for ``methods`` (default: all but the reference).
+
+    Returns
+    -------
+    pandas.DataFrame
+        Index ``method`` (in the order of ``methods``), one column per metric and ``avg_gap``.
+    """
+    import pandas as pd
+
     per_draw = gaps(samples, reference=reference)
-    chosen = [m for m in samples if m != reference] if models is None else list(models)
-    return {model: {metric: float(np.mean(v)) for metric, v in per_draw[model].items()} for model in chosen}
+    chosen = [m for m in samples if m != reference] if methods is None else list(methods)
+    records = {method: {metric: float(np.mean(v)) for metric, v in per_draw[method].items()} for method in chosen}
+    return pd.DataFrame.from_dict(records, orient="index").rename_axis("method")
 
 
 def recovered_fraction(method_loss: np.ndarray, golden_loss: np.ndarray) -> tuple[float, float]:

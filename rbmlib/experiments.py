@@ -3,8 +3,9 @@
 Chapter 4 uses :func:`simulate_methods` at one setting; Chapter 5 maps the methods over the
 overlap fraction and the remaining-sample ratio (:func:`phase_grid`) and over the mask ratio
 under a feature leak (:func:`ratio_sweep`). Masks need dense designs (a leak fills the zeros), so
-this engine works on :class:`~rbmlib.linear_model.LinearInstance` batches; draw ``i`` still comes
-from child ``i`` of ``np.random.default_rng(seed)``, exactly as in :mod:`rbmlib.simulation`.
+this engine works on dense :class:`~rbmlib.linear_model.LinearInstance` batches, drawn and batched
+by :mod:`rbmlib.simulation` (one sampler, one batching loop): draw ``i`` comes from child ``i`` of
+``np.random.default_rng(seed)``.
 """
 
 from __future__ import annotations
@@ -14,13 +15,12 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 import numpy as np
-from threadpoolctl import threadpool_limits
 
 from rbmlib.disparity import gaps, recovered_fraction
-from rbmlib.linear_model import BlockSizes, fit_models, instances_from_generators
+from rbmlib.linear_model import BlockSizes, LinearInstance, fit_models
 from rbmlib.masks import SALIENCY_KINDS, masked_weights
-from rbmlib.simulation import METRICS, SimulationConfig, evaluate
-from rbmlib.validators import finite_nonnegative, fraction
+from rbmlib.simulation import METRICS, SimulationConfig, cell_seeds, evaluate, run_batches
+from rbmlib.validators import fraction
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -34,38 +34,33 @@ __all__ = [
     "ratio_sweep",
     "with_theory",
     "phase_difference",
-    "cell_seeds",
     "paired_wins",
 ]
 
-#: Every model of the linear chapters, in table order.
+#: Every method of the linear chapters, in table order.
 LINEAR_METHODS: tuple[str, ...] = ("original", "golden", "ft", "rbm", "fbm", "rbm_masked", "fbm_masked")
 
 
 @dataclass(frozen=True)
 class MaskConfig:
-    """How masks are built (Chapter 4).
+    """How masks are built (Chapter 4). The feature leak is the data's: :attr:`SimulationConfig.leak`.
 
     Parameters
     ----------
-    leak : float, default 0.0
-        Feature leak :math:`\\varepsilon \\ge 0` of the data model.
-    mask_ratio : float or None, default None
-        Fraction of weights **freed** (reset, or moved by the masked update), in :math:`(0, 1]` —
-        the field's convention, as in Chapter 6; ``None`` reads the saliency's support. Ratio 1
-        frees everything: reset-then-FT is then the golden retrain.
+    ratio : float or None, default None
+        Mask ratio: the fraction of weights **freed** (reset, or moved by the masked update), in
+        :math:`(0, 1]` — the field's convention, as in Chapter 6's ``--mask-ratio``; ``None`` reads
+        the saliency's support. Ratio 1 frees everything: reset-then-FT is then the golden retrain.
     saliency : str, default "fisher"
         One of :data:`rbmlib.masks.SALIENCY_KINDS`.
     """
 
-    leak: float = 0.0
-    mask_ratio: float | None = None
+    ratio: float | None = None
     saliency: str = "fisher"
 
     def __post_init__(self) -> None:
-        finite_nonnegative(self.leak, "leak")
-        if self.mask_ratio is not None:
-            fraction(self.mask_ratio, "mask ratio (fraction of weights freed)")
+        if self.ratio is not None:
+            fraction(self.ratio, "mask ratio (fraction of weights freed)")
         if self.saliency not in SALIENCY_KINDS:
             raise ValueError(f"saliency must be one of {SALIENCY_KINDS}, got {self.saliency!r}")
 
@@ -77,17 +72,14 @@ def simulate_methods(
     methods: Sequence[str] = LINEAR_METHODS,
     on_batch: Callable[[int], None] | None = None,
 ) -> dict[str, dict[str, np.ndarray]]:
-    """Per-draw metrics of ``methods``: ``samples[model][metric]`` has shape ``(draws,)``.
+    """Per-draw metrics of ``methods``: ``samples[method][metric]`` has shape ``(draws,)``.
 
     ``methods`` may name any of :data:`LINEAR_METHODS` and the reset points ``rbm_reset`` and
     ``fbm_reset`` (the masked models before fine-tuning); the masked updates are computed only
-    when asked for. ``on_batch``, if given, is called with the number of draws of each finished
-    batch (progress).
+    when asked for. The draws are those of :func:`rbmlib.simulation.iter_batches`, made dense (a
+    mask needs every coordinate); ``on_batch``, if given, is called with the number of draws of
+    each finished batch (progress).
     """
-    if tuple(cfg.teacher_scales) != (1.0, 1.0, 1.0):
-        raise ValueError(
-            f"the masking engine draws w_* ~ N(0, I); teacher_scales must be (1, 1, 1), got {cfg.teacher_scales}"
-        )
     names = tuple(methods)
     unknown = set(names) - set(LINEAR_METHODS) - {"rbm_reset", "fbm_reset"}
     if unknown:
@@ -95,32 +87,21 @@ def simulate_methods(
             f"unknown linear methods {sorted(unknown)}; choose from {LINEAR_METHODS + ('rbm_reset', 'fbm_reset')}"
         )
     with_updates = any(name.endswith("_masked") for name in names)
-    children = np.random.default_rng(cfg.seed).spawn(cfg.draws)
-    chunks = []
-    with threadpool_limits(limits=1, user_api="blas"):  # small matrices: threads only add overhead
-        for start in range(0, cfg.draws, cfg.batch_size):
-            generators = children[start : start + cfg.batch_size]
-            chunks.append(_evaluate_chunk(cfg, masks, generators, names, with_updates))
-            if on_batch is not None:
-                on_batch(len(generators))
-    return {name: {m: np.concatenate([c[name][m] for c in chunks]) for m in METRICS} for name in names}
+    return run_batches(
+        cfg, lambda batch: _evaluate_chunk(batch.to_instance(), masks, names, with_updates), on_batch=on_batch
+    )
 
 
 def _evaluate_chunk(
-    cfg: SimulationConfig,
-    masks: MaskConfig,
-    generators: Sequence[np.random.Generator],
-    names: Sequence[str],
-    with_updates: bool,
+    batch: LinearInstance, masks: MaskConfig, names: Sequence[str], with_updates: bool
 ) -> dict[str, dict[str, np.ndarray]]:
-    """Draw one chunk, fit every model on it and evaluate the ones in ``names``."""
-    batch = instances_from_generators(cfg.sizes, generators, noise=cfg.noise, leak=masks.leak)
+    """Fit every model on one chunk of dense draws and evaluate the ones in ``names``."""
     fits = fit_models(batch)
     weights = {
         "original": fits.w_o,
         "golden": fits.w_g,
         "ft": fits.w_t,
-        **masked_weights(batch, fits.w_o, ratio=masks.mask_ratio, kind=masks.saliency, masked=with_updates),
+        **masked_weights(batch, fits.w_o, ratio=masks.ratio, kind=masks.saliency, masked=with_updates),
     }
     return evaluate({name: weights[name] for name in names}, batch)
 
@@ -133,9 +114,9 @@ class PhaseGrid:
     ----------
     forget_block : int, default 100
         :math:`d_f + d_o`, split by each overlap fraction :math:`d_o / (d_f + d_o)`.
-    d_retain : int, default 100
+    d_r : int, default 100
         :math:`d_r`.
-    n_forget : int, default 20
+    n_f : int, default 20
         :math:`n_f`.
     overlaps : tuple of float
         Overlap fractions, each in :math:`[0, 1]`.
@@ -144,8 +125,8 @@ class PhaseGrid:
     """
 
     forget_block: int = 100
-    d_retain: int = 100
-    n_forget: int = 20
+    d_r: int = 100
+    n_f: int = 20
     overlaps: tuple[float, ...] = (0.0, 0.2, 0.4, 0.6, 0.8, 1.0)
     retain_ratios: tuple[float, ...] = (0.2, 0.35, 0.5, 0.65, 0.8)
 
@@ -156,8 +137,8 @@ class PhaseGrid:
         if not (0.0 < retain_ratio <= 1.0):
             raise ValueError(f"retain ratio n_r / (d_o + d_r) must be in (0, 1], got {retain_ratio}")
         d_o = int(round(overlap * self.forget_block))
-        n_r = max(1, int(round(retain_ratio * (d_o + self.d_retain))))
-        return BlockSizes(self.forget_block - d_o, d_o, self.d_retain, self.n_forget, n_r)
+        n_r = max(1, int(round(retain_ratio * (d_o + self.d_r))))
+        return BlockSizes(self.forget_block - d_o, d_o, self.d_r, self.n_f, n_r)
 
 
 def _cell_records(
@@ -198,15 +179,6 @@ def _cell_records(
     return records
 
 
-def cell_seeds(seed: int, n: int) -> list[int]:
-    """``n`` independent integer seeds, one per grid cell, spawned from ``seed``.
-
-    Cell seeds of the form ``seed + k`` would make neighbouring grids share streams; spawned
-    children of :class:`numpy.random.SeedSequence` do not.
-    """
-    return [int(child.generate_state(1)[0]) for child in np.random.SeedSequence(seed).spawn(n)]
-
-
 def phase_grid(
     grid: PhaseGrid,
     *,
@@ -225,7 +197,8 @@ def phase_grid(
         runs over :data:`rbmlib.simulation.METRICS` and their gaps ``gap_<metric>`` and
         ``gap_avg_gap``, and ``recovered_forgetting``, the fraction of the golden forgetting loss
         the method recovers (:func:`rbmlib.disparity.recovered_fraction`, delta-method ``se``).
-        Cell ``k`` of the grid uses the ``k``-th of :func:`cell_seeds`, an independent stream.
+        Cell ``k`` of the grid uses the ``k``-th of :func:`rbmlib.simulation.cell_seeds`, an
+        independent stream.
         Each pair ``(a, b)`` of ``pairs`` adds rows with method ``"a-b"``: the mean and standard
         error of the per-draw difference ``a − b`` of every metric and gap (a paired comparison).
     """
@@ -253,17 +226,19 @@ def ratio_sweep(
 ) -> pd.DataFrame:
     """Metrics and gaps of ``methods`` against the mask ratio, for each feature leak.
 
-    Every (leak, ratio) pair uses the same draws (seed ``seed``), so the curves differ only by
-    the mask. Returns rows (leak, mask_ratio, method, metric, mean, se) as in :func:`phase_grid`.
+    Every (leak, ratio) pair uses the same draws (seed ``seed``; the leak only scales its own
+    entries), so the curves differ only by the mask and the leak: common random numbers, by
+    design. Returns rows (leak, ratio, method, metric, mean, se) as in :func:`phase_grid`.
     """
     import pandas as pd
 
     records = []
+    chosen = ("golden", "ft", *methods)
     for leak in leaks:
+        cfg = SimulationConfig(sizes, draws=draws, seed=seed, leak=leak)
         for ratio in ratios:
-            cfg, chosen = SimulationConfig(sizes, draws=draws, seed=seed), ("golden", "ft", *methods)
-            samples = simulate_methods(cfg, MaskConfig(leak=leak, mask_ratio=ratio), methods=chosen)
-            records += _cell_records(samples, methods=chosen, leak=leak, mask_ratio=ratio)
+            samples = simulate_methods(cfg, MaskConfig(ratio=ratio), methods=chosen)
+            records += _cell_records(samples, methods=chosen, leak=leak, ratio=ratio)
     return pd.DataFrame.from_records(records)
 
 

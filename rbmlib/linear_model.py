@@ -23,6 +23,8 @@ from rbmlib.validators import finite_array, finite_nonnegative
 __all__ = [
     "BlockSizes",
     "LinearInstance",
+    "BlockBatch",
+    "sample_block_batch",
     "FittedModels",
     "sample_instance",
     "sample_instances",
@@ -47,16 +49,19 @@ class BlockSizes:
 
     Parameters
     ----------
-    d_forget : int
-        ``d_f``, number of forget-only coordinates (``>= 0``).
-    d_shared : int
-        ``d_o``, number of shared ("overlapping") coordinates (``>= 0``).
-    d_retain : int
-        ``d_r``, number of retain-only coordinates (``>= 0``).
-    n_forget : int
-        ``n_f``, number of forgetting samples (``>= 1``).
-    n_retain : int
-        ``n_r``, number of remaining samples (``>= 1``).
+    d_f : int
+        Number of forget-only coordinates, :math:`|S_f|` (``>= 0``).
+    d_o : int
+        Number of shared ("overlapping") coordinates, :math:`|S_o|` (``>= 0``).
+    d_r : int
+        Number of retain-only coordinates, :math:`|S_r|` (``>= 0``).
+    n_f : int
+        Number of forgetting samples (``>= 1``).
+    n_r : int
+        Number of remaining samples (``>= 1``).
+
+    The field names are the book's symbols (Notation page), so ``theory`` functions take
+    ``**dataclasses.asdict(sizes)`` directly.
 
     Notes
     -----
@@ -65,59 +70,51 @@ class BlockSizes:
     With Gaussian entries these conditions make every Gram matrix invertible almost surely.
     """
 
-    d_forget: int
-    d_shared: int
-    d_retain: int
-    n_forget: int
-    n_retain: int
+    d_f: int
+    d_o: int
+    d_r: int
+    n_f: int
+    n_r: int
 
     def __post_init__(self) -> None:
-        for name in ("d_forget", "d_shared", "d_retain", "n_forget", "n_retain"):
+        for name in ("d_f", "d_o", "d_r", "n_f", "n_r"):
             value = getattr(self, name)
             if not isinstance(value, (int, np.integer)) or isinstance(value, bool):
                 raise ValueError(f"{name} must be an integer, got {value!r}")
-        for name in ("d_forget", "d_shared", "d_retain"):
+        for name in ("d_f", "d_o", "d_r"):
             if getattr(self, name) < 0:
                 raise ValueError(f"{name} must be >= 0, got {getattr(self, name)}")
-        for name in ("n_forget", "n_retain"):
+        for name in ("n_f", "n_r"):
             if getattr(self, name) < 1:
                 raise ValueError(f"{name} must be >= 1, got {getattr(self, name)}")
-        if self.n_forget > self.d_forget + self.d_shared:
-            raise ValueError(
-                "not over-parameterised: n_forget > d_forget + d_shared "
-                f"({self.n_forget} > {self.d_forget} + {self.d_shared})"
-            )
-        if self.n_retain > self.d_shared + self.d_retain:
-            raise ValueError(
-                "not over-parameterised: n_retain > d_shared + d_retain "
-                f"({self.n_retain} > {self.d_shared} + {self.d_retain})"
-            )
-        if self.n_forget + self.n_retain > self.d:
-            raise ValueError(
-                f"not over-parameterised: n_forget + n_retain > d ({self.n_forget} + {self.n_retain} > {self.d})"
-            )
+        if self.n_f > self.d_f + self.d_o:
+            raise ValueError(f"not over-parameterised: n_f > d_f + d_o ({self.n_f} > {self.d_f} + {self.d_o})")
+        if self.n_r > self.d_o + self.d_r:
+            raise ValueError(f"not over-parameterised: n_r > d_o + d_r ({self.n_r} > {self.d_o} + {self.d_r})")
+        if self.n_f + self.n_r > self.d:
+            raise ValueError(f"not over-parameterised: n_f + n_r > d ({self.n_f} + {self.n_r} > {self.d})")
 
     @property
     def d(self) -> int:
         """Total dimension :math:`d = d_f + d_o + d_r`."""
-        return self.d_forget + self.d_shared + self.d_retain
+        return self.d_f + self.d_o + self.d_r
 
     @property
     def forget_support(self) -> slice:
         """Coordinates a forgetting input can use, :math:`S_f \\cup S_o`."""
-        return slice(0, self.d_forget + self.d_shared)
+        return slice(0, self.d_f + self.d_o)
 
     @property
     def retain_support(self) -> slice:
         """Coordinates a remaining input can use, :math:`S_o \\cup S_r`."""
-        return slice(self.d_forget, self.d)
+        return slice(self.d_f, self.d)
 
     def block_mask(self, block: str) -> np.ndarray:
         """Boolean indicator of one block: ``"forget"`` (S_f), ``"shared"`` (S_o), ``"retain"`` (S_r)."""
         bounds = {
-            "forget": (0, self.d_forget),
-            "shared": (self.d_forget, self.d_forget + self.d_shared),
-            "retain": (self.d_forget + self.d_shared, self.d),
+            "forget": (0, self.d_f),
+            "shared": (self.d_f, self.d_f + self.d_o),
+            "retain": (self.d_f + self.d_o, self.d),
         }
         if block not in bounds:
             raise ValueError(f"block must be one of {sorted(bounds)}, got {block!r}")
@@ -195,37 +192,186 @@ def _check_finite(name: str, array: np.ndarray) -> None:
     finite_array(array, name)
 
 
-def _draw_one(sizes: BlockSizes, noise: float, rng: np.random.Generator, leak: float = 0.0) -> tuple[np.ndarray, ...]:
-    d, n_f, n_r = sizes.d, sizes.n_forget, sizes.n_retain
-    fs, rs = sizes.forget_support, sizes.retain_support
-    w_star = rng.standard_normal(d)
-    X_f = np.zeros((n_f, d))
-    X_f[:, fs] = rng.standard_normal((n_f, fs.stop - fs.start))
-    X_r = np.zeros((n_r, d))
-    X_r[:, rs] = rng.standard_normal((n_r, rs.stop - rs.start))
-    eps_f = rng.standard_normal(n_f) if noise > 0 else np.zeros(n_f)
-    eps_r = rng.standard_normal(n_r) if noise > 0 else np.zeros(n_r)
-    if leak > 0:
-        # Drawn last, so that a leak-free draw consumes the generator exactly as before.
-        X_f[:, rs.stop - sizes.d_retain :] = leak * rng.standard_normal((n_f, sizes.d_retain))
-        X_r[:, : sizes.d_forget] = leak * rng.standard_normal((n_r, sizes.d_forget))
-    y_f = X_f @ w_star + noise * eps_f
-    y_r = X_r @ w_star + noise * eps_r
-    return X_f, y_f, X_r, y_r, w_star
+@dataclass(frozen=True)
+class BlockBatch:
+    """A batch of draws of the block model, stored by support.
+
+    Attributes
+    ----------
+    F : ndarray, shape (B, n_f, d_f + d_o)
+        Forgetting inputs on their support :math:`S_f \\cup S_o`.
+    R : ndarray, shape (B, n_r, d_o + d_r)
+        Remaining inputs on their support :math:`S_o \\cup S_r`.
+    y_f : ndarray, shape (B, n_f)
+    y_r : ndarray, shape (B, n_r)
+    w_star : ndarray, shape (B, d)
+    sizes : BlockSizes
+    noise : float
+    leak : float
+        Feature leak :math:`\\varepsilon`; with a leak, ``F_leak`` and ``R_leak`` hold the
+        off-support entries.
+    F_leak : ndarray, shape (B, n_f, d_r), or None
+        Entries of the forgetting inputs on :math:`S_r` (``None`` without a leak).
+    R_leak : ndarray, shape (B, n_r, d_f), or None
+        Entries of the remaining inputs on :math:`S_f` (``None`` without a leak).
+    """
+
+    F: np.ndarray
+    R: np.ndarray
+    y_f: np.ndarray
+    y_r: np.ndarray
+    w_star: np.ndarray
+    sizes: BlockSizes
+    noise: float = 0.0
+    leak: float = 0.0
+    F_leak: np.ndarray | None = None
+    R_leak: np.ndarray | None = None
+
+    @property
+    def size(self) -> int:
+        """Number of draws ``B``."""
+        return int(self.F.shape[0])
+
+    def predict_forget(self, w: np.ndarray) -> np.ndarray:
+        """:math:`X_f w`, shape ``(B, n_f)``, for weights ``w`` of shape ``(B, d)``."""
+        out = _matvec(self.F, w[:, self.sizes.forget_support])
+        if self.F_leak is not None:
+            out = out + _matvec(self.F_leak, w[:, self.sizes.d - self.sizes.d_r :])
+        return out
+
+    def predict_retain(self, w: np.ndarray) -> np.ndarray:
+        """:math:`X_r w`, shape ``(B, n_r)``, for weights ``w`` of shape ``(B, d)``."""
+        out = _matvec(self.R, w[:, self.sizes.retain_support])
+        if self.R_leak is not None:
+            out = out + _matvec(self.R_leak, w[:, : self.sizes.d_f])
+        return out
+
+    def to_instance(self) -> LinearInstance:
+        """The same draws as a dense :class:`LinearInstance` (structural zeros, or the leak, filled in)."""
+        s = self.sizes
+        X_f, X_r = np.zeros((self.size, s.n_f, s.d)), np.zeros((self.size, s.n_r, s.d))
+        X_f[:, :, s.forget_support] = self.F
+        X_r[:, :, s.retain_support] = self.R
+        if self.F_leak is not None and self.R_leak is not None:
+            X_f[:, :, s.d - s.d_r :] = self.F_leak
+            X_r[:, :, : s.d_f] = self.R_leak
+        return LinearInstance(X_f, self.y_f, X_r, self.y_r, self.w_star, s, self.noise, self.leak)
+
+
+def _matvec(A: np.ndarray, x: np.ndarray) -> np.ndarray:
+    """``(B, n, p) @ (B, p) -> (B, n)``: one BLAS product per draw, whatever ``B`` is."""
+    return np.matmul(A, x[..., None])[..., 0]
 
 
 def _check_noise(noise: float) -> float:
-    return finite_nonnegative(noise, "noise standard deviation")
+    return finite_nonnegative(noise, "noise")
 
 
 def _check_leak(leak: float) -> float:
     return finite_nonnegative(leak, "leak")
 
 
+def _check_scales(teacher_scales: Sequence[float]) -> tuple[float, float, float]:
+    scales = tuple(float(s) for s in teacher_scales)
+    if len(scales) != 3 or not all(np.isfinite(s) and s >= 0 for s in scales):
+        raise ValueError(f"teacher_scales must be three finite values >= 0 (s_f, s_o, s_r), got {scales}")
+    return scales  # a 3-tuple: mypy narrows the length from the check above
+
+
+def sample_block_batch(
+    sizes: BlockSizes,
+    generators: Sequence[np.random.Generator],
+    *,
+    noise: float = 0.0,
+    teacher_scales: Sequence[float] = (1.0, 1.0, 1.0),
+    leak: float = 0.0,
+) -> BlockBatch:
+    """Draw one instance of the block model per generator: the one sampler of the book.
+
+    Parameters
+    ----------
+    sizes : BlockSizes
+        Block sizes.
+    generators : sequence of numpy.random.Generator
+        One generator per draw; draw ``i`` uses only ``generators[i]``, so a draw does not depend
+        on the batch it is drawn in.
+    noise : float, default 0
+        Label-noise standard deviation :math:`\\sigma \\ge 0`.
+    teacher_scales : (float, float, float), default (1, 1, 1)
+        Standard deviations :math:`(s_f, s_o, s_r)` of the teacher on :math:`S_f, S_o, S_r`:
+        :math:`w_* \\sim N(0, \\mathrm{diag}(s_f^2 I, s_o^2 I, s_r^2 I))` (Chapter 3).
+    leak : float, default 0
+        Feature leak :math:`\\varepsilon \\ge 0`: forgetting inputs get :math:`\\varepsilon N(0,1)`
+        entries on :math:`S_r` and remaining inputs on :math:`S_f` (Chapter 4).
+
+    Returns
+    -------
+    BlockBatch
+        ``B = len(generators)`` draws, stored by support.
+
+    Notes
+    -----
+    Each generator is consumed in a fixed order: the teacher (``d`` normals), the forgetting
+    inputs on their support, the remaining inputs on theirs, the two noise vectors (only when
+    :math:`\\sigma > 0`) and the two leak blocks (only when :math:`\\varepsilon > 0`). So a
+    noiseless, leak-free draw consumes exactly what a noisy or leaky one consumes first, and the
+    teacher scales change no stream. Labels are :math:`y = X w_* + \\sigma \\xi`.
+    """
+    if len(generators) < 1:
+        raise ValueError("need at least one generator")
+    noise, leak, scales = _check_noise(noise), _check_leak(leak), _check_scales(teacher_scales)
+    batch, d, n_f, n_r = len(generators), sizes.d, sizes.n_f, sizes.n_r
+    fs, rs = sizes.forget_support, sizes.retain_support
+    w_star = np.empty((batch, d))
+    F = np.empty((batch, n_f, fs.stop - fs.start))
+    R = np.empty((batch, n_r, rs.stop - rs.start))
+    eps_f, eps_r = np.zeros((batch, n_f)), np.zeros((batch, n_r))
+    F_leak = np.empty((batch, n_f, sizes.d_r)) if leak > 0 else None
+    R_leak = np.empty((batch, n_r, sizes.d_f)) if leak > 0 else None
+    for i, g in enumerate(generators):
+        g.standard_normal(out=w_star[i])
+        g.standard_normal(out=F[i])
+        g.standard_normal(out=R[i])
+        if noise > 0:
+            g.standard_normal(out=eps_f[i])
+            g.standard_normal(out=eps_r[i])
+        if F_leak is not None and R_leak is not None:
+            g.standard_normal(out=F_leak[i])
+            g.standard_normal(out=R_leak[i])
+    if F_leak is not None and R_leak is not None:
+        F_leak *= leak
+        R_leak *= leak
+    if scales != (1.0, 1.0, 1.0):
+        w_star *= np.concatenate([np.full(n, s) for n, s in zip((sizes.d_f, sizes.d_o, sizes.d_r), scales)])
+    out = BlockBatch(F, R, eps_f, eps_r, w_star, sizes, noise, leak, F_leak, R_leak)
+    # y = X w_* + sigma * xi, assembled from the supports (the structural zeros are never multiplied)
+    y_f = out.predict_forget(w_star) + noise * eps_f
+    y_r = out.predict_retain(w_star) + noise * eps_r
+    return BlockBatch(F, R, y_f, y_r, w_star, sizes, noise, leak, F_leak, R_leak)
+
+
+def _unbatched(instance: LinearInstance) -> LinearInstance:
+    return LinearInstance(
+        instance.X_f[0],
+        instance.y_f[0],
+        instance.X_r[0],
+        instance.y_r[0],
+        instance.w_star[0],
+        instance.sizes,
+        instance.noise,
+        instance.leak,
+    )
+
+
 def sample_instance(
-    sizes: BlockSizes, *, rng: np.random.Generator, noise: float = 0.0, leak: float = 0.0
+    sizes: BlockSizes,
+    *,
+    rng: np.random.Generator,
+    noise: float = 0.0,
+    leak: float = 0.0,
+    teacher_scales: Sequence[float] = (1.0, 1.0, 1.0),
 ) -> LinearInstance:
-    """Draw one instance of the block model.
+    """Draw one instance of the block model (:func:`sample_block_batch` with one generator, dense).
 
     Parameters
     ----------
@@ -233,24 +379,26 @@ def sample_instance(
         Block sizes (validated on construction).
     rng : numpy.random.Generator
         Source of all randomness.
-    noise : float, default 0
-        Label-noise standard deviation :math:`\\sigma \\ge 0`.
-    leak : float, default 0
-        Feature leak :math:`\\varepsilon \\ge 0`: forgetting inputs get :math:`\\varepsilon N(0,1)`
-        entries on :math:`S_r` and remaining inputs on :math:`S_f` (Chapter 4).
+    noise, leak, teacher_scales
+        As in :func:`sample_block_batch`.
 
     Returns
     -------
     LinearInstance
         Unbatched arrays: ``X_f (n_f, d)``, ``X_r (n_r, d)``, ``w_star (d,)``.
     """
-    noise, leak = _check_noise(noise), _check_leak(leak)
-    X_f, y_f, X_r, y_r, w_star = _draw_one(sizes, noise, rng, leak)
-    return LinearInstance(X_f, y_f, X_r, y_r, w_star, sizes, noise, leak)
+    batch = sample_block_batch(sizes, [rng], noise=noise, leak=leak, teacher_scales=teacher_scales)
+    return _unbatched(batch.to_instance())
 
 
 def sample_instances(
-    sizes: BlockSizes, draws: int, *, rng: np.random.Generator, noise: float = 0.0, leak: float = 0.0
+    sizes: BlockSizes,
+    draws: int,
+    *,
+    rng: np.random.Generator,
+    noise: float = 0.0,
+    leak: float = 0.0,
+    teacher_scales: Sequence[float] = (1.0, 1.0, 1.0),
 ) -> LinearInstance:
     """Draw a batch of independent instances, one child generator per draw.
 
@@ -264,19 +412,19 @@ def sample_instances(
     """
     if draws < 1:
         raise ValueError(f"draws must be >= 1, got {draws}")
-    return instances_from_generators(sizes, rng.spawn(draws), noise=noise, leak=leak)
+    return instances_from_generators(sizes, rng.spawn(draws), noise=noise, leak=leak, teacher_scales=teacher_scales)
 
 
 def instances_from_generators(
-    sizes: BlockSizes, generators: Sequence[np.random.Generator], *, noise: float = 0.0, leak: float = 0.0
+    sizes: BlockSizes,
+    generators: Sequence[np.random.Generator],
+    *,
+    noise: float = 0.0,
+    leak: float = 0.0,
+    teacher_scales: Sequence[float] = (1.0, 1.0, 1.0),
 ) -> LinearInstance:
-    """Draw one instance per generator and stack them along a leading batch axis."""
-    if len(generators) < 1:
-        raise ValueError("need at least one generator")
-    noise, leak = _check_noise(noise), _check_leak(leak)
-    parts = [_draw_one(sizes, noise, g, leak) for g in generators]
-    X_f, y_f, X_r, y_r, w_star = (np.stack(arrays) for arrays in zip(*parts))
-    return LinearInstance(X_f, y_f, X_r, y_r, w_star, sizes, noise, leak)
+    """One instance per generator, stacked along a leading batch axis: :func:`sample_block_batch`, dense."""
+    return sample_block_batch(sizes, generators, noise=noise, leak=leak, teacher_scales=teacher_scales).to_instance()
 
 
 def _cholesky_gram(X: np.ndarray) -> np.ndarray:
@@ -428,5 +576,5 @@ def fresh_remaining_loss(w: np.ndarray, instance: LinearInstance) -> np.ndarray:
     sizes = instance.sizes
     loss = np.sum(diff[..., sizes.retain_support] ** 2, axis=-1)
     if instance.leak > 0:
-        loss = loss + instance.leak**2 * np.sum(diff[..., : sizes.d_forget] ** 2, axis=-1)
+        loss = loss + instance.leak**2 * np.sum(diff[..., : sizes.d_f] ** 2, axis=-1)
     return loss

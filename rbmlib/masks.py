@@ -215,7 +215,7 @@ def fbm_masked_update_is_exact(sizes: BlockSizes) -> bool:
     """
     from rbmlib.theory import fbm_masked_consistent
 
-    return fbm_masked_consistent(d_f=sizes.d_forget, d_o=sizes.d_shared, n_f=sizes.n_forget, n_r=sizes.n_retain)
+    return fbm_masked_consistent(d_f=sizes.d_f, d_o=sizes.d_o, n_f=sizes.n_f, n_r=sizes.n_r)
 
 
 def masked_updates_coincide(sizes: BlockSizes) -> bool:
@@ -226,7 +226,7 @@ def masked_updates_coincide(sizes: BlockSizes) -> bool:
     """
     from rbmlib.theory import masked_updates_coincide as coincide
 
-    return coincide(d_f=sizes.d_forget, d_o=sizes.d_shared, n_f=sizes.n_forget, n_r=sizes.n_retain)
+    return coincide(d_f=sizes.d_f, d_o=sizes.d_o, n_f=sizes.n_f, n_r=sizes.n_r)
 
 
 def masked_regime(sizes: BlockSizes, *, rng: np.random.Generator, rtol: float = 1e-9) -> dict[str, object]:
@@ -252,9 +252,7 @@ def masked_regime(sizes: BlockSizes, *, rng: np.random.Generator, rtol: float = 
     fbm_remaining = float(remaining_loss(fbm, inst))
     fbm_exact = fbm_remaining < rtol * scale and float(np.max(np.abs(inst.X_f @ fbm))) < np.sqrt(rtol * scale)
     return {
-        "sizes": ", ".join(
-            str(v) for v in (sizes.d_forget, sizes.d_shared, sizes.d_retain, sizes.n_forget, sizes.n_retain)
-        ),
+        "sizes": ", ".join(str(v) for v in (sizes.d_f, sizes.d_o, sizes.d_r, sizes.n_f, sizes.n_r)),
         "FBM exact": bool(fbm_exact),
         "FBM exact (Prop. 4.4)": fbm_masked_update_is_exact(sizes),
         "identical": bool(np.max(np.abs(rbm - fbm)) < np.sqrt(rtol * scale)),

@@ -203,7 +203,7 @@ def draw_sweep(
     *,
     x: str,
     metric: str,
-    models: tuple[str, ...] = ("golden", "original", "ft"),
+    methods: tuple[str, ...] = ("golden", "original", "ft"),
     curves: pd.DataFrame | None = None,
     label: str | None = None,
     linestyle: str = "-",
@@ -216,13 +216,13 @@ def draw_sweep(
     ax : matplotlib.axes.Axes
         Where to draw.
     table : pandas.DataFrame
-        Output of :func:`rbmlib.simulation.sweep` (columns ``x``, ``model``, ``metric``, ``mean``,
+        Output of :func:`rbmlib.simulation.sweep` (columns ``x``, ``method``, ``metric``, ``mean``,
         ``ci95``, ``theory``).
     x : str
         Column of ``table`` on the horizontal axis.
     metric : str
         Which metric to draw.
-    models : tuple of str
+    methods : tuple of str
         Models to draw, in legend order.
     curves : pandas.DataFrame, optional
         The closed forms on a finer grid: column ``x`` and one column per model (a model without a
@@ -231,11 +231,11 @@ def draw_sweep(
     label, linestyle, marker
         Passed to :func:`draw_theory_vs_mc` (``label`` only when one model is drawn).
     """
-    if label is not None and len(models) != 1:
+    if label is not None and len(methods) != 1:
         raise ValueError("a custom label needs exactly one model")
     rows = table[table["metric"] == metric]
-    for model in models:
-        t = rows[rows["model"] == model].sort_values(x)
+    for model in methods:
+        t = rows[rows["method"] == model].sort_values(x)
         line_x, line_y = (t[x], t["theory"]) if curves is None else (curves[x], curves.get(model))
         if line_y is None or np.all(np.isnan(np.asarray(line_y, dtype=float))):
             line_x = line_y = None
@@ -277,7 +277,7 @@ def draw_overview(ax: matplotlib.axes.Axes, sizes: BlockSizes) -> matplotlib.axe
     """
     from matplotlib.patches import Rectangle
 
-    d_f, d_o, d_r = sizes.d_forget, sizes.d_shared, sizes.d_retain
+    d_f, d_o, d_r = sizes.d_f, sizes.d_o, sizes.d_r
     edges = {"f": (0, d_f), "o": (d_f, d_o), "r": (d_f + d_o, d_r)}
     d = d_f + d_o + d_r
     h = 0.62  # bar height; rows are one unit apart
@@ -375,7 +375,7 @@ def draw_saliency(
     import matplotlib.transforms as mtransforms
 
     s = series(data)
-    ax.axvspan(sizes.d_forget - 0.5, sizes.d_forget + sizes.d_shared - 0.5, color="0.92", zorder=0)
+    ax.axvspan(sizes.d_f - 0.5, sizes.d_f + sizes.d_o - 0.5, color="0.92", zorder=0)
     j = np.arange(scores.size)
     positive = scores > 0
     ax.plot(
@@ -405,9 +405,9 @@ def draw_saliency(
         )  # axes-fraction y: must not enter the data limits
     ax.set_yscale("log")
     for name, lo, width in (
-        ("$S_f$", 0, sizes.d_forget),
-        ("$S_o$", sizes.d_forget, sizes.d_shared),
-        ("$S_r$", sizes.d_forget + sizes.d_shared, sizes.d_retain),
+        ("$S_f$", 0, sizes.d_f),
+        ("$S_o$", sizes.d_f, sizes.d_o),
+        ("$S_r$", sizes.d_f + sizes.d_o, sizes.d_r),
     ):
         ax.text(lo + width / 2 - 0.5, 1.0, name, transform=edge, ha="center", va="bottom", fontsize=9)
     ax.set_xlabel(r"coordinate $j$ (on the axis: $h_j = 0$)")
@@ -432,7 +432,7 @@ def draw_finetune_paths(
     ``floor``, so exact zeros (round-off) lie on the axis. ``golden`` draws the golden model's
     value as the dashed reference every method aims at.
     """
-    for model, rows in paths.groupby("model", sort=False):
+    for model, rows in paths.groupby("method", sort=False):
         loss = rows["loss"].to_numpy(dtype=float)
         ax.plot(
             rows["step"],
@@ -532,7 +532,7 @@ def draw_ratio_sweep(
     sweep: pd.DataFrame,
     *,
     metric: str,
-    models: tuple[str, ...] = ("rbm", "fbm"),
+    methods: tuple[str, ...] = ("rbm", "fbm"),
     references: Mapping[str, float] | None = None,
 ) -> matplotlib.axes.Axes:
     """One metric against the mask ratio: a line per (model, leak), references as horizontal lines.
@@ -543,7 +543,7 @@ def draw_ratio_sweep(
         Output of :func:`rbmlib.experiments.ratio_sweep`.
     metric : str
         Metric to draw.
-    models : tuple of str
+    methods : tuple of str
         Masked models to draw (one model per panel reads best: the leaks are then the only
         series and differ by line style and marker fill).
     references : mapping of str to float, optional
@@ -552,11 +552,11 @@ def draw_ratio_sweep(
     styles = ["-", "--", ":", "-."]
     fills = ["full", "none", "left", "bottom"]
     rows = sweep[sweep["metric"] == metric]
-    for model in models:
+    for model in methods:
         s = series(model)
         for style, fill, (leak, part) in zip(styles, fills, rows[rows["method"] == model].groupby("leak")):
             ax.errorbar(
-                part["mask_ratio"],
+                part["ratio"],
                 part["mean"],
                 yerr=1.96 * part["se"],
                 color=s.colour,

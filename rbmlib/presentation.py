@@ -147,6 +147,7 @@ HEADERS: Mapping[str, str] = {
     "avg_gap": "Avg. Gap",
     "rte_s": "RTE (s)",
     "mask_ratio": "mask ratio",
+    "ratio": "mask ratio",
     "n_seeds": "seeds",
 }
 

@@ -37,9 +37,9 @@ from dataclasses import dataclass
 from numbers import Integral
 
 import numpy as np
-from threadpoolctl import ThreadpoolController
 
 from rbmlib import validators
+from rbmlib.simulation import single_threaded_blas
 from rbmlib.validators import finite_nonnegative
 
 __all__ = [
@@ -86,19 +86,14 @@ SALUN_FT_RECIPE: dict[str, float] = {
 }
 
 
-@functools.cache
-def _blas() -> ThreadpoolController:
-    """The loaded BLAS libraries, found once (the search takes about a millisecond)."""
-    return ThreadpoolController()
-
-
 def single_threaded(fn):
-    """Run ``fn`` with one BLAS thread: the matrices here are small, and threaded BLAS on many small
-    products is slower, much slower on a busy machine (as in :mod:`rbmlib.simulation`)."""
+    """Run ``fn`` with one BLAS thread (:func:`rbmlib.simulation.single_threaded_blas`, the one way
+    the linear side limits BLAS): the matrices here are small, and threaded BLAS on many small
+    products is slower, much slower on a busy machine."""
 
     @functools.wraps(fn)
     def wrapper(*args, **kwargs):
-        with _blas().limit(limits=1, user_api="blas"):
+        with single_threaded_blas():
             return fn(*args, **kwargs)
 
     return wrapper

@@ -24,12 +24,12 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
-from threadpoolctl import threadpool_limits
 
 from rbmlib.experiments import LINEAR_METHODS, MaskConfig
-from rbmlib.linear_model import LinearInstance, instances_from_generators
+from rbmlib.linear_model import LinearInstance, sample_block_batch
 from rbmlib.masks import fbm_keep_mask, rbm_keep_mask
 from rbmlib.regularisation import (
     _dual_solve,
@@ -42,7 +42,10 @@ from rbmlib.regularisation import (
     single_threaded,
     spectrum,
 )
-from rbmlib.simulation import METRICS, SimulationConfig, evaluate
+from rbmlib.simulation import METRICS, SimulationConfig, draw_generators, evaluate, single_threaded_blas
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 __all__ = ["BudgetConfig", "regularised_weights", "simulate_regularised"]
 
@@ -152,8 +155,8 @@ def regularised_weights(
     B, d = inst.X.shape[0], inst.X.shape[-1]
     zero, every = np.zeros((B, d)), np.ones((B, d), dtype=bool)
     keep = {
-        "rbm": np.stack([rbm_keep_mask(_one(inst, i), ratio=masks.mask_ratio, kind=masks.saliency) for i in range(B)]),
-        "fbm": np.stack([fbm_keep_mask(_one(inst, i), ratio=masks.mask_ratio, kind=masks.saliency) for i in range(B)]),
+        "rbm": np.stack([rbm_keep_mask(_one(inst, i), ratio=masks.ratio, kind=masks.saliency) for i in range(B)]),
+        "fbm": np.stack([fbm_keep_mask(_one(inst, i), ratio=masks.ratio, kind=masks.saliency) for i in range(B)]),
     }
     problems = _stage_problems(inst)
     lr = None
@@ -213,19 +216,18 @@ def simulate_regularised(
     *,
     methods: Sequence[str] = LINEAR_METHODS,
 ) -> tuple[dict[str, dict[str, np.ndarray]], dict[str, dict[str, np.ndarray]], float | None]:
-    """Per-draw metrics ``samples[model][metric]`` (shape ``(draws,)``), measured and closed form, and the lr.
+    """Per-draw metrics ``samples[method][metric]`` (shape ``(draws,)``), measured and closed form, and the lr.
 
     All draws are fitted in one batch, so that one step size (checked against every design of
-    every draw) serves them all.
+    every draw) serves them all; they are the draws of :func:`rbmlib.simulation.iter_batches`.
     """
-    if tuple(cfg.teacher_scales) != (1.0, 1.0, 1.0):
-        raise ValueError(f"teacher_scales must be (1, 1, 1) here, got {cfg.teacher_scales}")
     unknown = set(methods) - set(LINEAR_METHODS)
     if unknown:
         raise ValueError(f"unknown linear methods {sorted(unknown)}; choose from {LINEAR_METHODS}")
-    children = np.random.default_rng(cfg.seed).spawn(cfg.draws)
-    with threadpool_limits(limits=1, user_api="blas"):
-        inst = instances_from_generators(cfg.sizes, children, noise=cfg.noise, leak=masks.leak)
+    with single_threaded_blas():
+        inst = sample_block_batch(
+            cfg.sizes, draw_generators(cfg), noise=cfg.noise, teacher_scales=cfg.teacher_scales, leak=cfg.leak
+        ).to_instance()
         measured, closed, lr = regularised_weights(inst, budget, masks, methods=methods)
         out = evaluate(measured, inst), evaluate(closed, inst)
     return (
@@ -243,21 +245,23 @@ def regularised_rows(
     steps: object,
     lr: float | None,
     theory: bool,
-) -> tuple[list[dict], dict]:
-    """The command line's rows under ``--ridge`` / ``--steps`` / ``--lr``, and the settings they add.
+) -> tuple[pd.DataFrame, dict]:
+    """The command line's summary under ``--ridge`` / ``--steps`` / ``--lr``, and the settings they add.
 
-    Each row is ``{"model": name, metric: {"mean", "se"[, "theory"]}}`` as in
-    :func:`rbmlib.simulation.summarise`; ``"theory"`` (with ``theory=True``) is the mean over the
-    same draws of the chapter's closed form — under ridge or a budget there is no closed-form
-    expectation over designs, so the column checks the formula against the optimiser instead.
+    Returns
+    -------
+    (summary, settings)
+        :func:`rbmlib.simulation.summarise` of the measured losses; with ``theory=True`` it also has
+        ``<metric>_theory``, the mean over the same draws of the chapter's closed form — under
+        ridge or a budget there is no closed-form expectation over designs, so the column checks
+        the formula against the optimiser instead. ``settings`` holds the budget and the step size.
     """
     from rbmlib.simulation import summarise
 
     budget = BudgetConfig(0.0 if ridge is None else ridge, None if steps is None else check_steps(steps), lr)
     measured, closed, used_lr = simulate_regularised(cfg, budget, masks)
-    rows = summarise(measured)
+    summary = summarise(measured)
     if theory:
-        for row in rows:
-            for m in METRICS:
-                row[m]["theory"] = float(np.mean(closed[row["model"]][m]))
-    return rows, {**budget.to_dict(), "lr": used_lr}
+        for m in METRICS:
+            summary[f"{m}_theory"] = [float(np.mean(closed[method][m])) for method in summary["method"]]
+    return summary, {**budget.to_dict(), "lr": used_lr}

@@ -7,7 +7,6 @@ the one renderer of the book and the command lines.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 from rbmlib.presentation import mean_pm, render_table
@@ -18,23 +17,21 @@ if TYPE_CHECKING:
 __all__ = ["summary_frame", "markdown_table", "theory_check_frame"]
 
 
-def summary_frame(rows: Sequence[dict], *, digits: int = 1) -> pd.DataFrame:
-    """One row per model, one ``"mean ± se"`` column per metric, from :func:`rbmlib.simulation.summarise`.
+def summary_frame(summary: pd.DataFrame, *, digits: int = 1) -> pd.DataFrame:
+    """One row per method, one ``"mean ± se"`` column per metric, from :func:`rbmlib.simulation.summarise`.
 
     Losses at round-off level (below ``10**-digits / 2``) print as ``0``.
     """
-    import pandas as pd
-
     if digits < 0:
         raise ValueError(f"digits must be >= 0, got {digits}")
+    import pandas as pd
 
-    def cell(estimate: dict) -> str:
-        return mean_pm(float(estimate["mean"]), float(estimate["se"]), digits)
-
+    metrics = [c.removesuffix("_mean") for c in summary.columns if c.endswith("_mean")]
     records = {
-        row["model"]: {metric: cell(value) for metric, value in row.items() if metric != "model"} for row in rows
+        row["method"]: {m: mean_pm(float(row[f"{m}_mean"]), float(row[f"{m}_se"]), digits) for m in metrics}
+        for row in summary.to_dict("records")
     }
-    return pd.DataFrame.from_dict(records, orient="index").rename_axis("model")
+    return pd.DataFrame.from_dict(records, orient="index").rename_axis("method")
 
 
 def markdown_table(frame: pd.DataFrame, **render) -> str:
@@ -49,17 +46,17 @@ def theory_check_frame(samples: dict, table: dict) -> pd.DataFrame:
     Parameters
     ----------
     samples : dict
-        ``samples[model][metric]`` per-draw losses (e.g. :func:`rbmlib.running_example.example_samples`).
+        ``samples[method][metric]`` per-draw losses (e.g. :func:`rbmlib.running_example.example_samples`).
     table : dict
-        ``table[model][metric] = (value, kind, reason)`` from :func:`rbmlib.theory.theory_table`.
+        ``table[method][metric] = (value, kind, reason)`` from :func:`rbmlib.theory.theory_table`.
 
     Returns
     -------
     pandas.DataFrame
-        One row per (model, metric) present in both, with ``kind`` (exact / deterministic
+        One row per (method, metric) present in both, with ``kind`` (exact / deterministic
         equivalent / none), ``theory``, ``mean``, ``se``, ``z`` (for exact forms that are not
         identically zero) and ``rel_error`` (theory / mean − 1, for deterministic equivalents);
-        a model or metric without a formula keeps its ``reason``.
+        a method or metric without a formula keeps its ``reason``.
     """
     import numpy as np
     import pandas as pd
@@ -74,7 +71,7 @@ def theory_check_frame(samples: dict, table: dict) -> pd.DataFrame:
             exact_nonzero = kind == "exact" and value not in (None, 0.0)
             rows.append(
                 {
-                    "model": model,
+                    "method": model,
                     "metric": metric,
                     "kind": kind,
                     "theory": value,

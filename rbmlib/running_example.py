@@ -30,10 +30,10 @@ __all__ = [
 ]
 
 #: :math:`(d_f, d_o, d_r, n_f, n_r)` of the running example.
-SIZES = BlockSizes(d_forget=160, d_shared=40, d_retain=200, n_forget=40, n_retain=80)
+SIZES = BlockSizes(d_f=160, d_o=40, d_r=200, n_f=40, n_r=80)
 
 #: The running example with full overlap: every forget-only coordinate made shared (:math:`d_f = 0`).
-FULL_OVERLAP_SIZES = BlockSizes(d_forget=0, d_shared=200, d_retain=200, n_forget=40, n_retain=80)
+FULL_OVERLAP_SIZES = BlockSizes(d_f=0, d_o=200, d_r=200, n_f=40, n_r=80)
 
 #: Instances in the shared batch (enough for standard errors of about 1% of the golden loss).
 DRAWS = 200

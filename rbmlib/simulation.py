@@ -10,12 +10,19 @@ Draw ``i`` always comes from child ``i`` of ``np.random.default_rng(seed)`` and 
 on one draw at a time, so the numbers are bit-for-bit independent of the batch size. BLAS runs
 single-threaded inside the engine: the matrices are small, and threaded BLAS on many small
 products is slower (much slower on a busy machine), not faster.
+
+This module holds the linear side's one batching loop (:func:`run_batches` over
+:func:`iter_batches`, drawing with the one sampler :func:`rbmlib.linear_model.sample_block_batch`),
+its one way of limiting BLAS threads (:func:`single_threaded_blas`) and its seeds for grids
+(:func:`cell_seeds`, :func:`with_cell_seeds`); the masking engine (:mod:`rbmlib.experiments`)
+and the regularised models (:mod:`rbmlib.regularised_models`) draw through them.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from dataclasses import asdict, dataclass
+from contextlib import AbstractContextManager
+from dataclasses import asdict, dataclass, replace
 from functools import cache
 from typing import TYPE_CHECKING
 
@@ -25,14 +32,18 @@ from threadpoolctl import ThreadpoolController
 
 from rbmlib.linear_model import (
     _RANK_TOL,
+    BlockBatch,
     BlockSizes,
     LinearInstance,
+    _check_leak,
+    _check_noise,
+    _check_scales,
     fit_models,
     forgetting_loss,
     fresh_remaining_loss,
     remaining_loss,
+    sample_block_batch,
 )
-from rbmlib.validators import finite_nonnegative
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -40,10 +51,15 @@ if TYPE_CHECKING:
 __all__ = [
     "METRIC_ANALOGUES",
     "METRICS",
-    "MODELS",
+    "BASE_METHODS",
     "SimulationConfig",
     "BlockBatch",
     "sample_block_batch",
+    "single_threaded_blas",
+    "draw_generators",
+    "cell_seeds",
+    "with_cell_seeds",
+    "run_batches",
     "block_model_weights",
     "evaluate_blocks",
     "model_weights",
@@ -54,7 +70,7 @@ __all__ = [
     "sweep",
 ]
 
-#: Metrics reported for every model, in table order.
+#: Metrics reported for every method, in table order.
 METRICS: tuple[str, ...] = ("forgetting_loss", "remaining_loss", "fresh_remaining_loss")
 
 #: The deep-unlearning metric each loss stands for in regression (Chapter 1 defines them):
@@ -66,13 +82,13 @@ METRIC_ANALOGUES: dict[str, str] = {
     "fresh_remaining_loss": "TA",
 }
 
-#: Models of Chapter 1, in table order.
-MODELS: tuple[str, ...] = ("original", "golden", "ft")
+#: The methods of Chapter 1 (the original, the golden retrain and fine-tuning), in table order.
+BASE_METHODS: tuple[str, ...] = ("original", "golden", "ft")
 
 
 @dataclass(frozen=True)
 class SimulationConfig:
-    """One Monte Carlo experiment on the block model.
+    """One Monte Carlo experiment on the block model: the data model and its draws.
 
     Parameters
     ----------
@@ -90,6 +106,10 @@ class SimulationConfig:
         Standard deviations :math:`(s_f, s_o, s_r)` of the teacher on :math:`S_f, S_o, S_r`:
         :math:`w_* \\sim N(0, \\mathrm{diag}(s_f^2 I, s_o^2 I, s_r^2 I))`. Chapter 3 uses an
         anisotropic teacher to test the block-norm form of its theorem.
+    leak : float, default 0.0
+        Feature leak :math:`\\varepsilon \\ge 0` of the data model: off-support entries are
+        :math:`\\varepsilon N(0, 1)` instead of 0 (Chapter 4). A property of the data, so it lives
+        here and not in the mask configuration.
     """
 
     sizes: BlockSizes
@@ -98,16 +118,16 @@ class SimulationConfig:
     noise: float = 0.0
     batch_size: int = 256
     teacher_scales: tuple[float, float, float] = (1.0, 1.0, 1.0)
+    leak: float = 0.0
 
     def __post_init__(self) -> None:
         if self.draws < 2:
             raise ValueError(f"draws must be >= 2 to estimate a standard error, got {self.draws}")
         if self.batch_size < 1:
             raise ValueError(f"batch_size must be >= 1, got {self.batch_size}")
-        finite_nonnegative(self.noise, "noise")
-        scales = tuple(self.teacher_scales)
-        if len(scales) != 3 or not all(np.isfinite(s) and s >= 0 for s in scales):
-            raise ValueError(f"teacher_scales must be three finite values >= 0 (s_f, s_o, s_r), got {scales}")
+        _check_noise(self.noise)
+        _check_scales(self.teacher_scales)
+        _check_leak(self.leak)
 
     def to_dict(self) -> dict:
         """Flat, JSON-ready settings (the CLI's ``"settings"`` object)."""
@@ -117,100 +137,23 @@ class SimulationConfig:
             "seed": self.seed,
             "noise": self.noise,
             "teacher_scales": [float(s) for s in self.teacher_scales],
+            "leak": self.leak,
         }
-
-
-@dataclass(frozen=True)
-class BlockBatch:
-    """A batch of draws of the block model, stored by support.
-
-    Attributes
-    ----------
-    F : ndarray, shape (B, n_f, d_f + d_o)
-        Forgetting inputs on their support :math:`S_f \\cup S_o`.
-    R : ndarray, shape (B, n_r, d_o + d_r)
-        Remaining inputs on their support :math:`S_o \\cup S_r`.
-    y_f : ndarray, shape (B, n_f)
-    y_r : ndarray, shape (B, n_r)
-    w_star : ndarray, shape (B, d)
-    sizes : BlockSizes
-    noise : float
-    """
-
-    F: np.ndarray
-    R: np.ndarray
-    y_f: np.ndarray
-    y_r: np.ndarray
-    w_star: np.ndarray
-    sizes: BlockSizes
-    noise: float = 0.0
-
-    def predict_forget(self, w: np.ndarray) -> np.ndarray:
-        """:math:`X_f w`, shape ``(B, n_f)``, for weights ``w`` of shape ``(B, d)``."""
-        return _matvec(self.F, w[:, self.sizes.forget_support])
-
-    def predict_retain(self, w: np.ndarray) -> np.ndarray:
-        """:math:`X_r w`, shape ``(B, n_r)``, for weights ``w`` of shape ``(B, d)``."""
-        return _matvec(self.R, w[:, self.sizes.retain_support])
-
-    def to_instance(self) -> LinearInstance:
-        """The same draws as a dense :class:`~rbmlib.linear_model.LinearInstance` (zeros filled in)."""
-        batch, (n_f, n_r, d) = self.F.shape[0], (self.sizes.n_forget, self.sizes.n_retain, self.sizes.d)
-        X_f, X_r = np.zeros((batch, n_f, d)), np.zeros((batch, n_r, d))
-        X_f[:, :, self.sizes.forget_support] = self.F
-        X_r[:, :, self.sizes.retain_support] = self.R
-        return LinearInstance(X_f, self.y_f, X_r, self.y_r, self.w_star, self.sizes, self.noise)
-
-
-def _matvec(A: np.ndarray, x: np.ndarray) -> np.ndarray:
-    """``(B, n, p) @ (B, p) -> (B, n)``: one BLAS product per draw, whatever ``B`` is."""
-    return np.matmul(A, x[..., None])[..., 0]
-
-
-def sample_block_batch(
-    sizes: BlockSizes,
-    generators: Sequence[np.random.Generator],
-    *,
-    noise: float = 0.0,
-    teacher_scales: tuple[float, float, float] = (1.0, 1.0, 1.0),
-) -> BlockBatch:
-    """Draw one instance per generator, sampling only the support entries.
-
-    Each generator is consumed exactly as :func:`rbmlib.linear_model.sample_instance` consumes it
-    (teacher, forgetting inputs, remaining inputs, then the two noise vectors), so with unit
-    ``teacher_scales`` a draw equals ``sample_instance(sizes, rng=generator)`` up to round-off in
-    the labels.
-    """
-    if len(generators) < 1:
-        raise ValueError("need at least one generator")
-    finite_nonnegative(noise, "noise")
-    batch, d, n_f, n_r = len(generators), sizes.d, sizes.n_forget, sizes.n_retain
-    fs, rs = sizes.forget_support, sizes.retain_support
-    w_star = np.empty((batch, d))
-    F = np.empty((batch, n_f, fs.stop - fs.start))
-    R = np.empty((batch, n_r, rs.stop - rs.start))
-    eps_f, eps_r = np.zeros((batch, n_f)), np.zeros((batch, n_r))
-    for i, g in enumerate(generators):
-        g.standard_normal(out=w_star[i])
-        g.standard_normal(out=F[i])
-        g.standard_normal(out=R[i])
-        if noise > 0:
-            g.standard_normal(out=eps_f[i])
-            g.standard_normal(out=eps_r[i])
-    if tuple(teacher_scales) != (1.0, 1.0, 1.0):
-        scale = np.concatenate(
-            [np.full(n, float(s)) for n, s in zip((sizes.d_forget, sizes.d_shared, sizes.d_retain), teacher_scales)]
-        )
-        w_star *= scale
-    y_f = _matvec(F, w_star[:, fs]) + noise * eps_f
-    y_r = _matvec(R, w_star[:, rs]) + noise * eps_r
-    return BlockBatch(F, R, y_f, y_r, w_star, sizes, float(noise))
 
 
 @cache
 def _blas() -> ThreadpoolController:
     """The BLAS libraries numpy and scipy loaded (found once: the search takes about a millisecond)."""
     return ThreadpoolController()
+
+
+def single_threaded_blas() -> AbstractContextManager:
+    """Context manager limiting BLAS to one thread: the one way the linear side sets BLAS threads.
+
+    The matrices of the linear chapters are small, and threaded BLAS on many small products is
+    slower (much slower on a busy machine), not faster.
+    """
+    return _blas().limit(limits=1, user_api="blas")
 
 
 def _original_fit(F: np.ndarray, R: np.ndarray, y: np.ndarray, sizes: BlockSizes, w_o: np.ndarray) -> np.ndarray:
@@ -223,8 +166,8 @@ def _original_fit(F: np.ndarray, R: np.ndarray, y: np.ndarray, sizes: BlockSizes
     triangle is formed, in Fortran order, and one LAPACK call factors it in place,
     :math:`G = L L^\\top`, and solves for :math:`\\alpha = G^{-1} y`; then :math:`w_o = X^\\top \\alpha`.
     """
-    n_r, d_f, d_o = sizes.n_retain, sizes.d_forget, sizes.d_shared
-    n = n_r + sizes.n_forget
+    n_r, d_f, d_o = sizes.n_r, sizes.d_f, sizes.d_o
+    n = n_r + sizes.n_f
     G = np.empty((n, n), order="F")
     G[:n_r, :n_r] = R @ R.T  # numpy computes A @ A.T with a symmetric rank-k update
     G[n_r:, n_r:] = F @ F.T
@@ -247,7 +190,7 @@ def _refit_retain(R: np.ndarray, y_r: np.ndarray, L: np.ndarray, inits: np.ndarr
     The leading :math:`n_r \\times n_r` block of the draw's factor ``L`` is the Cholesky factor of
     :math:`X_r X_r^\\top`; every start shares it, in one LAPACK call.
     """
-    n_r, rs = sizes.n_retain, sizes.retain_support
+    n_r, rs = sizes.n_r, sizes.retain_support
     residual = np.empty((n_r, inits.shape[0]), order="F")  # (n_r, j)
     residual[...] = y_r[:, None] - R @ inits[:, rs].T
     coef, _ = dpotrs(L[:n_r, :n_r], residual, lower=1)
@@ -257,7 +200,7 @@ def _refit_retain(R: np.ndarray, y_r: np.ndarray, L: np.ndarray, inits: np.ndarr
 
 
 def block_model_weights(batch: BlockBatch) -> dict[str, np.ndarray]:
-    """Weights ``(B, d)`` of every model of :data:`MODELS`, one Cholesky factor per draw.
+    """Weights ``(B, d)`` of every model of :data:`BASE_METHODS`, one Cholesky factor per draw.
 
     Notes
     -----
@@ -269,14 +212,18 @@ def block_model_weights(batch: BlockBatch) -> dict[str, np.ndarray]:
     depend on how the draws are batched.
     """
     sizes = batch.sizes
-    weights = np.zeros((batch.F.shape[0], len(MODELS), sizes.d))  # (B, model, d)
+    weights = np.zeros((batch.F.shape[0], len(BASE_METHODS), sizes.d))  # (B, model, d)
     y = np.concatenate([batch.y_r, batch.y_f], axis=-1)
-    with _blas().limit(limits=1, user_api="blas"):  # small products: threads only cost
+    if batch.leak > 0:
+        raise ValueError(
+            "the block-sparse fits assume exact supports; a leaky batch needs the dense fits (model_weights)"
+        )
+    with single_threaded_blas():  # small products: threads only cost
         for i, w in enumerate(weights):
             L = _original_fit(batch.F[i], batch.R[i], y[i], sizes, w[0])
             starts = w[[1, 0]]  # golden from 0 (row 1 is still zero), fine-tuning from w_o
             w[1:] = _refit_retain(batch.R[i], batch.y_r[i], L, starts, sizes)
-    return {model: weights[:, k] for k, model in enumerate(MODELS)}
+    return {model: weights[:, k] for k, model in enumerate(BASE_METHODS)}
 
 
 def evaluate_blocks(weights: Mapping[str, np.ndarray], batch: BlockBatch) -> dict[str, dict[str, np.ndarray]]:
@@ -284,19 +231,27 @@ def evaluate_blocks(weights: Mapping[str, np.ndarray], batch: BlockBatch) -> dic
 
     The same losses as :func:`evaluate` (:mod:`rbmlib.linear_model`), computed on the supports.
     """
-    rs = batch.sizes.retain_support
+    s = batch.sizes
+    rs = s.retain_support
+
+    def fresh(w: np.ndarray) -> np.ndarray:
+        loss = np.sum((w[:, rs] - batch.w_star[:, rs]) ** 2, axis=-1)
+        if batch.leak > 0:  # a fresh input also has eps N(0, 1) entries on S_f
+            loss = loss + batch.leak**2 * np.sum((w[:, : s.d_f] - batch.w_star[:, : s.d_f]) ** 2, axis=-1)
+        return loss
+
     return {
         model: {
             "forgetting_loss": np.mean((batch.predict_forget(w) - batch.y_f) ** 2, axis=-1),
             "remaining_loss": np.mean((batch.predict_retain(w) - batch.y_r) ** 2, axis=-1),
-            "fresh_remaining_loss": np.sum((w[:, rs] - batch.w_star[:, rs]) ** 2, axis=-1),
+            "fresh_remaining_loss": fresh(w),
         }
         for model, w in weights.items()
     }
 
 
 def model_weights(instance: LinearInstance) -> dict[str, np.ndarray]:
-    """Weights of every model of :data:`MODELS` for a dense instance (the per-instance reference)."""
+    """Weights of every model of :data:`BASE_METHODS` for a dense instance (the per-instance reference)."""
     fits = fit_models(instance)
     return {"original": fits.w_o, "golden": fits.w_g, "ft": fits.w_t}
 
@@ -311,49 +266,118 @@ def evaluate(weights: Mapping[str, np.ndarray], instance: LinearInstance) -> dic
     return {model: {name: fn(w, instance) for name, fn in metric_fns.items()} for model, w in weights.items()}
 
 
+def draw_generators(cfg: SimulationConfig) -> list[np.random.Generator]:
+    """One independent generator per draw: child ``i`` of ``np.random.default_rng(cfg.seed)``."""
+    return np.random.default_rng(cfg.seed).spawn(cfg.draws)
+
+
+def cell_seeds(seed: int, n: int) -> list[int]:
+    """``n`` independent integer seeds, one per grid cell (or per check), spawned from ``seed``.
+
+    Cell seeds of the form ``seed + k`` would make neighbouring grids share streams; spawned
+    children of :class:`numpy.random.SeedSequence` do not. The seeds are integers so that every
+    :class:`SimulationConfig` stays JSON-ready.
+    """
+    return [int(child.generate_state(1)[0]) for child in np.random.SeedSequence(seed).spawn(n)]
+
+
+def with_cell_seeds(configs: Sequence[SimulationConfig], seed: int) -> list[SimulationConfig]:
+    """``configs`` with config ``k`` seeded by the ``k``-th of :func:`cell_seeds` (``seed``, ``len(configs)``).
+
+    For a sweep: every point draws an independent stream instead of re-using one root seed.
+    """
+    return [replace(cfg, seed=s) for cfg, s in zip(configs, cell_seeds(seed, len(configs)))]
+
+
 def iter_batches(cfg: SimulationConfig) -> Iterator[BlockBatch]:
     """The draws of ``cfg`` as :class:`BlockBatch` es of at most ``cfg.batch_size`` draws each."""
-    children = np.random.default_rng(cfg.seed).spawn(cfg.draws)
+    children = draw_generators(cfg)
     for start in range(0, cfg.draws, cfg.batch_size):
         yield sample_block_batch(
-            cfg.sizes, children[start : start + cfg.batch_size], noise=cfg.noise, teacher_scales=cfg.teacher_scales
+            cfg.sizes,
+            children[start : start + cfg.batch_size],
+            noise=cfg.noise,
+            teacher_scales=cfg.teacher_scales,
+            leak=cfg.leak,
         )
+
+
+def run_batches(
+    cfg: SimulationConfig,
+    metrics_of: Callable[[BlockBatch], Mapping[str, Mapping[str, np.ndarray]]],
+    *,
+    on_batch: Callable[[int], None] | None = None,
+) -> dict[str, dict[str, np.ndarray]]:
+    """The one batching loop of the linear side: ``metrics_of`` on every batch, concatenated.
+
+    Parameters
+    ----------
+    cfg : SimulationConfig
+        The draws (:func:`iter_batches`).
+    metrics_of : callable
+        Maps a :class:`BlockBatch` to ``result[method][metric]``, arrays of shape ``(B,)``.
+    on_batch : callable, optional
+        Called with the number of draws of each finished batch (progress).
+
+    Returns
+    -------
+    dict
+        ``samples[method][metric]`` of shape ``(draws,)``, in the order ``metrics_of`` returns.
+        BLAS runs single-threaded throughout (:func:`single_threaded_blas`).
+    """
+    chunks = []
+    with single_threaded_blas():
+        for batch in iter_batches(cfg):
+            chunks.append(metrics_of(batch))
+            if on_batch is not None:
+                on_batch(batch.size)
+    return {name: {m: np.concatenate([c[name][m] for c in chunks]) for m in chunks[0][name]} for name in chunks[0]}
+
+
+def _core_metrics(batch: BlockBatch) -> dict[str, dict[str, np.ndarray]]:
+    if batch.leak > 0:  # a leak fills the structural zeros: dense fits
+        instance = batch.to_instance()
+        return evaluate(model_weights(instance), instance)
+    return evaluate_blocks(block_model_weights(batch), batch)
 
 
 def simulate(
     cfg: SimulationConfig, *, on_batch: Callable[[int], None] | None = None
 ) -> dict[str, dict[str, np.ndarray]]:
-    """Per-draw metrics of every model: ``samples[model][metric]`` has shape ``(draws,)``.
+    """Per-draw metrics of every model of :data:`BASE_METHODS`: ``samples[method][metric]`` has shape ``(draws,)``.
 
+    Without a leak the block-sparse fits (:func:`block_model_weights`); with one the dense fits.
     ``on_batch``, if given, is called with the number of draws of each finished batch (progress).
     """
-    chunks = []
-    with _blas().limit(limits=1, user_api="blas"):
-        for batch in iter_batches(cfg):
-            chunks.append(evaluate_blocks(block_model_weights(batch), batch))
-            if on_batch is not None:
-                on_batch(batch.y_f.shape[0])
-    return {model: {m: np.concatenate([c[model][m] for c in chunks]) for m in METRICS} for model in chunks[0]}
+    return run_batches(cfg, _core_metrics, on_batch=on_batch)
 
 
-def summarise(samples: Mapping[str, Mapping[str, np.ndarray]]) -> list[dict]:
-    """Rows ``{"model": name, metric: {"mean": ..., "se": ...}, ...}`` in the order of ``samples``.
+def summarise(samples: Mapping[str, Mapping[str, np.ndarray]]) -> pd.DataFrame:
+    """Mean and standard error of every metric of every method, one row per method.
 
-    The standard error is :math:`s/\\sqrt{n}` with the unbiased sample standard deviation ``s``.
+    Parameters
+    ----------
+    samples : mapping
+        ``samples[method][metric]``, per-draw values (e.g. :func:`simulate`).
+
+    Returns
+    -------
+    pandas.DataFrame
+        Columns ``method`` and, per metric, ``<metric>_mean`` and ``<metric>_se``, rows in the
+        order of ``samples`` (the layout of :func:`rbmlib.deep.results` summaries, with the
+        standard error of the mean instead of a standard deviation over seeds). The standard
+        error is :math:`s/\\sqrt{n}` with the unbiased sample standard deviation ``s``.
     """
-    return [
-        {
-            "model": model,
-            **{
-                name: {
-                    "mean": float(np.mean(values)),
-                    "se": float(np.std(values, ddof=1) / np.sqrt(values.size)),
-                }
-                for name, values in metrics.items()
-            },
-        }
-        for model, metrics in samples.items()
-    ]
+    import pandas as pd
+
+    records = []
+    for method, metrics in samples.items():
+        record: dict[str, object] = {"method": method}
+        for name, values in metrics.items():
+            record[f"{name}_mean"] = float(np.mean(values))
+            record[f"{name}_se"] = float(np.std(values, ddof=1) / np.sqrt(values.size))
+        records.append(record)
+    return pd.DataFrame.from_records(records)
 
 
 def sweep(configs: Sequence[SimulationConfig]) -> pd.DataFrame:
@@ -362,8 +386,8 @@ def sweep(configs: Sequence[SimulationConfig]) -> pd.DataFrame:
     Returns
     -------
     pandas.DataFrame
-        One row per (config, model, metric) with the block sizes, ``noise``, ``draws``,
-        ``overlap`` :math:`= d_o/(d_f + d_o)`, ``model``, ``metric``, the Monte Carlo ``mean`` and
+        One row per (config, method, metric) with the block sizes, ``noise``, ``draws``,
+        ``overlap`` :math:`= d_o/(d_f + d_o)`, ``method``, ``metric``, the Monte Carlo ``mean`` and
         ``se``, ``ci95`` (:math:`1.96\\,\\mathrm{se}`, the half-width of a normal 95% interval) and
         ``theory`` (:func:`rbmlib.theory.expected_losses`; ``NaN`` where there is no closed form).
     """
@@ -375,19 +399,21 @@ def sweep(configs: Sequence[SimulationConfig]) -> pd.DataFrame:
     for cfg in configs:
         theory = expected_losses(cfg.sizes, noise=cfg.noise, teacher_scales=cfg.teacher_scales, exact_only=True)
         s = cfg.sizes
-        for row in summarise(simulate(cfg)):
+        for row in summarise(simulate(cfg)).itertuples(index=False):
             for metric in METRICS:
-                value = theory[row["model"]][metric]
+                value = theory[row.method][metric]
+                se = getattr(row, f"{metric}_se")
                 records.append(
                     {
                         **asdict(s),
                         "noise": cfg.noise,
                         "draws": cfg.draws,
-                        "overlap": s.d_shared / (s.d_forget + s.d_shared),
-                        "model": row["model"],
+                        "overlap": s.d_o / (s.d_f + s.d_o),
+                        "method": row.method,
                         "metric": metric,
-                        **row[metric],
-                        "ci95": 1.96 * row[metric]["se"],
+                        "mean": getattr(row, f"{metric}_mean"),
+                        "se": se,
+                        "ci95": 1.96 * se,
                         "theory": np.nan if value is None else value,
                     }
                 )

@@ -27,7 +27,7 @@ from rbmlib.cli import main
 from rbmlib.experiments import PhaseGrid, phase_grid
 from rbmlib.running_example import DRAWS
 
-TINY_GRID = PhaseGrid(forget_block=20, d_retain=20, n_forget=4, overlaps=(0.0, 0.5, 1.0), retain_ratios=(0.3, 0.7))
+TINY_GRID = PhaseGrid(forget_block=20, d_r=20, n_f=4, overlaps=(0.0, 0.5, 1.0), retain_ratios=(0.3, 0.7))
 
 
 @pytest.fixture(scope="module")

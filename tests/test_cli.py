@@ -12,26 +12,34 @@ from rbmlib.cli import main
 
 MODELS = ["original", "golden", "ft", "rbm", "fbm", "rbm_masked", "fbm_masked"]
 # The small instance every command-line test starts from (test_cli_ridge.py reuses it).
-ARGS = "linear --d-forget 16 --d-shared 4 --d-retain 20 --n-forget 4 --n-retain 8 --draws 20 --seed 3".split()
+ARGS = "linear --d-f 16 --d-o 4 --d-r 20 --n-f 4 --n-r 8 --draws 20 --seed 3".split()
 
 
 def test_json_output_has_the_documented_shape(capsys):
     assert main([*ARGS, "--json"]) == 0
     out = json.loads(capsys.readouterr().out)
     assert out["settings"] == {
-        "d_forget": 16,
-        "d_shared": 4,
-        "d_retain": 20,
-        "n_forget": 4,
-        "n_retain": 8,
+        "d_f": 16,
+        "d_o": 4,
+        "d_r": 20,
+        "n_f": 4,
+        "n_r": 8,
         "draws": 20,
         "seed": 3,
         "noise": 0.0,
         "teacher_scales": [1.0, 1.0, 1.0],
         "leak": 0.0,
+        "ratio": None,
+        # the former keys, still written for readers of the former output
+        "d_forget": 16,
+        "d_shared": 4,
+        "d_retain": 20,
+        "n_forget": 4,
+        "n_retain": 8,
         "mask_ratio": None,
     }
-    assert [row["model"] for row in out["rows"]] == MODELS
+    assert [row["method"] for row in out["rows"]] == MODELS
+    assert [row["model"] for row in out["rows"]] == MODELS  # the former key, still written
     for row in out["rows"]:
         for metric in ("forgetting_loss", "remaining_loss", "fresh_remaining_loss"):
             assert set(row[metric]) == {"mean", "se"}
@@ -42,15 +50,17 @@ def test_json_output_has_the_documented_shape(capsys):
 def test_table_output_lists_every_model(capsys):
     assert main(ARGS) == 0
     lines = capsys.readouterr().out.splitlines()
-    assert lines[0].startswith("d_forget=16, d_shared=4")
+    assert lines[0].startswith("d_f=16, d_o=4, d_r=20, n_f=4, n_r=8")
+    assert lines[1].split()[0] == "method"
     assert [line.split()[0] for line in lines[3:]] == MODELS
     assert "±" in lines[3]
 
 
 def test_theory_flag_adds_the_closed_form_beside_every_mean(capsys):
     assert main([*ARGS, "--json", "--theory"]) == 0
-    rows = {row["model"]: row for row in json.loads(capsys.readouterr().out)["rows"]}
+    rows = {row["method"]: row for row in json.loads(capsys.readouterr().out)["rows"]}
     for row in rows.values():
+        assert row["model"] == row["method"]
         for metric in ("forgetting_loss", "remaining_loss", "fresh_remaining_loss"):
             assert set(row[metric]) == {"mean", "se", "theory", "theory_kind", "theory_reason"}
             assert (row[metric]["theory"] is None) == (row[metric]["theory_reason"] is not None)
@@ -61,7 +71,7 @@ def test_theory_flag_adds_the_closed_form_beside_every_mean(capsys):
     assert main([*ARGS, "--theory"]) == 0
     lines = capsys.readouterr().out.splitlines()
     assert lines[1].split() == [
-        "model",
+        "method",
         "forgetting_loss",
         "theory",
         "remaining_loss",
@@ -92,7 +102,7 @@ def test_same_seed_gives_identical_json(capsys):
 @pytest.mark.parametrize(
     ("override", "message"),
     [
-        (["--n-retain", "30"], "error: not over-parameterised: n_retain > d_shared + d_retain (30 > 4 + 20)"),
+        (["--n-r", "30"], "error: not over-parameterised: n_r > d_o + d_r (30 > 4 + 20)"),
         (["--noise", "-1"], "error: noise must be finite and >= 0, got -1.0"),
         (["--draws", "1"], "error: draws must be >= 2 to estimate a standard error, got 1"),
         (["--mask-ratio", "0"], "error: mask ratio (fraction of weights freed) must be in (0, 1], got 0.0"),
@@ -111,7 +121,7 @@ def test_bad_input_is_one_line_on_stderr_and_exit_2(override, message):
 
 def test_mask_rows_follow_propositions_4_2_to_4_4(capsys):
     assert main([*ARGS, "--json", "--theory"]) == 0
-    rows = {row["model"]: row for row in json.loads(capsys.readouterr().out)["rows"]}
+    rows = {row["method"]: row for row in json.loads(capsys.readouterr().out)["rows"]}
     assert rows["rbm"]["fresh_remaining_loss"]["mean"] == pytest.approx(
         rows["original"]["fresh_remaining_loss"]["mean"]
     )
@@ -124,16 +134,16 @@ def test_mask_rows_follow_propositions_4_2_to_4_4(capsys):
 
 def test_leak_and_mask_ratio_change_the_masks_and_void_the_closed_forms(capsys):
     main([*ARGS, "--json", "--theory"])
-    plain = {row["model"]: row for row in json.loads(capsys.readouterr().out)["rows"]}
+    plain = {row["method"]: row for row in json.loads(capsys.readouterr().out)["rows"]}
     main([*ARGS, "--json", "--theory", "--mask-ratio", "0.3"])
     ratio = json.loads(capsys.readouterr().out)
-    rows = {row["model"]: row for row in ratio["rows"]}
-    assert ratio["settings"]["mask_ratio"] == 0.3
+    rows = {row["method"]: row for row in ratio["rows"]}
+    assert ratio["settings"]["ratio"] == ratio["settings"]["mask_ratio"] == 0.3
     assert rows["rbm"]["forgetting_loss"]["mean"] != plain["rbm"]["forgetting_loss"]["mean"]
     assert rows["golden"]["forgetting_loss"] == plain["golden"]["forgetting_loss"]
     assert rows["rbm_masked"]["forgetting_loss"]["theory"] is None
     main([*ARGS, "--json", "--theory", "--leak", "0.2"])
-    leaky = {row["model"]: row for row in json.loads(capsys.readouterr().out)["rows"]}
+    leaky = {row["method"]: row for row in json.loads(capsys.readouterr().out)["rows"]}
     assert leaky["golden"]["forgetting_loss"]["mean"] != plain["golden"]["forgetting_loss"]["mean"]
     assert all(leaky[m][k]["theory"] is None for m in MODELS for k in ("forgetting_loss", "fresh_remaining_loss"))
 
@@ -187,3 +197,16 @@ def test_progress_is_shown_only_on_a_terminal(monkeypatch):
     bar.close()
     assert cli._progress(args, 10) is None
     assert cli._progress(argparse.Namespace(no_progress=True), 10**6) is None
+
+
+def test_former_option_names_still_work_with_one_note_naming_the_new_ones():
+    former = "linear --d-forget 16 --d-shared 4 --d-retain 20 --n-forget 4 --n-retain 8 --draws 20 --seed 3".split()
+    new = subprocess.run([sys.executable, "-m", "rbmlib", *ARGS, "--json"], capture_output=True, text=True, check=True)
+    old = subprocess.run(
+        [sys.executable, "-m", "rbmlib", *former, "--json"], capture_output=True, text=True, check=True
+    )
+    assert old.stdout == new.stdout and new.stderr == ""
+    assert old.stderr.splitlines() == [
+        "note: renamed options (--d-forget is now --d-f, --d-shared is now --d-o, --d-retain is now --d-r, "
+        "--n-forget is now --n-f, --n-retain is now --n-r); the former names still work"
+    ]

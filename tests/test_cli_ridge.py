@@ -30,7 +30,7 @@ def test_ridge_limit_makes_ft_equal_golden_on_every_draw():
 def test_ridge_limit_cli_rows_show_ft_equal_golden(capsys):
     assert main([*ARGS, "--ridge", "0.1", "--json", "--theory"]) == 0
     out = json.loads(capsys.readouterr().out)
-    rows = {row["model"]: row for row in out["rows"]}
+    rows = {row["method"]: row for row in out["rows"]}
     assert out["settings"]["ridge"] == 0.1 and out["settings"]["steps"] is None
     for metric in METRICS:
         assert rows["ft"][metric]["mean"] == pytest.approx(rows["golden"][metric]["mean"], rel=1e-9)

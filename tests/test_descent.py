@@ -8,7 +8,7 @@ import pytest
 from rbmlib.descent import gradient_descent, relative_error, step_size, torch_sgd, unlearning_trajectories
 from rbmlib.linear_model import BlockSizes, fit_models, sample_instance
 
-SIZES = BlockSizes(d_forget=20, d_shared=6, d_retain=24, n_forget=6, n_retain=12)
+SIZES = BlockSizes(d_f=20, d_o=6, d_r=24, n_f=6, n_r=12)
 STEPS = 3000
 TOLERANCE = 1e-8
 
@@ -48,7 +48,7 @@ def test_iterates_stay_in_the_start_plus_row_space(instance):
     w0 = np.ones(SIZES.d)
     path = gradient_descent(w0, instance.X_r, instance.y_r, steps=10)
     # X_r is zero on S_f, so descent on D_r never touches the forget-only coordinates.
-    np.testing.assert_array_equal(path.iterates[:, : SIZES.d_forget], 1.0)
+    np.testing.assert_array_equal(path.iterates[:, : SIZES.d_f], 1.0)
 
 
 def test_step_size_is_inverse_hessian_norm(rng):
@@ -93,7 +93,7 @@ def test_early_stopping_curve_starts_at_the_golden_model_and_falls_to_zero(rng):
     from rbmlib.descent import early_stopping_curve
     from rbmlib.linear_model import BlockSizes, fit_models, forgetting_loss, sample_instance
 
-    inst = sample_instance(BlockSizes(d_forget=12, d_shared=4, d_retain=16, n_forget=4, n_retain=8), rng=rng)
+    inst = sample_instance(BlockSizes(d_f=12, d_o=4, d_r=16, n_f=4, n_r=8), rng=rng)
     curve = early_stopping_curve(inst, steps=[0, 3, 30, 3000])
     golden = float(forgetting_loss(fit_models(inst).w_g, inst))
     assert curve["ft_forgetting_loss"].iloc[0] == pytest.approx(golden, rel=1e-9)  # k = 0: FT is the retrain
@@ -106,6 +106,6 @@ def test_early_stopping_curve_rejects_bad_budgets(rng, steps):
     from rbmlib.descent import early_stopping_curve
     from rbmlib.linear_model import BlockSizes, sample_instance
 
-    inst = sample_instance(BlockSizes(d_forget=4, d_shared=2, d_retain=4, n_forget=2, n_retain=2), rng=rng)
+    inst = sample_instance(BlockSizes(d_f=4, d_o=2, d_r=4, n_f=2, n_r=2), rng=rng)
     with pytest.raises(ValueError, match="steps must be a non-empty sequence of integers >= 0"):
         early_stopping_curve(inst, steps=steps)

@@ -22,7 +22,9 @@ def test_gaps_are_paired_absolute_differences_and_their_average():
 
 
 def test_summary_averages_over_draws_and_skips_the_reference():
-    assert gap_summary(SAMPLES) == {"x": {"a": 1.5, "b": 1.0, "avg_gap": 1.25}}
+    summary = gap_summary(SAMPLES)
+    assert summary.index.name == "method" and list(summary.index) == ["x"]
+    assert summary.loc["x"].to_dict() == {"a": 1.5, "b": 1.0, "avg_gap": 1.25}
 
 
 def test_missing_reference_or_metric_is_rejected():

@@ -27,7 +27,7 @@ from rbmlib.masks import (
 )
 from tests.strategies import block_sizes
 
-SIZES = BlockSizes(d_forget=14, d_shared=6, d_retain=16, n_forget=5, n_retain=10)
+SIZES = BlockSizes(d_f=14, d_o=6, d_r=16, n_f=5, n_r=10)
 
 
 def _scale(inst) -> float:
@@ -84,9 +84,9 @@ def test_ties_are_broken_by_the_lower_index():
 
 def test_ratio_frees_the_least_retain_salient_for_rbm_and_the_most_forget_salient_for_fbm(rng):
     inst = sample_instance(SIZES, rng=rng, leak=0.05)
-    ratio = SIZES.d_forget / SIZES.d  # frees as many coordinates as S_f holds
+    ratio = SIZES.d_f / SIZES.d  # frees as many coordinates as S_f holds
     freed_rbm, freed_fbm = ~rbm_keep_mask(inst, ratio=ratio), ~fbm_keep_mask(inst, ratio=ratio)
-    assert freed_rbm.sum() == freed_fbm.sum() == SIZES.d_forget
+    assert freed_rbm.sum() == freed_fbm.sum() == SIZES.d_f
     h_r = saliency(inst.X_r, inst.y_r)
     assert h_r[freed_rbm].max() <= h_r[~freed_rbm].min()
     h_f = saliency(inst.X_f, inst.y_f)
@@ -114,7 +114,7 @@ def test_rbm_keeps_zero_remaining_loss_before_finetuning_and_finetuning_is_a_no_
     w_reset, w_rbm = reset_then_finetune(w_o, rbm_keep_mask(inst), inst)
     assert remaining_loss(w_reset, inst) <= 1e-18 * _scale(inst)
     np.testing.assert_allclose(w_rbm, w_reset, atol=1e-9 * (1 + np.abs(w_o).max()))
-    f = sizes.d_forget
+    f = sizes.d_f
     A_f = inst.X_f[:, :f]
     assert np.isclose(forgetting_loss(w_rbm, inst), np.mean((A_f @ w_o[:f]) ** 2), rtol=1e-8, atol=1e-18 * _scale(inst))
     assert np.isclose(fresh_remaining_loss(w_rbm, inst), fresh_remaining_loss(w_o, inst), rtol=1e-12)
@@ -123,9 +123,7 @@ def test_rbm_keeps_zero_remaining_loss_before_finetuning_and_finetuning_is_a_no_
 @settings(max_examples=30, deadline=None)
 @given(sizes=block_sizes(min_block=1), seed=st.integers(0, 2**32 - 1))
 def test_rbm_and_fbm_equal_the_golden_model_with_distinct_features(sizes, seed):
-    distinct = BlockSizes(
-        sizes.d_forget + sizes.d_shared, 0, sizes.d_retain + sizes.d_shared, sizes.n_forget, sizes.n_retain
-    )
+    distinct = BlockSizes(sizes.d_f + sizes.d_o, 0, sizes.d_r + sizes.d_o, sizes.n_f, sizes.n_r)
     inst = sample_instance(distinct, rng=np.random.default_rng(seed))
     fits = fit_models(inst)
     tol = 1e-9 * (1 + np.abs(fits.w_o).max())
@@ -150,7 +148,7 @@ def test_fbm_breaks_the_remaining_fit_by_the_shared_block_then_finetuning_restor
     expected = np.mean((inst.X_r[:, shared] @ w_o[shared]) ** 2)
     assert np.isclose(remaining_loss(w_reset, inst), expected, rtol=1e-8, atol=1e-18 * _scale(inst))
     assert remaining_loss(w_fbm, inst) <= 1e-16 * _scale(inst)
-    np.testing.assert_array_equal(w_fbm[: sizes.d_forget], 0.0)  # D_r never touches S_f
+    np.testing.assert_array_equal(w_fbm[: sizes.d_f], 0.0)  # D_r never touches S_f
 
 
 @settings(max_examples=30, deadline=None)
@@ -162,12 +160,12 @@ def test_masked_update_leaves_kept_weights_bit_identical_and_keeps_the_remaining
     keep = rbm_keep_mask(inst) if mask == "rbm" else fbm_keep_mask(inst)
     w = masked_update(w_o, keep, inst)
     np.testing.assert_array_equal(w[keep], w_o[keep])
-    if mask == "rbm" or sizes.n_retain + sizes.n_forget <= sizes.d_forget + sizes.d_shared:
+    if mask == "rbm" or sizes.n_r + sizes.n_f <= sizes.d_f + sizes.d_o:
         assert remaining_loss(w, inst) <= 1e-14 * _scale(inst)
 
 
 def test_fbm_masked_update_trades_the_remaining_fit_when_it_cannot_fit_both(rng):
-    sizes = BlockSizes(d_forget=2, d_shared=3, d_retain=10, n_forget=4, n_retain=6)  # 6 + 4 > 2 + 3 free
+    sizes = BlockSizes(d_f=2, d_o=3, d_r=10, n_f=4, n_r=6)  # 6 + 4 > 2 + 3 free
     inst = sample_instance(sizes, rng=rng)
     w_o = fit_models(inst).w_o
     assert remaining_loss(masked_update(w_o, fbm_keep_mask(inst), inst), inst) > 1e-6
@@ -242,7 +240,7 @@ def test_every_branch_of_proposition_4_4(rng, branch):
     assert bool(fbm_fits) == exact
     assert remaining_loss(rbm, inst) < tol  # RBM's update never touches the remaining fit
     rbm_zeroes = np.abs(inst.X_f @ rbm).max() < 1e-6 * np.sqrt(_scale(inst))
-    assert bool(rbm_zeroes) == (sizes.n_forget <= sizes.d_forget)
+    assert bool(rbm_zeroes) == (sizes.n_f <= sizes.d_f)
     same = np.abs(rbm - fbm).max() < 1e-8 * np.sqrt(_scale(inst))
     assert bool(same) == masked_updates_coincide(sizes)
     if branch == "both_exact_differ":  # FBM's difference is on the shared block, so the fresh loss moves

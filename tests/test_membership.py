@@ -17,8 +17,8 @@ from rbmlib.membership import (
     simulated_roc,
 )
 
-OVERLAP = BlockSizes(d_forget=60, d_shared=60, d_retain=120, n_forget=20, n_retain=40)
-DISTINCT = BlockSizes(d_forget=120, d_shared=0, d_retain=120, n_forget=20, n_retain=40)
+OVERLAP = BlockSizes(d_f=60, d_o=60, d_r=120, n_f=20, n_r=40)
+DISTINCT = BlockSizes(d_f=120, d_o=0, d_r=120, n_f=20, n_r=40)
 DRAWS = 150
 
 

@@ -21,7 +21,7 @@ def _table() -> pd.DataFrame:
     rows = []
     for x in (1.0, 2.0, 3.0):
         for model, theory in (("golden", 10 * x), ("original", np.nan)):
-            rows.append({"x": x, "model": model, "metric": "loss", "mean": 10 * x, "ci95": 0.5, "theory": theory})
+            rows.append({"x": x, "method": model, "metric": "loss", "mean": 10 * x, "ci95": 0.5, "theory": theory})
     return pd.DataFrame(rows)
 
 
@@ -36,7 +36,7 @@ def test_theory_vs_mc_draws_one_line_and_one_errorbar_series(ax):
 
 
 def test_sweep_draws_a_line_only_where_there_is_a_closed_form(ax):
-    draw_sweep(ax, _table(), x="x", metric="loss", models=("golden", "original"))
+    draw_sweep(ax, _table(), x="x", metric="loss", methods=("golden", "original"))
     assert len(ax.containers) == 2  # points for both models
     theory_lines = [line for line in ax.get_lines() if len(line.get_xdata()) == 3 and line.get_linestyle() == "-"]
     assert len(theory_lines) == 1 and theory_lines[0].get_color() == MODEL_COLOURS["golden"]
@@ -73,12 +73,12 @@ def test_overview_draws_every_block_to_scale_and_hatches_exactly_the_reset_weigh
     from rbmlib.linear_model import BlockSizes
     from rbmlib.plotting import draw_overview
 
-    sizes = BlockSizes(d_forget=30, d_shared=10, d_retain=60, n_forget=5, n_retain=10)
+    sizes = BlockSizes(d_f=30, d_o=10, d_r=60, n_f=5, n_r=10)
     assert draw_overview(ax, sizes) is ax
     boxes = [p for p in ax.patches if isinstance(p, Rectangle)]
     assert len(boxes) == 13  # 3 blocks, 2 supports, original 1, golden 2, FT 1, RBM 2, FBM 2
     reset = sorted(p.get_width() for p in boxes if p.get_hatch())
-    assert reset == [sizes.d_forget, sizes.d_forget + sizes.d_shared]  # RBM resets S_f, FBM S_f and S_o
+    assert reset == [sizes.d_f, sizes.d_f + sizes.d_o]  # RBM resets S_f, FBM S_f and S_o
     assert max(p.get_x() + p.get_width() for p in boxes) == sizes.d
     ax.figure.canvas.draw()
 
@@ -106,7 +106,7 @@ def test_saliency_marks_exact_zeros_on_the_axis_instead_of_dropping_them(ax):
     from rbmlib.linear_model import BlockSizes
     from rbmlib.plotting import draw_saliency
 
-    sizes = BlockSizes(d_forget=2, d_shared=1, d_retain=2, n_forget=1, n_retain=1)
+    sizes = BlockSizes(d_f=2, d_o=1, d_r=2, n_f=1, n_r=1)
     scores = np.array([0.5, 0.2, 0.1, 0.0, 0.0])
     draw_saliency(ax, scores, sizes, data="forgetting")
     on_axis = [line for line in ax.get_lines() if line.get_label().startswith("_") and len(line.get_xdata()) == 2]
@@ -127,7 +127,7 @@ def test_phase_map_never_prints_minus_zero(ax):
 def test_finetune_paths_draw_the_golden_reference(ax):
     from rbmlib.plotting import draw_finetune_paths
 
-    paths = pd.DataFrame({"model": ["rbm"] * 2 + ["fbm"] * 2, "step": [0, 1] * 2, "loss": [0.0, 0.0, 2.0, 1.0]})
+    paths = pd.DataFrame({"method": ["rbm"] * 2 + ["fbm"] * 2, "step": [0, 1] * 2, "loss": [0.0, 0.0, 2.0, 1.0]})
     draw_finetune_paths(ax, paths, golden=0.0)
     labels = [line.get_label() for line in ax.get_lines()]
     assert labels == ["RBM", "FBM", "golden (retrained)"] and ax.get_lines()[-1].get_linestyle() == "--"

@@ -19,7 +19,7 @@ from rbmlib.random_features import (
     width_sweep,
 )
 
-SIZES = BlockSizes(d_forget=12, d_shared=4, d_retain=12, n_forget=5, n_retain=10)
+SIZES = BlockSizes(d_f=12, d_o=4, d_r=12, n_f=5, n_r=10)
 
 
 def _phis(data, W):

@@ -27,7 +27,7 @@ from rbmlib.regularisation import (
     steps_to_fraction,
 )
 
-SIZES = BlockSizes(d_forget=20, d_shared=6, d_retain=24, n_forget=6, n_retain=12)
+SIZES = BlockSizes(d_f=20, d_o=6, d_r=24, n_f=6, n_r=12)
 TIGHT = 1e-10
 
 
@@ -83,7 +83,7 @@ def test_without_weight_decay_the_limit_is_chapter_one_fit(inst):
 
 
 def test_ridge_fit_solves_the_normal_equations(inst):
-    lam, n = 0.2, SIZES.n_retain
+    lam, n = 0.2, SIZES.n_r
     w = ridge_fit(inst.X_r, inst.y_r, lam)
     grad = 2 / n * inst.X_r.T @ (inst.X_r @ w - inst.y_r) + lam * w
     assert np.abs(grad).max() < 1e-10

@@ -10,19 +10,20 @@ import pytest
 
 from rbmlib.reporting import markdown_table, summary_frame, theory_check_frame
 
-ROWS = [
+ROWS = pd.DataFrame(
     {
-        "model": "golden",
-        "forgetting_loss": {"mean": 186.54, "se": 2.71},
-        "remaining_loss": {"mean": 1e-28, "se": 2e-30},
-    },
-    {"model": "ft", "forgetting_loss": {"mean": -0.04, "se": 0.049}, "remaining_loss": {"mean": 0.25, "se": 0.05}},
-]
+        "method": ["golden", "ft"],
+        "forgetting_loss_mean": [186.54, -0.04],
+        "forgetting_loss_se": [2.71, 0.049],
+        "remaining_loss_mean": [1e-28, 0.25],
+        "remaining_loss_se": [2e-30, 0.05],
+    }
+)  # the layout of rbmlib.simulation.summarise
 
 
 def test_summary_frame_rounds_each_estimate_once_to_the_given_digits():
     frame = summary_frame(ROWS, digits=1)
-    assert frame.index.name == "model" and list(frame.index) == ["golden", "ft"]
+    assert frame.index.name == "method" and list(frame.index) == ["golden", "ft"]
     assert list(frame.columns) == ["forgetting_loss", "remaining_loss"]
     assert frame.loc["golden", "forgetting_loss"] == "186.5 ± 2.7"
     # Round-off-level losses print as 0, and a mean that rounds to -0.0 prints without its sign.
@@ -58,7 +59,7 @@ def test_theory_check_frame_puts_each_formula_beside_its_monte_carlo_mean():
         "fbm": {"forget": (None, "none", "no closed form: the mask depends on the draw")},
         "rbm": {"forget": (1.0, "exact", "")},  # no samples: skipped
     }
-    frame = theory_check_frame(samples, table).set_index(["model", "metric"])
+    frame = theory_check_frame(samples, table).set_index(["method", "metric"])
     assert list(frame.index) == [("golden", "forget"), ("golden", "fresh"), ("golden", "zero"), ("fbm", "forget")]
     se = 1 / math.sqrt(3)
     row = frame.loc[("golden", "forget")]

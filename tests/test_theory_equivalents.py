@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import asdict
+
 import numpy as np
 import pytest
 from hypothesis import given, settings
@@ -15,7 +17,6 @@ from rbmlib.theory import (
     original_fresh_remaining_loss_de,
     projector_equivalent,
     rbm_forgetting_loss_de,
-    symbols,
     theory_gaps,
     theory_kinds,
     theory_table,
@@ -87,7 +88,7 @@ def test_original_fresh_loss_equivalent_is_within_2_percent(sizes, noise, scales
 def test_rbm_forgetting_loss_equivalent_is_within_8_percent(sizes, noise, seed):
     samples = simulate_methods(SimulationConfig(sizes, draws=300, seed=seed, noise=noise), methods=("rbm",))
     values = samples["rbm"]["forgetting_loss"]
-    theory = rbm_forgetting_loss_de(**symbols(sizes), noise=noise)
+    theory = rbm_forgetting_loss_de(**asdict(sizes), noise=noise)
     se = values.std(ddof=1) / np.sqrt(values.size)
     assert abs(values.mean() - theory) <= 0.08 * theory + 3 * se, (values.mean(), theory, se)
 

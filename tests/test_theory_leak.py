@@ -35,24 +35,24 @@ N_SE = 4.0
 def test_boundary_ratios_free_block_unions_and_give_the_table_values(sizes, method):
     ratios = leak_boundary_ratios(sizes, method)
     assert ratios[-1] == 1.0 and list(ratios) == sorted(ratios)
-    first = sizes.d_forget if method == "rbm" else sizes.d_forget + sizes.d_shared
+    first = sizes.d_f if method == "rbm" else sizes.d_f + sizes.d_o
     assert (first / sizes.d in ratios) == (0 < first < sizes.d)
     table = theory_table(sizes)
     for ratio in ratios:
         model = "golden" if ratio == 1.0 else method
-        assert small_leak_losses(sizes, method=method, mask_ratio=ratio) == {k: c[0] for k, c in table[model].items()}
+        assert small_leak_losses(sizes, method=method, ratio=ratio) == {k: c[0] for k, c in table[model].items()}
 
 
 def test_other_ratios_are_refused_with_the_reason():
     with pytest.raises(ValueError, match="partial-block reset"):
-        small_leak_losses(SWEEP, method="rbm", mask_ratio=0.25)
+        small_leak_losses(SWEEP, method="rbm", ratio=0.25)
     with pytest.raises(ValueError, match="method must be one of"):
-        small_leak_losses(SWEEP, method="ft", mask_ratio=1.0)
+        small_leak_losses(SWEEP, method="ft", ratio=1.0)
 
 
 def _per_draw(leak: float, ratio: float, draws: int, seed: int) -> dict[str, np.ndarray]:
-    cfg = SimulationConfig(SWEEP, draws=draws, seed=seed)
-    return simulate_methods(cfg, MaskConfig(leak=leak, mask_ratio=ratio), methods=("rbm", "fbm"))
+    cfg = SimulationConfig(SWEEP, draws=draws, seed=seed, leak=leak)
+    return simulate_methods(cfg, MaskConfig(ratio=ratio), methods=("rbm", "fbm"))
 
 
 @pytest.mark.parametrize("method", ["rbm", "fbm"])
@@ -73,7 +73,7 @@ def test_the_leak_has_no_first_order_term_at_a_block_ratio(method):
 def test_small_leak_limit_matches_monte_carlo_at_the_block_ratios():
     for method in ("rbm", "fbm"):
         for ratio in leak_boundary_ratios(SWEEP, method):
-            theory = small_leak_losses(SWEEP, method=method, mask_ratio=ratio)
+            theory = small_leak_losses(SWEEP, method=method, ratio=ratio)
             sample = _per_draw(0.01, ratio, 200, 3)[method]
             for metric in ("forgetting_loss", "fresh_remaining_loss"):
                 v = sample[metric]
@@ -82,7 +82,7 @@ def test_small_leak_limit_matches_monte_carlo_at_the_block_ratios():
 
 
 def test_phase_theory_tables_and_differences():
-    grid = PhaseGrid(forget_block=30, d_retain=30, n_forget=6, overlaps=(0.0, 0.5, 1.0), retain_ratios=(0.3, 0.6))
+    grid = PhaseGrid(forget_block=30, d_r=30, n_f=6, overlaps=(0.0, 0.5, 1.0), retain_ratios=(0.3, 0.6))
     frame = phase_theory(grid)
     assert set(frame["method"]) == {"golden", "ft", "rbm", "fbm"} and len(frame) == 3 * 2 * 4 * 3
     diff = theory_phase_difference(frame, "fresh_remaining_loss")
@@ -114,7 +114,7 @@ def test_theory_overlays_draw_on_a_phase_map():
 
     from rbmlib.plotting import draw_phase, draw_phase_theory, draw_sweep_theory
 
-    grid = PhaseGrid(forget_block=30, d_retain=30, n_forget=6, overlaps=(0.0, 0.5, 1.0), retain_ratios=(0.3, 0.6))
+    grid = PhaseGrid(forget_block=30, d_r=30, n_f=6, overlaps=(0.0, 0.5, 1.0), retain_ratios=(0.3, 0.6))
     cells = theory_phase_difference(phase_theory(grid), "fresh_remaining_loss")
     fig, ax = plt.subplots()
     draw_phase(ax, cells, label="x")

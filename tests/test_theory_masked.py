@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import asdict
+
 import numpy as np
 import pytest
 from hypothesis import given, settings
@@ -18,7 +20,6 @@ from rbmlib.theory import (
     fbm_masked_consistent,
     masked_updates_coincide,
     rbm_minus_fbm_sign,
-    symbols,
     theory_gaps,
     theory_kinds,
 )
@@ -39,7 +40,7 @@ def test_fbm_masked_system_is_solvable_exactly_when_the_corrected_condition_hold
     inst, _, w_fbm = _masked(sizes, seed)
     scale = 1 + np.mean(inst.y_f**2)
     objective = remaining_loss(w_fbm, inst) + np.mean((inst.X_f @ w_fbm) ** 2)  # fit of D_r and (X_f, 0)
-    s = symbols(sizes)
+    s = asdict(sizes)
     if fbm_masked_consistent(d_f=s["d_f"], d_o=s["d_o"], n_f=s["n_f"], n_r=s["n_r"]):
         assert objective <= 1e-16 * scale
     else:
@@ -50,7 +51,7 @@ def test_fbm_masked_system_is_solvable_exactly_when_the_corrected_condition_hold
 @given(sizes=block_sizes(min_block=1, max_block=8), seed=st.integers(0, 2**32 - 1))
 def test_masked_updates_coincide_exactly_when_n_r_ge_d_o_and_n_f_le_d_f(sizes, seed):
     inst, w_rbm, w_fbm = _masked(sizes, seed)
-    s = symbols(sizes)
+    s = asdict(sizes)
     gap = np.max(np.abs(w_rbm - w_fbm)) / (1 + np.max(np.abs(w_rbm)))
     if masked_updates_coincide(d_f=s["d_f"], d_o=s["d_o"], n_f=s["n_f"], n_r=s["n_r"]):
         # Round-off grows with the conditioning of the two square-ish blocks the updates solve
@@ -143,7 +144,7 @@ def test_rbm_masked_forgetting_loss_is_the_projection_of_y_f_on_the_columns_of_a
     inst = sample_instance(sizes, rng=np.random.default_rng(seed), noise=noise)
     w_o = fit_models(inst).w_o
     w = masked_update(w_o, rbm_keep_mask(inst), inst)
-    A = inst.X_f[:, : sizes.d_forget]
+    A = inst.X_f[:, : sizes.d_f]
     projected = A @ np.linalg.lstsq(A, inst.y_f, rcond=None)[0]
     loss = np.mean((inst.X_f @ w - inst.y_f) ** 2)
     assert loss == pytest.approx(np.mean(projected**2), rel=1e-7, abs=1e-12 * (1 + np.mean(inst.y_f**2)))

@@ -98,11 +98,11 @@ def test_the_library_uses_the_shared_messages():
     from rbmlib.regularisation import check_ridge
     from rbmlib.simulation import SimulationConfig
 
-    sizes = BlockSizes(d_forget=4, d_shared=2, d_retain=4, n_forget=2, n_retain=3)
+    sizes = BlockSizes(d_f=4, d_o=2, d_r=4, n_f=2, n_r=3)
     with pytest.raises(ValueError, match=r"^noise must be finite and >= 0, got nan$"):
         SimulationConfig(sizes=sizes, draws=10, noise=math.nan)
     with pytest.raises(ValueError, match=r"^mask ratio \(fraction of weights freed\) must be in \(0, 1\], got 0.0$"):
-        MaskConfig(mask_ratio=0.0)
+        MaskConfig(ratio=0.0)
     with pytest.raises(ValueError, match=r"^ridge \(weight decay\) lambda must be finite and >= 0, got -1$"):
         check_ridge(-1)
 

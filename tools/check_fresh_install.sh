@@ -37,7 +37,7 @@ for name in names:
     importlib.import_module(name)
 print(f"imported {len(names)} linear modules from {rbmlib.__file__} without torch")
 PY
-"$VENV/bin/python" -m rbmlib linear --d-forget 160 --d-shared 40 --d-retain 200 --n-forget 40 --n-retain 80 \
+"$VENV/bin/python" -m rbmlib linear --d-f 160 --d-o 40 --d-r 200 --n-f 40 --n-r 80 \
   --draws 300 --seed 0 --theory
 set +e
 "$VENV/bin/python" -m rbmlib report /tmp 2>&1; status=$?

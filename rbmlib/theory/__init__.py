@@ -15,7 +15,6 @@ from rbmlib.theory.golden import (
     distinct_golden_forgetting_loss,
     expected_golden_forgetting_loss,
     expected_golden_fresh_remaining_loss,
-    symbols,
     uniform_projection_moments,
 )
 from rbmlib.theory.leak import leak_boundary_ratios, small_leak_losses
@@ -47,7 +46,6 @@ from rbmlib.theory.tables import (
 )
 
 __all__ = [
-    "symbols",
     "distinct_golden_forgetting_loss",
     "uniform_projection_moments",
     "expected_golden_forgetting_loss",

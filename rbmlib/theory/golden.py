@@ -19,11 +19,9 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from rbmlib.linear_model import BlockSizes
 from rbmlib.validators import finite_nonnegative, integer_at_least
 
 __all__ = [
-    "symbols",
     "distinct_golden_forgetting_loss",
     "uniform_projection_moments",
     "expected_golden_forgetting_loss",
@@ -76,20 +74,6 @@ def _noise_gain(m: int, n_r: int) -> float:
             f"is finite only then), got d_o + d_r = {m}, n_r = {n_r}"
         )
     return n_r / (m - n_r - 1)
-
-
-def symbols(sizes: BlockSizes) -> dict[str, int]:
-    """The block sizes under the names of the text: ``{"d_f": ..., "d_o": ..., "d_r": ..., "n_f": ..., "n_r": ...}``.
-
-    So that ``expected_golden_forgetting_loss(**symbols(sizes))`` reads like the formula.
-    """
-    return {
-        "d_f": sizes.d_forget,
-        "d_o": sizes.d_shared,
-        "d_r": sizes.d_retain,
-        "n_f": sizes.n_forget,
-        "n_r": sizes.n_retain,
-    }
 
 
 def distinct_golden_forgetting_loss(y_f: np.ndarray) -> np.ndarray:

@@ -27,7 +27,7 @@ def _freed_blocks(sizes: BlockSizes, method: str) -> dict[int, str]:
     """Freed counts at which ``method``'s Fisher mask is a union of blocks, and the model it then is."""
     if method not in _METHODS:
         raise ValueError(f"method must be one of {_METHODS}, got {method!r}")
-    d_f, d_o = sizes.d_forget, sizes.d_shared
+    d_f, d_o = sizes.d_f, sizes.d_o
     # RBM frees the least retain-salient coordinates: S_f (retain saliency O(eps^2)) first, then
     # S_o and S_r mixed (both O(1)). FBM frees the most forget-salient: S_f and S_o mixed, then S_r.
     first = d_f if method == "rbm" else d_f + d_o
@@ -53,7 +53,7 @@ def small_leak_losses(
     sizes: BlockSizes,
     *,
     method: str,
-    mask_ratio: float,
+    ratio: float,
     teacher_scales: Sequence[float] = (1.0, 1.0, 1.0),
 ) -> dict[str, float | None]:
     """Leading term of every expected loss of reset-then-FT as the leak :math:`\\varepsilon \\to 0`.
@@ -63,7 +63,7 @@ def small_leak_losses(
     sizes : BlockSizes
     method : {"rbm", "fbm"}
         Whose Fisher saliency ranks the coordinates.
-    mask_ratio : float
+    ratio : float
         Fraction of weights freed, in :math:`(0, 1]`; must free a block union
         (:func:`leak_boundary_ratios`, compared after the rounding of :func:`rbmlib.masks.n_freed`).
 
@@ -85,12 +85,12 @@ def small_leak_losses(
     from rbmlib.theory.tables import theory_table
 
     blocks = _freed_blocks(sizes, method)
-    count = n_freed(sizes.d, mask_ratio)
+    count = n_freed(sizes.d, ratio)
     if count not in blocks:
         edges = ", ".join(f"{c}/{sizes.d}" for c in sorted(blocks))
         raise ValueError(
             f"the small-leak limit needs a ratio that frees a block union of {method}'s saliency "
-            f"({edges}); ratio {mask_ratio} frees {count} of {sizes.d} coordinates (a partial-block reset, "
+            f"({edges}); ratio {ratio} frees {count} of {sizes.d} coordinates (a partial-block reset, "
             "which has no closed form)"
         )
     row = theory_table(sizes, teacher_scales=teacher_scales)[blocks[count]]

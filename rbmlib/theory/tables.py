@@ -10,11 +10,12 @@ formulas, for the phase maps of Chapter 5.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from dataclasses import asdict
 from typing import TYPE_CHECKING
 
 from rbmlib.linear_model import BlockSizes
 from rbmlib.theory.deterministic import original_fresh_remaining_loss_de, rbm_forgetting_loss_de
-from rbmlib.theory.golden import expected_golden_forgetting_loss, expected_golden_fresh_remaining_loss, symbols
+from rbmlib.theory.golden import expected_golden_forgetting_loss, expected_golden_fresh_remaining_loss
 from rbmlib.theory.masked import (
     expected_fbm_masked_forgetting_loss,
     expected_rbm_masked_forgetting_loss,
@@ -65,9 +66,7 @@ REASONS = {
 
 def _edge(sizes: BlockSizes) -> bool:
     s = sizes
-    return (
-        s.n_forget >= s.d_forget + s.d_shared or s.n_retain >= s.d_shared + s.d_retain or s.n_forget + s.n_retain >= s.d
-    )
+    return s.n_f >= s.d_f + s.d_o or s.n_r >= s.d_o + s.d_r or s.n_f + s.n_r >= s.d
 
 
 Cell = tuple[float | None, str, str]  # value, kind, reason (empty unless the kind is "none")
@@ -115,12 +114,12 @@ def theory_table(
     fresh loss (with or without label noise) and forgetting loss without label noise
     (:mod:`rbmlib.theory.reset`).
     """
-    sym = symbols(sizes)
+    sym = asdict(sizes)  # the field names are the theorems' keyword arguments
     scales = tuple(float(s) for s in teacher_scales)
     if len(scales) != 3:
         raise ValueError(f"teacher_scales must be (s_f, s_o, s_r), got {len(scales)} values")
-    norms = [n * s**2 for n, s in zip((sizes.d_forget, sizes.d_shared, sizes.d_retain), scales)]
-    d_f, d_o, n_f, n_r = sizes.d_forget, sizes.d_shared, sizes.n_forget, sizes.n_retain
+    norms = [n * s**2 for n, s in zip((sizes.d_f, sizes.d_o, sizes.d_r), scales)]
+    d_f, d_o, n_f, n_r = sizes.d_f, sizes.d_o, sizes.n_f, sizes.n_r
     zero: Cell = (0.0, EXACT, "")
     golden_forget = _try(expected_golden_forgetting_loss, EXACT, sym, norms, noise, edge_reason=False)
     golden_fresh = _try(expected_golden_fresh_remaining_loss, EXACT, sym, norms, noise, edge_reason=False)
