@@ -56,7 +56,7 @@ def test_masked_updates_coincide_exactly_when_n_r_ge_d_o_and_n_f_le_d_f(sizes, s
     if masked_updates_coincide(d_f=s["d_f"], d_o=s["d_o"], n_f=s["n_f"], n_r=s["n_r"]):
         # Round-off grows with the conditioning of the two square-ish blocks the updates solve
         # (seen: 2.3e-8 at condition numbers 566 and 118 for sizes (7, 5, 4, 7, 5)).
-        d_f, d_o = sizes.d_forget, sizes.d_shared
+        d_f, d_o = sizes.d_f, sizes.d_o
         blocks = [inst.X_f[:, :d_f], inst.X_r[:, d_f : d_f + d_o]]
         kappa = float(np.prod([np.linalg.cond(b) for b in blocks if b.size]))
         assert gap < max(1e-8, 1e-11 * kappa)
