@@ -15,11 +15,7 @@ from rbmlib.deep.audit import (
     rmia_scores,
     ulira_scores,
 )
-
-
-def _null_auc_sd(n_pos: int, n_neg: int) -> float:
-    # SD of the Mann-Whitney AUC when both score sets come from one continuous distribution.
-    return float(np.sqrt((n_pos + n_neg + 1) / (12 * n_pos * n_neg)))
+from rbmlib.roc import null_auc_sd
 
 
 def _shadow_world(rng: np.random.Generator, *, shift: float, k: int = 8, n: int = 1500):
@@ -58,7 +54,7 @@ def test_ulira_on_identical_distributions_has_auc_one_half(seed):
     # them, so the AUC is 1/2 within 4 null standard deviations (0.0149 at n = 1500 per class).
     rng = np.random.default_rng(seed)
     pos, neg = _ulira(*_shadow_world(rng, shift=0.0))
-    assert abs(auc(pos, neg) - 0.5) < 4 * _null_auc_sd(len(pos), len(neg))
+    assert abs(auc(pos, neg) - 0.5) < 4 * null_auc_sd(len(pos), len(neg))
 
 
 def test_ulira_on_separated_distributions_has_auc_near_one(seed):
@@ -96,7 +92,7 @@ def test_rmia_on_identical_and_separated_distributions(seed):
     base_x, base_z = rng.normal(-3, 1, n), rng.normal(-3, 1, m)  # away from p = 1, where ratios saturate
     ref_x, ref_z = probs(base_x, (r, n)), probs(base_z, (r, m))
     tz = probs(base_z, m)
-    for shift, check in ((0.0, lambda a: abs(a - 0.5) < 4 * _null_auc_sd(n, n)), (6.0, lambda a: a > 0.99)):
+    for shift, check in ((0.0, lambda a: abs(a - 0.5) < 4 * null_auc_sd(n, n)), (6.0, lambda a: a > 0.99)):
         pos = rmia_scores(probs(base_x + shift, n), ref_x, tz, ref_z)
         neg = rmia_scores(probs(base_x, n), ref_x, tz, ref_z)
         assert check(auc(pos, neg)), (shift, auc(pos, neg))
@@ -207,7 +203,7 @@ def test_reference_marginal_rmia_on_identical_distributions_has_auc_one_half(see
     ref_x, ref_z, unl_x, ret_x, unl_z, ret_z = _forgotten_class_world(rng, shift=0.0, n=1500)
     pos = rmia_scores(_sigmoid(unl_x), _sigmoid(ref_x), _sigmoid(unl_z), _sigmoid(ref_z), a=1.0)
     neg = rmia_scores(_sigmoid(ret_x), _sigmoid(ref_x), _sigmoid(ret_z), _sigmoid(ref_z), a=1.0)
-    assert abs(auc(pos, neg) - 0.5) < 4 * _null_auc_sd(len(pos), len(neg))
+    assert abs(auc(pos, neg) - 0.5) < 4 * null_auc_sd(len(pos), len(neg))
 
 
 def test_rmia_orders_confidences_far_below_double_round_off():

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import json
 import shutil
 from pathlib import Path
 
@@ -105,6 +106,9 @@ def test_done_when_command_writes_the_audit_columns(audited):
         assert 0.0 <= tpr1 <= tpr5 <= 1.0 and 0.0 <= auc <= 1.0 and k == 4
     audits = sorted((audited / "audits").rglob("*.json"))
     assert len(audits) == 3  # one file per audited cell, with the per-example scores
+    cal = json.loads(audits[0].read_text())["calibration"]  # where the targets sit among the shadows
+    assert set(cal) == {"unlearned", "retrained"}
+    assert all(len(c["shadows"]) == 4 and np.isfinite([c["target"], *c["shadows"]]).all() for c in cal.values())
 
 
 def test_rerun_and_other_attack_reuse_every_shadow(audited, tmp_path, monkeypatch, capsys):

@@ -420,6 +420,11 @@ def _target(stored: dict[str, Any], path: Path) -> dict[str, np.ndarray]:
     return out
 
 
+def _placement(target: dict[str, np.ndarray], shadow_phi: np.ndarray) -> dict[str, Any]:
+    """Mean $\\phi$ over $D_f$ of a target and of each of its shadows (does the target sit among them?)."""
+    return {"target": float(target["forget_phi"].mean()), "shadows": shadow_phi.mean(axis=1).tolist()}
+
+
 def audit_cell(plan: Plan, out: Path, cell: Cell, audit: AuditConfig, device: torch.device) -> dict[str, Any]:
     """Audit one unlearned cell against its Retrain; writes (or reads) its audit file.
 
@@ -427,7 +432,10 @@ def audit_cell(plan: Plan, out: Path, cell: Cell, audit: AuditConfig, device: to
     -------
     dict
         ``{"summary": {"auc", "tpr1", "tpr5"}, "scores_unlearned": [...], "scores_retrained": [...],
-        "config": ...}``: the per-example scores of $D_f$ under the cell's model and under Retrain.
+        "calibration": ..., "config": ...}``: the per-example scores of $D_f$ under the cell's model
+        and under Retrain, and, per hypothesis the attack models ("unlearned", "retrained"), the
+        mean $\\phi$ over $D_f$ of the target and of each shadow: a target far outside its
+        shadows' spread means the shadows do not model it.
     """
     from rbmlib.deep.tasks import read_cell
 
@@ -476,6 +484,7 @@ def audit_cell(plan: Plan, out: Path, cell: Cell, audit: AuditConfig, device: to
         else:
             kw = dict(mu_out=mu_out, sd_out=sd_out, variant="offline")
         pos, neg = ulira_scores(t["forget_phi"], **kw), ulira_scores(r["forget_phi"], **kw)
+        calibration = {"unlearned": _placement(t, phi_in), "retrained": _placement(r, phi_out)}
     else:
         refs = [sh.retrain_stats(cell.scenario, cell.seed, k) for k in ks]
         test = plan.splits[(cell.scenario, cell.seed)].test
@@ -484,9 +493,11 @@ def audit_cell(plan: Plan, out: Path, cell: Cell, audit: AuditConfig, device: to
         kw_rmia: dict[str, Any] = dict(a=audit.rmia_a, gamma=audit.rmia_gamma)
         pos = rmia_scores(t["forget_p"], ref_x, t["test_p"], ref_z, **kw_rmia)
         neg = rmia_scores(r["forget_p"], ref_x, r["test_p"], ref_z, **kw_rmia)
+        calibration = {"retrained": _placement(r, np.stack([o["phi"][forget] for o in refs]))}
     result = {
         "config": config,
         "summary": audit_summary(pos, neg),
+        "calibration": calibration,
         "scores_unlearned": pos.tolist(),
         "scores_retrained": neg.tolist(),
     }
