@@ -90,6 +90,7 @@ __all__ = [
     "gaussian_fit",
     "logit_confidence",
     "logit_scale",
+    "placement",
     "pooled_sd",
     "roc",
     "rmia_scores",
@@ -326,3 +327,41 @@ def audit_summary(pos: np.ndarray, neg: np.ndarray) -> AuditResult:
     for level in TPR_LEVELS:
         out[f"tpr{round(100 * level)}"] = tpr_at_fpr(pos, neg, level)
     return out
+
+
+def placement(target: float, shadows: np.ndarray) -> tuple[float, float]:
+    r"""Is a target model a plausible draw of its shadows' process? Prediction $t$ and its p-value.
+
+    With $K$ shadow values $s_1, \dots, s_K$ of a model-level statistic (the mean $\phi$ over
+    $D_f$, say), mean $\bar s$ and sample SD $\hat\sigma$, a new draw $s_0$ of the same Gaussian
+    process satisfies
+
+    .. math::
+
+        t = \frac{s_0 - \bar s}{\hat\sigma\sqrt{1 + 1/K}} \sim t_{K-1},
+
+    so the two-sided p-value $2\,\Pr[t_{K-1} > |t|]$ tests the audit's premise that the shadows
+    model the target. The $t$ tails are heavy at small $K$ ($|t| > 5.8$ has probability 1 % at
+    $K = 4$): one target a few shadow SDs away is not yet evidence of a mismatch.
+
+    Parameters
+    ----------
+    target : float
+        The audited model's statistic $s_0$.
+    shadows : np.ndarray
+        ``(K,)`` the shadows' statistics, $K \ge 2$, not all equal.
+
+    Returns
+    -------
+    t, p : float
+    """
+    from scipy.stats import t as student_t
+
+    s = np.asarray(shadows, dtype=np.float64).ravel()
+    if s.size < 2 or not np.isfinite(s).all() or not np.isfinite(target):
+        raise ValueError(f"placement needs a finite target and at least 2 finite shadow values, got {s.size}")
+    sd = float(s.std(ddof=1))
+    if sd == 0.0:
+        raise ValueError("placement: every shadow value is equal; there is no spread to place the target in")
+    t = (float(target) - float(s.mean())) / (sd * np.sqrt(1.0 + 1.0 / s.size))
+    return t, float(2.0 * student_t.sf(abs(t), s.size - 1))
