@@ -42,6 +42,7 @@ __all__ = [
     "verdict_c6",
     "verdict_c7",
     "verdict_c2_in_practice",
+    "verdict_c8",
     "all_verdicts",
     "claims_markdown",
     "verdicts_markdown",
@@ -75,6 +76,7 @@ CHAPTERS: dict[str, str] = {
     "ch-synthetic": "Ch. 5",
     "ch-deep": "Ch. 6",
     "ch-beyond": "Ch. 7",
+    "ch-audit": "Ch. 8",
 }
 
 #: A loss below this fraction of the golden forgetting loss counts as zero: round-off, not fit error.
@@ -509,6 +511,126 @@ def verdict_c7(results: str | Path | None = None) -> Verdict:
     )
 
 
+C8_CLAIM = (
+    "The book's own question, not the paper's: is RBM's forgetting private against a per-example "
+    "membership attack (U-LiRA), as MIA-efficacy suggests?"
+)
+
+#: Half-width of the band around an AUC of 1/2 inside which a whole interval counts as "private"
+#: (Chapter 8 calls an AUC of 0.6 or more "caught").
+C8_MARGIN = 0.1
+
+
+def _t_interval(values: np.ndarray, level: float = 0.95) -> tuple[float, float, float]:
+    """Mean and Student-t interval over seeds (width 0 when every seed agrees exactly)."""
+    from scipy.stats import t
+
+    n = values.size
+    mean = float(values.mean())
+    if n < 2:
+        return mean, -np.inf, np.inf
+    half = float(t.ppf(0.5 + level / 2, n - 1) * values.std(ddof=1) / np.sqrt(n))
+    return mean, mean - half, mean + half
+
+
+def c8_scenario_outcome(aucs: np.ndarray, *, margin: float = C8_MARGIN) -> tuple[str, tuple[float, float, float]]:
+    r"""One scenario's outcome for C8 from RBM's U-LiRA AUCs, one per seed.
+
+    Each seed's AUC is already paired: the same split's unlearned model against its own Retrain.
+    Over the $n$ seeds the 95 % Student-$t$ interval of the mean AUC,
+    $ar a \pm t_{0.975, n-1}\, s/\sqrt n$, decides: **caught** if it excludes $	frac12$ (either
+    side: an AUC below one half also tells the model from Retrain), **private** if it lies inside
+    $[	frac12 - m, 	frac12 + m]$, **undecided** otherwise. The $t$ interval, not a bootstrap,
+    because the book runs two or three seeds, where a percentile bootstrap over seeds is the range
+    of the seeds and far too narrow.
+
+    Returns
+    -------
+    outcome, (mean, low, high)
+    """
+    mean, lo, hi = _t_interval(np.asarray(aucs, dtype=np.float64))
+    if lo > 0.5 or hi < 0.5:
+        return "caught", (mean, lo, hi)
+    if 0.5 - margin <= lo and hi <= 0.5 + margin:
+        return "private", (mean, lo, hi)
+    return "undecided", (mean, lo, hi)
+
+
+def verdict_c8(table: pd.DataFrame | None = None, *, mia_close: float = 5.0, margin: float = C8_MARGIN) -> Verdict:
+    """C8, the book's own question (Chapter 8): does the per-example attack tell RBM from Retrain?
+
+    Parameters
+    ----------
+    table : pandas.DataFrame, optional
+        ``results.csv`` of an ``unlearn --audit ulira`` grid with ``retrain`` and ``rbm`` (columns
+        ``scenario``, ``method``, ``seed``, ``mia``, ``ulira_auc``); ``None``: not computed (the
+        audit trains shadow models; Chapter 8 runs it live).
+    mia_close : float
+        RBM "looks private to MIA-efficacy" when its mean MIA-efficacy is within this many points
+        of Retrain's.
+    margin : float
+        Half-width of the "private" band around 1/2 (:func:`c8_scenario_outcome`).
+
+    Returns
+    -------
+    Verdict
+        *holds* if RBM is private in every scenario; *holds under stated conditions* if it is
+        private in some and caught or undecided in the others; *fails* if it is caught somewhere
+        and private nowhere (as C7's rule: an interval excludes the claim and none supports it);
+        *inconclusive* if every scenario is undecided.
+    """
+    if table is None:
+        return Verdict(
+            id="C8",
+            claim=C8_CLAIM,
+            verdict=NOT_COMPUTED,
+            conditions="decided by Student-t intervals over seeds of RBM's U-LiRA AUC (each seed's unlearned "
+            "model against its own Retrain)",
+            evidence="computed live in Chapter 8 (or by `python -m rbmlib claims --deep DIR` on an audited grid)",
+            chapters=("ch-audit",),
+        )
+    need = {"scenario", "method", "seed", "mia", "ulira_auc"}
+    if not need <= set(table.columns):
+        raise ValueError(f"C8 needs the columns {sorted(need)} of an `unlearn --audit ulira` grid")
+    outcomes, parts = {}, []
+    for scenario, rows in table.groupby("scenario", sort=False):
+        rbm = rows[rows.method == "rbm"].sort_values("seed")
+        ret = rows[rows.method == "retrain"]
+        if rbm.empty or ret.empty or rbm["ulira_auc"].isna().any():
+            raise ValueError(f"C8 needs audited rbm and retrain rows in {scenario}")
+        outcome, (mean, lo, hi) = c8_scenario_outcome(rbm["ulira_auc"].to_numpy(), margin=margin)
+        outcomes[scenario] = outcome
+        mia, mia_ret = float(rbm["mia"].mean()), float(ret["mia"].mean())
+        looks = "looks private to MIA-efficacy" if abs(mia - mia_ret) <= mia_close else "MIA-efficacy differs"
+        parts.append(
+            f"{scenario}: {outcome}, U-LiRA AUC {mean:.2f} [{lo:.2f}, {hi:.2f}] over {len(rbm)} seeds; "
+            f"MIA-efficacy {mia:.1f} against Retrain's {mia_ret:.1f} ({looks})"
+        )
+    found = set(outcomes.values())
+    if found == {"private"}:
+        verdict = "holds"
+    elif "private" in found:
+        verdict = "holds under stated conditions"
+    elif "caught" in found:
+        verdict = "fails"
+    else:
+        verdict = "inconclusive"
+    private = [s for s, o in outcomes.items() if o == "private"]
+    conditions = (
+        f"private (95 % interval within ½ ± {margin:g}) in {', '.join(private)}; caught means the interval excludes ½"
+        if private
+        else f"95 % Student-t intervals over seeds; private means within ½ ± {margin:g}, caught means excluding ½"
+    )
+    return Verdict(
+        id="C8",
+        claim=C8_CLAIM,
+        verdict=verdict,
+        conditions=conditions,
+        evidence="; ".join(parts),
+        chapters=("ch-audit",),
+    )
+
+
 #: One function per claim, in order.
 CLAIM_CHECKS: tuple[Callable[[], Verdict], ...] = (
     verdict_c1,
@@ -518,8 +640,19 @@ CLAIM_CHECKS: tuple[Callable[[], Verdict], ...] = (
     verdict_c5,
     verdict_c6,
     verdict_c7,
-    verdict_c2_in_practice,  # the book's own question, after the abstract's seven claims
+    verdict_c2_in_practice,  # the book's own questions, after the abstract's seven claims
+    verdict_c8,
 )
+
+
+def _audit_table(results: str | Path | None) -> pd.DataFrame | None:
+    """The ``results.csv`` of a folder when it holds U-LiRA columns (C8's input); else ``None``."""
+    if results is None:
+        return None
+    import pandas as pd
+
+    table = pd.read_csv(Path(results) / "results.csv")
+    return table if "ulira_auc" in table.columns else None
 
 
 def all_verdicts(*, deep_results: str | Path | None = None) -> list[Verdict]:
@@ -534,6 +667,8 @@ def all_verdicts(*, deep_results: str | Path | None = None) -> list[Verdict]:
             out.append(check(table=table))
         elif check is verdict_c7:
             out.append(verdict_c7(deep_results))
+        elif check is verdict_c8:
+            out.append(verdict_c8(_audit_table(deep_results)))
         else:
             out.append(check())
     return out

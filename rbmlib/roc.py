@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["auc", "roc", "tpr_at_fpr"]
+__all__ = ["auc", "null_auc_sd", "roc", "tpr_at_fpr"]
 
 
 def roc(pos: np.ndarray, neg: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -49,3 +49,27 @@ def tpr_at_fpr(pos: np.ndarray, neg: np.ndarray, level: float) -> float:
         raise ValueError(f"FPR level must be in [0, 1], got {level}")
     fpr, tpr = roc(pos, neg)
     return float(tpr[fpr <= level + 1e-12].max())
+
+
+def null_auc_sd(n_pos: int, n_neg: int) -> float:
+    r"""Standard deviation of the AUC when every score is an independent draw of one distribution.
+
+    The AUC is the Mann–Whitney statistic $U/(n_+ n_-)$; under the null of one continuous
+    distribution for all scores its variance is
+
+    .. math::
+
+        \operatorname{Var}[\mathrm{AUC}] = \frac{n_+ + n_- + 1}{12\, n_+ n_-}.
+
+    It is the noise of an AUC over *independent examples*. An audit's examples are scored by one
+    unlearned and one retrained model, so a shift shared by all examples of one model is not in
+    it: the spread of the AUC over seeds can be far larger (Chapter 8 shows both).
+
+    Parameters
+    ----------
+    n_pos, n_neg : int
+        Numbers of positive and negative scores, each at least 1.
+    """
+    if n_pos < 1 or n_neg < 1:
+        raise ValueError(f"need at least one positive and one negative, got {n_pos} and {n_neg}")
+    return float(np.sqrt((n_pos + n_neg + 1) / (12.0 * n_pos * n_neg)))

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 
 import numpy as np
+import pandas as pd
 import pytest
 
 from rbmlib.claims import (
@@ -21,6 +22,7 @@ from rbmlib.claims import (
     verdict_c5,
     verdict_c6,
     verdict_c7,
+    verdict_c8,
     verdicts_markdown,
 )
 from rbmlib.cli import main
@@ -37,7 +39,7 @@ def tiny_table():
 
 def test_every_claim_has_one_check_in_order():
     names = [getattr(check, "__name__", "") for check in CLAIM_CHECKS]
-    assert names == [*(f"verdict_c{i}" for i in range(1, 8)), "verdict_c2_in_practice"]
+    assert names == [*(f"verdict_c{i}" for i in range(1, 8)), "verdict_c2_in_practice", "verdict_c8"]
 
 
 def test_the_five_verdict_words_are_the_only_verdicts():
@@ -109,10 +111,38 @@ def test_c7_is_not_computed_without_results():
     assert verdict_c7().verdict == NOT_COMPUTED
 
 
+def _audit_table(aucs: dict[str, list[float]], *, mia_rbm: float = 100.0) -> pd.DataFrame:
+    rows = []
+    for scenario, values in aucs.items():
+        for seed, a in enumerate(values):
+            rows.append({"scenario": scenario, "method": "retrain", "seed": seed, "mia": 100.0, "ulira_auc": np.nan})
+            rows.append({"scenario": scenario, "method": "rbm", "seed": seed, "mia": mia_rbm, "ulira_auc": a})
+    return pd.DataFrame(rows)
+
+
+def test_c8_decides_from_t_intervals_over_seeds():
+    # Known answers: identical AUCs give a zero-width interval; two seeds at 0.63 and 0.39 (the
+    # measured RBM on mnist5k class:3) give t(0.975, 1) * 0.17 / sqrt(2), far wider than 1/2 +- 0.1.
+    assert verdict_c7().verdict == NOT_COMPUTED and verdict_c8().verdict == NOT_COMPUTED
+    caught = _audit_table({"class:3": [1.0, 1.0, 1.0]})
+    assert verdict_c8(caught).verdict == "fails"
+    private = _audit_table({"random:0.1": [0.51, 0.49, 0.5], "class:3": [0.52, 0.5, 0.51]})
+    assert verdict_c8(private).verdict == "holds"
+    mixed = _audit_table({"random:0.1": [0.51, 0.49, 0.5], "class:3": [0.99, 1.0, 0.98]})
+    v = verdict_c8(mixed)
+    assert v.verdict == "holds under stated conditions" and "random:0.1" in v.conditions
+    assert "class:3: caught" in v.evidence and "looks private to MIA-efficacy" in v.evidence
+    assert verdict_c8(_audit_table({"class:3": [0.63, 0.39]})).verdict == "inconclusive"
+    below = _audit_table({"class:3": [0.30, 0.31, 0.29]})  # below 1/2 also tells RBM from Retrain
+    assert verdict_c8(below).verdict == "fails"
+    with pytest.raises(ValueError, match="ulira_auc"):
+        verdict_c8(caught.drop(columns="ulira_auc"))
+
+
 def test_claims_command_prints_the_registry_as_json(capsys):
     assert main(["claims", "--json"]) == 0
     rows = json.loads(capsys.readouterr().out)
-    assert [r["id"] for r in rows] == [*(f"C{i}" for i in range(1, 8)), "C2+"]
+    assert [r["id"] for r in rows] == [*(f"C{i}" for i in range(1, 8)), "C2+", "C8"]
     assert all(set(r) == {"id", "claim", "verdict", "conditions", "evidence", "chapter"} for r in rows)
     assert [r["verdict"] for r in rows] == [
         "holds",
@@ -123,6 +153,7 @@ def test_claims_command_prints_the_registry_as_json(capsys):
         "trade-off",
         NOT_COMPUTED,
         "holds under stated conditions",
+        NOT_COMPUTED,
     ]
 
 
@@ -161,3 +192,15 @@ def test_c4_and_c5_rest_on_the_formulas_with_the_simulation_as_the_check(monkeyp
     monkeypatch.setattr(theory, "expected_masked_losses", off)
     assert verdict_c5().verdict == "fails"
     assert verdict_c4(grid=TINY_GRID, table=tiny_table).verdict == "fails"
+
+
+def test_claims_deep_reads_c8_only_from_an_audited_folder(tmp_path):
+    from rbmlib.claims import _audit_table as read_audit
+
+    assert read_audit(None) is None
+    frame = pd.DataFrame({"scenario": ["class:3"], "method": ["rbm"], "seed": [0], "mia": [100.0]})
+    frame.to_csv(tmp_path / "results.csv", index=False)
+    assert read_audit(tmp_path) is None  # no audit run: C8 stays "not computed"
+    frame.assign(ulira_auc=[0.5]).to_csv(tmp_path / "results.csv", index=False)
+    table = read_audit(tmp_path)
+    assert table is not None and table["ulira_auc"].tolist() == [0.5]

@@ -11,15 +11,12 @@ from rbmlib.deep.audit import (
     gaussian_fit,
     logit_confidence,
     logit_scale,
+    placement,
     pooled_sd,
     rmia_scores,
     ulira_scores,
 )
-
-
-def _null_auc_sd(n_pos: int, n_neg: int) -> float:
-    # SD of the Mann-Whitney AUC when both score sets come from one continuous distribution.
-    return float(np.sqrt((n_pos + n_neg + 1) / (12 * n_pos * n_neg)))
+from rbmlib.roc import null_auc_sd
 
 
 def _shadow_world(rng: np.random.Generator, *, shift: float, k: int = 8, n: int = 1500):
@@ -58,7 +55,7 @@ def test_ulira_on_identical_distributions_has_auc_one_half(seed):
     # them, so the AUC is 1/2 within 4 null standard deviations (0.0149 at n = 1500 per class).
     rng = np.random.default_rng(seed)
     pos, neg = _ulira(*_shadow_world(rng, shift=0.0))
-    assert abs(auc(pos, neg) - 0.5) < 4 * _null_auc_sd(len(pos), len(neg))
+    assert abs(auc(pos, neg) - 0.5) < 4 * null_auc_sd(len(pos), len(neg))
 
 
 def test_ulira_on_separated_distributions_has_auc_near_one(seed):
@@ -96,7 +93,7 @@ def test_rmia_on_identical_and_separated_distributions(seed):
     base_x, base_z = rng.normal(-3, 1, n), rng.normal(-3, 1, m)  # away from p = 1, where ratios saturate
     ref_x, ref_z = probs(base_x, (r, n)), probs(base_z, (r, m))
     tz = probs(base_z, m)
-    for shift, check in ((0.0, lambda a: abs(a - 0.5) < 4 * _null_auc_sd(n, n)), (6.0, lambda a: a > 0.99)):
+    for shift, check in ((0.0, lambda a: abs(a - 0.5) < 4 * null_auc_sd(n, n)), (6.0, lambda a: a > 0.99)):
         pos = rmia_scores(probs(base_x + shift, n), ref_x, tz, ref_z)
         neg = rmia_scores(probs(base_x, n), ref_x, tz, ref_z)
         assert check(auc(pos, neg)), (shift, auc(pos, neg))
@@ -158,3 +155,73 @@ def test_rmia_reference_mask_averages_only_the_out_references():
     s = rmia_scores(np.array([0.1, 0.1]), ref, z_t, z_ref, ref_mask_x=out)
     np.testing.assert_array_equal(s, [1.0, 1.0])
     assert rmia_scores(np.array([0.1, 0.1]), ref, z_t, z_ref)[0] == 0.0  # unmasked: 0.5 mean, x loses
+
+
+def _forgotten_class_world(rng: np.random.Generator, *, shift: float, n: int = 400, m: int = 500, r: int = 4):
+    """Class-wise forgetting in logit space: every model gives the forgotten class phi ~ -20.
+
+    Per-example means b_j ~ N(-20, 2); retrained models (references and target) give phi ~
+    N(b_j, 1), the unlearned target N(b_j + shift, 1) (it keeps a trace when shift > 0); the test
+    population z is confident, phi ~ N(5, 1), under every model. Returns phi of references and
+    targets for x and z (RMIA reads p = sigmoid(phi), U-LiRA phi itself)."""
+    b, c = rng.normal(-20.0, 2.0, n), rng.normal(5.0, 1.0, m)
+    ref_x, ref_z = b + rng.normal(size=(r, n)), c + rng.normal(size=(r, m))
+    unl_x, ret_x = b + shift + rng.normal(size=n), b + rng.normal(size=n)
+    unl_z, ret_z = c + rng.normal(size=m), c + rng.normal(size=m)
+    return ref_x, ref_z, unl_x, ret_x, unl_z, ret_z
+
+
+def _sigmoid(phi: np.ndarray) -> np.ndarray:
+    return 1.0 / (1.0 + np.exp(-phi))
+
+
+def test_offline_rmia_ties_at_one_half_on_a_forgotten_class_where_the_reference_marginal_separates(seed):
+    # The floor (1 - a)/2 of the paper's offline marginal puts Pr(x|theta)/Pr(x) near 1e-9 for
+    # every forgotten example under both targets: no z is dominated, every score is 0, AUC 1/2
+    # exactly, even though the unlearned target keeps a 3-nat trace U-LiRA sees. With a = 1 the
+    # marginal is the retrained references' mean and the same attack separates.
+    rng = np.random.default_rng(seed)
+    ref_x, ref_z, unl_x, ret_x, unl_z, ret_z = _forgotten_class_world(rng, shift=3.0)
+    p = _sigmoid
+
+    def rmia(a: float) -> tuple[np.ndarray, np.ndarray]:
+        pos = rmia_scores(p(unl_x), p(ref_x), p(unl_z), p(ref_z), a=a)
+        neg = rmia_scores(p(ret_x), p(ref_x), p(ret_z), p(ref_z), a=a)
+        return pos, neg
+
+    pos, neg = rmia(0.3)
+    assert (pos == 0).all() and (neg == 0).all() and auc(pos, neg) == 0.5
+    # Against a confident population (ratio_z near 1) the score is nearly the sign of
+    # log Pr(x|theta)/Pr(x), which caps RMIA near 0.83 in this world; 0.75 is far above 1/2.
+    assert auc(*rmia(1.0)) > 0.75
+    ulira = _ulira(ref_x[:2] + 3.0, np.ones((2, ref_x.shape[1]), bool), ref_x[2:], unl_x, ret_x)
+    assert auc(*ulira) > 0.9  # the per-example attack on the same world: the trace is there
+
+
+def test_reference_marginal_rmia_on_identical_distributions_has_auc_one_half(seed):
+    # No trace (shift 0): with a = 1 the attack must not invent one.
+    rng = np.random.default_rng(seed)
+    ref_x, ref_z, unl_x, ret_x, unl_z, ret_z = _forgotten_class_world(rng, shift=0.0, n=1500)
+    pos = rmia_scores(_sigmoid(unl_x), _sigmoid(ref_x), _sigmoid(unl_z), _sigmoid(ref_z), a=1.0)
+    neg = rmia_scores(_sigmoid(ret_x), _sigmoid(ref_x), _sigmoid(ret_z), _sigmoid(ref_z), a=1.0)
+    assert abs(auc(pos, neg) - 0.5) < 4 * null_auc_sd(len(pos), len(neg))
+
+
+def test_rmia_orders_confidences_far_below_double_round_off():
+    # p = 1e-300 and 1e-304 against references at 1e-302: the marginal must stay 1e-302 (adding
+    # "+ 1 - a" after the mean rounded it to 0, and both scores to 1).
+    ref_x, ref_z = np.full((2, 2), 1e-302), np.full((2, 3), 0.5)
+    s = rmia_scores(np.array([1e-300, 1e-304]), ref_x, np.array([0.4, 0.5, 0.6]), ref_z, a=1.0)
+    np.testing.assert_array_equal(s, [1.0, 0.0])
+
+
+def test_placement_p_values_are_uniform_for_draws_of_the_shadows_process(seed):
+    # A target drawn from the shadows' own Gaussian: p ~ U(0, 1) (K = 4, 4000 repetitions: the 1 %
+    # and 10 % quantiles within Monte Carlo error); a target 30 SDs away: p below 1e-3.
+    rng = np.random.default_rng(seed)
+    p = np.array([placement(rng.normal(), rng.normal(size=4))[1] for _ in range(4000)])
+    assert abs(np.mean(p < 0.01) - 0.01) < 0.006 and abs(np.mean(p < 0.1) - 0.1) < 0.02
+    t, p_far = placement(30.0, np.array([-1.0, 0.0, 1.0, 0.5]))
+    assert t > 0 and p_far < 1e-3
+    with pytest.raises(ValueError, match="spread"):
+        placement(1.0, np.ones(3))

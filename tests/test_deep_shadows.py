@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import json
 import shutil
 from pathlib import Path
 
@@ -13,7 +14,7 @@ import pytest
 from rbmlib.deep import shadows
 from rbmlib.deep.artifacts import file_sha256
 from rbmlib.deep.cli import add_unlearn_parser
-from rbmlib.deep.shadows import AUDIT_COLUMNS, AuditConfig, merge_audit_columns, shadow_half
+from rbmlib.deep.shadows import AUDIT_COLUMNS, AuditConfig, merge_audit_columns
 
 pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
@@ -61,12 +62,38 @@ def _count_training(monkeypatch) -> list[int]:
     return calls
 
 
-def test_halves_are_complementary_pairs_independent_of_k():
-    train = np.arange(100, 201)
-    h0, h1, h2 = (shadow_half(train, k) for k in (0, 1, 2))
-    assert np.array_equal(np.sort(np.r_[h0, h1]), train) and not np.intersect1d(h0, h1).size
-    assert len(h0) == 50 and not np.array_equal(h0, h2)
-    np.testing.assert_array_equal(shadow_half(train, 2), h2)  # a pure function of (train, k)
+def test_every_shadow_repeats_the_targets_experiment(tmp_path, monkeypatch):
+    # The audit asks whether a model was unlearned from an original trained on D with the request
+    # (D_r, D_f), or retrained on D_r. Shadows that train on half of D and unlearn half of a class
+    # answer another question (their RBM kept the forgotten class, the target's did not, and
+    # U-LiRA fell below 1/2 on mnist5k class:3): every shadow run must get the target's sets.
+    from rbmlib.deep import ExperimentConfig
+    from rbmlib.deep.planning import make_plan
+
+    split = make_plan(ExperimentConfig(dataset="digits", scenarios=("class:3",), methods=("retrain", "ft"))).splits[
+        ("class:3", 0)
+    ]
+    argv = [a if a != "retrain,ft,salun,rbm" else "retrain,ft" for a in GRID] + ["--out", str(tmp_path / "out")]
+    assert _main(argv) == 0  # the grid first: only the audit's own runs are recorded below
+    sizes: list[tuple[str, int, int]] = []
+    real_fit, real_methods = shadows.fit, dict(shadows.METHODS)
+    monkeypatch.setattr(
+        shadows, "fit", lambda m, data, **k: sizes.append(("original", len(data.y), -1)) or real_fit(m, data, **k)
+    )
+    for name in ("retrain", "ft"):
+        fn = real_methods[name]
+
+        def spy(model, retain, forget, _fn=fn, _name=name, **k):
+            assert bool((forget.y == 3).all()) and not bool((retain.y == 3).any())
+            sizes.append((_name, len(retain.y), len(forget.y)))
+            return _fn(model, retain, forget, **k)
+
+        monkeypatch.setitem(shadows.METHODS, name, spy)
+    assert _main(argv + ["--audit", "ulira", "--shadows", "2"]) == 0
+    n_f, n_r = len(split.forget), len(split.retain)
+    assert sorted(sizes) == sorted(
+        [("original", len(split.train), -1)] * 2 + [("retrain", n_r, n_f)] * 2 + [("ft", n_r, n_f)] * 2
+    )
 
 
 def test_done_when_command_writes_the_audit_columns(audited):
@@ -79,6 +106,9 @@ def test_done_when_command_writes_the_audit_columns(audited):
         assert 0.0 <= tpr1 <= tpr5 <= 1.0 and 0.0 <= auc <= 1.0 and k == 4
     audits = sorted((audited / "audits").rglob("*.json"))
     assert len(audits) == 3  # one file per audited cell, with the per-example scores
+    cal = json.loads(audits[0].read_text())["calibration"]  # where the targets sit among the shadows
+    assert set(cal) == {"unlearned", "retrained"}
+    assert all(len(c["shadows"]) == 4 and np.isfinite([c["target"], *c["shadows"]]).all() for c in cal.values())
 
 
 def test_rerun_and_other_attack_reuse_every_shadow(audited, tmp_path, monkeypatch, capsys):
@@ -88,7 +118,7 @@ def test_rerun_and_other_attack_reuse_every_shadow(audited, tmp_path, monkeypatc
     before = file_sha256(out / "results.csv")
     assert _main(GRID + ["--audit", "ulira", "--shadows", "4", "--out", str(out)]) == 0
     assert calls == [] and file_sha256(out / "results.csv") == before
-    # RMIA's references are the shadow originals U-LiRA trained: no training either, and both
+    # RMIA's references are the retrained shadows U-LiRA trained: no training either, and both
     # audits' columns now sit in one row per cell.
     assert _main(GRID + ["--audit", "rmia", "--shadows", "4", "--out", str(out)]) == 0
     assert calls == []

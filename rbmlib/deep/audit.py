@@ -22,11 +22,12 @@ where $z$ are the logits; the right-hand side is exact in floating point where $
 is where a trained network's members sit. LiRA fits Gaussians to $\phi$ because it is close to
 normal across training runs, unlike $p_y$.
 
-**U-LiRA** (Hayes et al., arXiv 2403.01218, Sec. 4). $K$ shadow originals are trained on random
-halves of the training pool, each is unlearned with the method under audit and each is paired
-with a retrained model. For every $x$, the *in* distribution is fitted to $\phi(x)$ under the
-shadow-unlearned models whose original saw $x$, the *out* distribution under the shadow-retrained
-models (which never saw $x$); the score is the log-likelihood ratio
+**U-LiRA** (Hayes et al., arXiv 2403.01218, Sec. 4). $K$ shadow originals are trained, each is
+unlearned with the method under audit and each is paired with a retrained model
+(:mod:`rbmlib.deep.shadows` repeats the target's own experiment with other random streams). For
+every $x$, the *in* distribution is fitted to $\phi(x)$ under the shadow-unlearned models (whose
+original saw $x$), the *out* distribution under the shadow-retrained models (which never saw
+$x$); the score is the log-likelihood ratio
 
 .. math::
 
@@ -54,8 +55,20 @@ non-members (the test set) and
     \mathrm{LR}_\theta(x, z) = \frac{\Pr(x\mid\theta)/\Pr(x)}{\Pr(z\mid\theta)/\Pr(z)}, \qquad
     s(x;\theta) = \frac{1}{|Z|}\,\#\{z \in Z : \mathrm{LR}_\theta(x, z) \ge \gamma\}.
 
-The paper tunes $a$ on a held-out reference model and uses $\gamma$ near 1; this book's defaults
-are $a = 0.3$ and $\gamma = 1$ (arguments of :func:`rmia_scores`).
+The paper tunes $a$ on a held-out reference model and uses $\gamma$ near 1; the function's
+defaults are the paper's $a = 0.3$ and $\gamma = 1$.
+
+*The floor, and the unlearning variant.* For $a < 1$ the marginal never falls below
+$\frac{1-a}{2}$: the linear fit says the absent in-model is confident on $x$, true when "in" means
+*trained on $x$*. In the unlearning game "in" means *unlearned*, and a method that forgets a whole
+class drives $\Pr(x\mid\theta)$ to $10^{-8}$ or below under the unlearned and the retrained model
+alike; both ratios $\Pr(x\mid\theta)/\Pr(x)$ are then about 0, no $z$ is dominated, every score
+is 0 and the AUC is exactly $\tfrac12$ whatever the models do. The audit
+(:class:`rbmlib.deep.shadows.AuditConfig`) therefore uses $a = 1$: the marginal is the mean over
+the retrained references, the distribution the unlearned model should match, and
+$\mathrm{LR}_\theta(x, z)$ becomes the pairwise likelihood ratio of target against retrained
+references for $x$ and for $z$ alike. The ratios are compared in log space, so that confidences
+of $10^{-300}$ still order correctly.
 """
 
 from __future__ import annotations
@@ -77,6 +90,7 @@ __all__ = [
     "gaussian_fit",
     "logit_confidence",
     "logit_scale",
+    "placement",
     "pooled_sd",
     "roc",
     "rmia_scores",
@@ -292,13 +306,19 @@ def rmia_scores(
     mx = np.ones(rx.shape, dtype=bool) if ref_mask_x is None else np.asarray(ref_mask_x, dtype=bool)
     if mx.shape != rx.shape or (mx.sum(axis=0) == 0).any():
         raise ValueError(f"ref_mask_x must have shape {rx.shape} and at least one reference per example")
-    marg_x = 0.5 * ((1 + a) * np.where(mx, rx, 0.0).sum(axis=0) / mx.sum(axis=0) + 1 - a)
-    marg_z = 0.5 * ((1 + a) * rz.mean(axis=0) + 1 - a)
-    ratio_x = px / marg_x  # (n,)
-    ratio_z = pz / marg_z  # (m,)
-    # LR(x, z) >= gamma  <=>  ratio_x >= gamma * ratio_z: count through a sorted population.
-    threshold = np.sort(gamma * ratio_z)
-    return np.searchsorted(threshold, ratio_x, side="right") / len(threshold)
+    # (1 - a) is added as one term: "+ 1 - a" would round a mean below 1e-16 to 0 when a = 1.
+    marg_x = 0.5 * ((1 + a) * np.where(mx, rx, 0.0).sum(axis=0) / mx.sum(axis=0) + (1 - a))
+    marg_z = 0.5 * ((1 + a) * rz.mean(axis=0) + (1 - a))
+    # Log ratios: with a = 1 both sides of a ratio can be far below 1e-300 for a forgotten class,
+    # where the plain quotient would be 0/0. A probability of exactly 0 gives -inf (never dominates).
+    with np.errstate(divide="ignore"):
+        log_x = np.log(px) - np.log(marg_x)  # (n,)
+        log_z = np.log(pz) - np.log(marg_z)  # (m,)
+    if np.isnan(log_x).any() or np.isnan(log_z).any():
+        raise ValueError("rmia_scores: a reference marginal is 0 where the target's probability is 0 too")
+    # LR(x, z) >= gamma  <=>  log ratio_x >= log gamma + log ratio_z: count through a sorted population.
+    threshold = np.sort(np.log(gamma) + log_z)
+    return np.searchsorted(threshold, log_x, side="right") / len(threshold)
 
 
 def audit_summary(pos: np.ndarray, neg: np.ndarray) -> AuditResult:
@@ -307,3 +327,41 @@ def audit_summary(pos: np.ndarray, neg: np.ndarray) -> AuditResult:
     for level in TPR_LEVELS:
         out[f"tpr{round(100 * level)}"] = tpr_at_fpr(pos, neg, level)
     return out
+
+
+def placement(target: float, shadows: np.ndarray) -> tuple[float, float]:
+    r"""Is a target model a plausible draw of its shadows' process? Prediction $t$ and its p-value.
+
+    With $K$ shadow values $s_1, \dots, s_K$ of a model-level statistic (the mean $\phi$ over
+    $D_f$, say), mean $\bar s$ and sample SD $\hat\sigma$, a new draw $s_0$ of the same Gaussian
+    process satisfies
+
+    .. math::
+
+        t = \frac{s_0 - \bar s}{\hat\sigma\sqrt{1 + 1/K}} \sim t_{K-1},
+
+    so the two-sided p-value $2\,\Pr[t_{K-1} > |t|]$ tests the audit's premise that the shadows
+    model the target. The $t$ tails are heavy at small $K$ ($|t| > 5.8$ has probability 1 % at
+    $K = 4$): one target a few shadow SDs away is not yet evidence of a mismatch.
+
+    Parameters
+    ----------
+    target : float
+        The audited model's statistic $s_0$.
+    shadows : np.ndarray
+        ``(K,)`` the shadows' statistics, $K \ge 2$, not all equal.
+
+    Returns
+    -------
+    t, p : float
+    """
+    from scipy.stats import t as student_t
+
+    s = np.asarray(shadows, dtype=np.float64).ravel()
+    if s.size < 2 or not np.isfinite(s).all() or not np.isfinite(target):
+        raise ValueError(f"placement needs a finite target and at least 2 finite shadow values, got {s.size}")
+    sd = float(s.std(ddof=1))
+    if sd == 0.0:
+        raise ValueError("placement: every shadow value is equal; there is no spread to place the target in")
+    t = (float(target) - float(s.mean())) / (sd * np.sqrt(1.0 + 1.0 / s.size))
+    return t, float(2.0 * student_t.sf(abs(t), s.size - 1))

@@ -4,29 +4,40 @@ r"""Shadow models and the per-cell membership audit of an unlearning grid (Chapt
 grid's cells are computed. The attacks themselves are the pure functions of
 :mod:`rbmlib.deep.audit`; this module makes the models they read.
 
-**Shadows.** Shadow $k = 0, \dots, K-1$ trains an original on a half $H_k$ of the training set
-$D$. Halves come in complementary pairs ($H_{2j+1} = D \setminus H_{2j}$, $H_{2j}$ uniformly
-random), so with even $K$ every example is *in* exactly $K/2$ shadows and *out* of $K/2$ (LiRA's
-balanced design, Carlini et al. 2022, Sec. VI-A), and shadow $k$ does not depend on $K$: a run with
-$K = 8$ reuses the four shadows of a run with $K = 4$. For the audited scenario and seed (forget
-set $D_f$) shadow $k$ has its own request $F_k = H_k \cap D_f$, $R_k = H_k \setminus D_f$:
+**Shadows repeat the target's experiment.** The audit's game is fixed by the cell: an original
+trained on the training set $D$, a request $(D_r, D_f)$, and the question whether a model was
+unlearned from that original or retrained on $D_r$. Shadow $k = 0, \dots, K-1$ plays that game
+with its own random streams and nothing else changed:
 
-* its **retrained** model trains from scratch on $R_k$ (the Retrain recipe): it never saw any
-  $x \in D_f$, so it is *out* for all of them;
-* its **unlearned** model applies the audited method, with the cell's configuration, to the shadow
-  original, $R_k$ and $F_k$: it is *unlearned* for $x \in F_k$ (Hayes et al., arXiv 2403.01218,
-  Sec. 4: shadow originals on random subsets, each unlearned and paired with a retrained model).
+* its **original** trains on $D$ with the scenario's original recipe (shared by every scenario,
+  seed and method: $D$ is the same for all of them);
+* its **retrained** model trains from scratch on $D_r$ (the Retrain recipe): out for every
+  $x \in D_f$, a draw of the distribution the grid's Retrain comes from;
+* its **unlearned** model applies the audited method, with the cell's configuration, to shadow
+  $k$'s original and the cell's own request $(D_r, D_f)$: unlearned for every $x \in D_f$.
+
+So for every $x \in D_f$ there are $K$ draws of $\phi(x)$ under each hypothesis, both generated
+exactly as the two targets were (Hayes et al., arXiv 2403.01218, Sec. 4: shadow originals, each
+unlearned and paired with a retrained model). Earlier versions trained shadows on random halves
+of $D$ (LiRA's in/out design, Carlini et al. 2022, Sec. VI-A) and asked each to unlearn
+$H_k \cap D_f$. For class-wise forgetting that request is half a class from an original that saw
+half a class, and it is not the target's: on ``mnist5k`` ``class:3`` the half-design RBM shadows
+kept a mean $\phi$ of about $-10$ on the forgotten class, where the audited RBM sat at $-22$ to
+$-29$, next to Retrain; U-LiRA then learned a direction the target does not follow and gave AUCs
+below one half (Chapter 8 gives the measurement). A per-example in/out design is needed where
+shadows must cover *every* training example; the audit only ever asks about the fixed $D_f$.
 
 **Targets.** The grid's own unlearned model of a cell (positives) and its Retrain (negatives),
 scored on every $x \in D_f$; their per-example statistics are stored in the cell files
 (:func:`rbmlib.deep.tasks.ensure_cell`). Retrain's own row gets no audit: it is the reference.
 
-* U-LiRA fits, for every $x$, the "unlearned" Gaussian to $\phi(x)$ under the unlearned shadows
-  with $x \in F_k$ and the "retrained" Gaussian under all $K$ retrained shadows, with one pooled
-  variance for both (:func:`rbmlib.deep.audit.pooled_sd`; it also covers $K = 2$).
-* RMIA needs no unlearned or retrained shadows: its reference models are the shadow originals that
-  did not see $x$, and its population is the test set (out for every shadow), so its cost is the
-  $K$ shadow originals alone, shared by every scenario, seed and method.
+* U-LiRA fits, for every $x$, the "unlearned" Gaussian to $\phi(x)$ under the $K$ unlearned
+  shadows and the "retrained" Gaussian under the $K$ retrained ones, with one pooled variance for
+  both (:func:`rbmlib.deep.audit.pooled_sd`).
+* RMIA's reference models are the $K$ retrained shadows (out for every $x \in D_f$, and for the
+  test population $Z$), with the marginal $\Pr(x)$ their mean ($a = 1$,
+  :class:`AuditConfig`); its cost is those $K$ retrainings per (scenario, seed), which U-LiRA
+  shares.
 
 **Artifacts** (content-addressed and verified like every other, :mod:`rbmlib.deep.artifacts`)::
 
@@ -36,10 +47,11 @@ scored on every $x \in D_f$; their per-example statistics are stored in the cell
     <out>/audits/<dataset>/<scenario>/<method>/seed<s>-<audit>-K<K>-<key>.json   scores + summary
 
 ``stats.npz`` holds $\phi$ and $p_y$ of every image of the dataset. A shadow original's key covers
-the training set's hash, $k$, its half, the model, the original recipe and the compute mode, so
-it is shared by every scenario, seed, method and rerun; a shadow retrain's and unlearn's keys add
-the split and the method's configuration. Shadows run in the driver process, whatever the
-executor of the grid.
+the training set's hash, $k$, the model, the original recipe and the compute mode, so it is shared
+by every scenario, seed, method and rerun; a shadow retrain's and unlearn's keys add the split and
+the method's configuration. Shadow $k$ does not depend on $K$: a run with $K = 8$ reuses the four
+shadows of a run with $K = 4$. Shadows run in the driver process, whatever the executor of the
+grid.
 """
 
 from __future__ import annotations
@@ -85,7 +97,6 @@ __all__ = [
     "check_audit",
     "merge_audit_columns",
     "run_audit",
-    "shadow_half",
 ]
 
 #: The audits ``--audit`` accepts.
@@ -95,7 +106,7 @@ AUDIT_COLUMNS: dict[str, tuple[str, ...]] = {
     kind: tuple(f"{kind}_{m}" for m in ("auc", "tpr1", "tpr5", "shadows")) for kind in AUDITS
 }
 #: Version of the shadow code's results; part of every shadow and audit key.
-AUDIT_FORMAT = 1
+AUDIT_FORMAT = 2  # 2: shadows repeat the target's experiment (no random halves)
 #: First entropy word of every shadow stream: keeps them apart from the runs' named streams.
 _TAG = 0x5AD0
 
@@ -118,7 +129,11 @@ class AuditConfig:
     variant : {"online", "offline"}
         U-LiRA's test: two Gaussians (default) or the "retrained" one alone.
     rmia_a : float
-        RMIA's offline scaling $a$ (:func:`rbmlib.deep.audit.rmia_scores`).
+        RMIA's offline scaling $a$ (:func:`rbmlib.deep.audit.rmia_scores`). The default 1 takes
+        the marginal $\\Pr(x)$ as the mean over the retrained references. RMIA's $a < 1$ models
+        the absent *in* references as confident on $x$, true for trained models but not for
+        unlearned ones, and floors $\\Pr(x)$ at $(1-a)/2$, which ties every forgotten-class
+        example at score 0 (Chapter 8).
     rmia_gamma : float
         RMIA's likelihood-ratio threshold $\\gamma$.
     """
@@ -126,7 +141,7 @@ class AuditConfig:
     kind: str
     shadows: int = 4
     variant: Literal["online", "offline"] = "online"
-    rmia_a: float = 0.3
+    rmia_a: float = 1.0
     rmia_gamma: float = 1.0
 
     def __post_init__(self) -> None:
@@ -150,18 +165,6 @@ def _seed(*words: int) -> int:
 
 def _generator(*words: int) -> torch.Generator:
     return torch.Generator().manual_seed(_seed(*words))
-
-
-def shadow_half(train: np.ndarray, k: int) -> np.ndarray:
-    """The training half $H_k$ of shadow ``k`` (sorted indices into the dataset).
-
-    Shadows ``2j`` and ``2j + 1`` split ``train`` into complementary halves drawn from their own
-    stream, so each example is in exactly one shadow of every pair.
-    """
-    train = np.asarray(train, dtype=np.int64)
-    perm = np.random.default_rng(_seed(0, k // 2)).permutation(len(train))
-    cut = len(train) // 2
-    return np.sort(train[perm[:cut] if k % 2 == 0 else perm[cut:]])
 
 
 def _sha(indices: np.ndarray) -> str:
@@ -247,8 +250,9 @@ def _fresh(plan: Plan, recipe: Recipe, generator: torch.Generator, device: torch
 class _Shadows:
     """The shadow artifacts of one plan's scenario under one output folder (paths, keys, creation).
 
-    The shadows follow the scenario's recipe (model, original training, Retrain); scenarios whose
-    recipes agree share them, because the keys, and so the paths, are the same.
+    The shadows follow the scenario's recipe (model, original training, Retrain) and the cell's
+    request; scenarios whose recipes agree share the shadow originals, because the keys, and so
+    the paths, are the same.
     """
 
     def __init__(self, plan: Plan, out: Path, device: torch.device, scenario: str):
@@ -256,9 +260,6 @@ class _Shadows:
         self.recipe = plan.recipe(scenario)
         self.train = _train_set(plan)
         self.root = out / "shadows" / plan.data.name
-
-    def half(self, k: int) -> np.ndarray:
-        return shadow_half(self.train, k)
 
     def _base(self, kind: str) -> dict[str, Any]:
         p = self.plan
@@ -277,7 +278,6 @@ class _Shadows:
             **self._base("shadow_original"),
             "train_sha256": _sha(self.train),
             "k": k,
-            "half_sha256": _sha(self.half(k)),
             "original": _jsonable(self.recipe.original),
         }
 
@@ -286,7 +286,7 @@ class _Shadows:
 
     def original_stats(self, k: int) -> dict[str, np.ndarray]:
         def make():
-            data = take(self.plan.data, self.half(k), device=self.device)
+            data = take(self.plan.data, self.train, device=self.device)
             return _run(
                 f"original k={k}",
                 lambda: fit(
@@ -298,7 +298,7 @@ class _Shadows:
                 self.plan,
                 self.recipe,
                 self.device,
-                self.half(k),
+                self.train,
             )
 
         return _ensure(
@@ -312,11 +312,11 @@ class _Shadows:
         model.load_state_dict(torch.load(path / "model.pt", map_location=self.device, weights_only=True), strict=True)
         return model.eval()
 
-    def request(self, scenario: str, seed: int, k: int) -> tuple[np.ndarray, np.ndarray]:
-        """Shadow ``k``'s forget and retain sets $F_k = H_k \\cap D_f$, $R_k = H_k \\setminus D_f$."""
-        h = self.half(k)
-        in_forget = np.isin(h, self.plan.splits[(scenario, seed)].forget)
-        return h[in_forget], h[~in_forget]
+    def request(self, scenario: str, seed: int) -> tuple[np.ndarray, np.ndarray]:
+        """The forget and retain sets every shadow of ``(scenario, seed)`` gets: the cell's own
+        $(D_f, D_r)$, so that each shadow is a draw of the target's experiment (module docstring)."""
+        split = self.plan.splits[(scenario, seed)]
+        return split.forget, split.retain
 
     def _cell_base(self, kind: str, scenario: str, seed: int, k: int) -> dict[str, Any]:
         return {
@@ -325,13 +325,12 @@ class _Shadows:
             "seed": seed,
             "k": k,
             "split_sha256": self.plan.splits[(scenario, seed)].sha256,
-            "half_sha256": _sha(self.half(k)),
         }
 
     def retrain_stats(self, scenario: str, seed: int, k: int) -> dict[str, np.ndarray]:
         config = {**self._cell_base("shadow_retrain", scenario, seed, k), "retrain": _jsonable(self.recipe.retrain)}
         path = self.root / scenario.replace(":", "-") / "retrain" / f"seed{seed}-k{k}-{config_key(config)[:16]}"
-        forget, retain = self.request(scenario, seed, k)
+        forget, retain = self.request(scenario, seed)
         cfg = self.recipe.method_config("retrain")
 
         def make():
@@ -352,11 +351,9 @@ class _Shadows:
 
         return _ensure(path, "shadow_retrain", config, self.out, make, keep_model=False)
 
-    def unlearn_stats(self, cell: Cell, k: int) -> dict[str, np.ndarray] | None:
-        """Shadow ``k`` unlearned by ``cell``'s method; ``None`` when $F_k$ is empty."""
-        forget, retain = self.request(cell.scenario, cell.seed, k)
-        if len(forget) == 0:
-            return None
+    def unlearn_stats(self, cell: Cell, k: int) -> dict[str, np.ndarray]:
+        """Shadow ``k``'s original unlearned by ``cell``'s method with the cell's request."""
+        forget, retain = self.request(cell.scenario, cell.seed)
         config = {
             **self._cell_base("shadow_unlearn", cell.scenario, cell.seed, k),
             "method": cell.method,
@@ -423,6 +420,11 @@ def _target(stored: dict[str, Any], path: Path) -> dict[str, np.ndarray]:
     return out
 
 
+def _placement(target: dict[str, np.ndarray], shadow_phi: np.ndarray) -> dict[str, Any]:
+    """Mean $\\phi$ over $D_f$ of a target and of each of its shadows (does the target sit among them?)."""
+    return {"target": float(target["forget_phi"].mean()), "shadows": shadow_phi.mean(axis=1).tolist()}
+
+
 def audit_cell(plan: Plan, out: Path, cell: Cell, audit: AuditConfig, device: torch.device) -> dict[str, Any]:
     """Audit one unlearned cell against its Retrain; writes (or reads) its audit file.
 
@@ -430,7 +432,10 @@ def audit_cell(plan: Plan, out: Path, cell: Cell, audit: AuditConfig, device: to
     -------
     dict
         ``{"summary": {"auc", "tpr1", "tpr5"}, "scores_unlearned": [...], "scores_retrained": [...],
-        "config": ...}``: the per-example scores of $D_f$ under the cell's model and under Retrain.
+        "calibration": ..., "config": ...}``: the per-example scores of $D_f$ under the cell's model
+        and under Retrain, and, per hypothesis the attack models ("unlearned", "retrained"), the
+        mean $\\phi$ over $D_f$ of the target and of each shadow: a target far outside its
+        shadows' spread means the shadows do not model it.
     """
     from rbmlib.deep.tasks import read_cell
 
@@ -469,30 +474,30 @@ def audit_cell(plan: Plan, out: Path, cell: Cell, audit: AuditConfig, device: to
         except ValueError:
             pass  # an unreadable audit file is recomputed: it is derived, never a source
     if audit.kind == "ulira":
-        unl = [sh.unlearn_stats(cell, k) for k in ks]
-        phi_in = np.stack([np.zeros(len(forget)) if u is None else u["phi"][forget] for u in unl])
-        inside = np.stack([np.isin(forget, sh.half(k)) & (u is not None) for k, u in zip(ks, unl)])
+        phi_in = np.stack([sh.unlearn_stats(cell, k)["phi"][forget] for k in ks])
         phi_out = np.stack([sh.retrain_stats(cell.scenario, cell.seed, k)["phi"][forget] for k in ks])
-        mu_in, _ = gaussian_fit(phi_in, inside)
+        mu_in, _ = gaussian_fit(phi_in)
         mu_out, sd_out = gaussian_fit(phi_out)
         if audit.variant == "online":
-            sd = np.full(len(forget), pooled_sd((phi_in, inside), (phi_out, None)))
+            sd = np.full(len(forget), pooled_sd((phi_in, None), (phi_out, None)))
             kw: dict[str, Any] = dict(mu_in=mu_in, sd_in=sd, mu_out=mu_out, sd_out=sd, variant="online")
         else:
             kw = dict(mu_out=mu_out, sd_out=sd_out, variant="offline")
         pos, neg = ulira_scores(t["forget_phi"], **kw), ulira_scores(r["forget_phi"], **kw)
+        calibration = {"unlearned": _placement(t, phi_in), "retrained": _placement(r, phi_out)}
     else:
-        orig = [sh.original_stats(k) for k in ks]
+        refs = [sh.retrain_stats(cell.scenario, cell.seed, k) for k in ks]
         test = plan.splits[(cell.scenario, cell.seed)].test
-        ref_x = np.stack([o["p"][forget] for o in orig])
-        ref_z = np.stack([o["p"][test] for o in orig])
-        out_mask = np.stack([~np.isin(forget, sh.half(k)) for k in ks])
-        kw_rmia: dict[str, Any] = dict(a=audit.rmia_a, gamma=audit.rmia_gamma, ref_mask_x=out_mask)
+        ref_x = np.stack([o["p"][forget] for o in refs])
+        ref_z = np.stack([o["p"][test] for o in refs])
+        kw_rmia: dict[str, Any] = dict(a=audit.rmia_a, gamma=audit.rmia_gamma)
         pos = rmia_scores(t["forget_p"], ref_x, t["test_p"], ref_z, **kw_rmia)
         neg = rmia_scores(r["forget_p"], ref_x, r["test_p"], ref_z, **kw_rmia)
+        calibration = {"retrained": _placement(r, np.stack([o["phi"][forget] for o in refs]))}
     result = {
         "config": config,
         "summary": audit_summary(pos, neg),
+        "calibration": calibration,
         "scores_unlearned": pos.tolist(),
         "scores_retrained": neg.tolist(),
     }
