@@ -26,7 +26,8 @@ Modules, one concept each:
 * :mod:`~rbmlib.deep.audit` -- membership attacks on arrays: U-LiRA, RMIA, ROC, AUC, TPR at low FPR
   (Chapter 8); :mod:`~rbmlib.deep.confidences` the per-example statistics they read;
   :mod:`~rbmlib.deep.shadows` the shadow models and ``unlearn --audit``;
-  :mod:`~rbmlib.deep.audit_plots` their figures.
+  :mod:`~rbmlib.deep.audit_plots` their figures; :mod:`~rbmlib.deep.audit_table` where the
+  population and the per-example attack disagree.
 """
 
 from rbmlib.deep.datasets import DATASETS, DatasetUnavailableError, ImageData, load_dataset
