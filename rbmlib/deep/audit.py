@@ -199,8 +199,8 @@ def pooled_sd(*groups: tuple[np.ndarray, np.ndarray | None]) -> float:
     -------
     float
         $\hat\sigma = \big(\sum_g \sum_{k,j} m^g_{kj}(\phi^g_{kj} - \mu^g_j)^2 /
-        (\sum_g \sum m^g - G n)\big)^{1/2}$, at least 1e-6. U-LiRA with $K = 2$ shadows has one
-        "unlearned" value per example (no residual), so its variance comes from both fits at once.
+        (\sum_g \sum m^g - G n)\big)^{1/2}$, at least 1e-6. One value per example and group leaves
+        no residual, which is why the audit needs $K \ge 2$ shadows per hypothesis.
 
     Raises
     ------

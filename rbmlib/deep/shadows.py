@@ -149,8 +149,8 @@ class AuditConfig:
             raise ValueError(f"unknown audit {self.kind!r}; expected one of {', '.join(AUDITS)}")
         if isinstance(self.shadows, bool) or not isinstance(self.shadows, int) or self.shadows < 2:
             raise ValueError(
-                f"--shadows must be an integer >= 2 (every example needs a shadow that saw it "
-                f"and one that did not), got {self.shadows}"
+                f"--shadows must be an integer >= 2 (each example's Gaussians need two shadows "
+                f"per hypothesis for a variance), got {self.shadows}"
             )
         if self.variant not in ("online", "offline"):
             raise ValueError(f"unknown U-LiRA variant {self.variant!r}; expected 'online' or 'offline'")
