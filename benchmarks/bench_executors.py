@@ -11,7 +11,12 @@ Prints one JSON object: wall times, their ratio (goal <= 0.7 on two cores), whet
 are identical (timings aside), the peak memory of both runs (goal for Ray: <= 2 GB), and the
 machine's own two-process speed-up on the same work (one seed's grid alone against two seeds'
 grids as two independent processes at once), whose inverse bounds the ratio any 2-worker
-executor can reach here.
+executor can reach here. Last, Ray's fixed costs on their own (``ray_fixed_s``: the driver's
+imports, ``ray.init``, one worker per CPU started and importing a cell's modules, shutdown; no
+cell) give the floor of a Ray run on this grid, ``ray_wall_floor_s`` = fixed costs + the local
+run's compute (its wall time less ``start_and_imports_s``) divided by the speed-up, and
+``wall_ratio_floor_with_ray`` = that floor over the local wall time: when it exceeds the goal,
+no scheduling can meet it on this machine.
 
 Usage::
 
@@ -43,6 +48,31 @@ cfg = ExperimentConfig(dataset=dataset, scenarios=("random:0.1", "class:3"), met
 run_experiment(cfg, out, progress=False,
                executor=RayExecutor(workers=workers) if executor == "ray" else LocalExecutor())
 """
+
+
+# Ray's fixed costs on their own: the driver's imports, ray.init as RayExecutor calls it, one
+# worker per CPU started and importing what a cell needs, and shutdown. No cell is run.
+_RAY_FIXED = r"""
+import json, logging, sys, time
+t0 = time.perf_counter()
+import ray
+import rbmlib.deep.runner
+t1 = time.perf_counter()
+workers = int(sys.argv[1])
+ray.init(num_cpus=workers, include_dashboard=False, log_to_driver=False, logging_level=logging.ERROR,
+         object_store_memory=128 * 1024**2)
+t2 = time.perf_counter()
+@ray.remote(num_cpus=1)
+def warm():
+    import rbmlib.deep.tasks
+    return 0
+ray.get([warm.remote() for _ in range(workers)])
+t3 = time.perf_counter()
+ray.shutdown()
+t4 = time.perf_counter()
+print(json.dumps({"driver_import_s": t1 - t0, "init_s": t2 - t1, "workers_start_s": t3 - t2, "shutdown_s": t4 - t3}))
+"""
+_IMPORT_ONLY = "import rbmlib.deep.runner"
 
 
 def _memory(tree: list[psutil.Process]) -> tuple[int, int]:
@@ -100,6 +130,20 @@ def main() -> None:
         if any(p.wait() != 0 for p in pair):
             raise SystemExit("error: a calibration run failed")
         pair_s = time.perf_counter() - start
+        # What a 2-worker Ray run could at best take here: its fixed costs, plus the local run's
+        # compute (its wall time less interpreter start and imports) shared at the machine's speed-up.
+        start = time.perf_counter()
+        subprocess.run([sys.executable, "-c", _IMPORT_ONLY], check=True)
+        import_s = time.perf_counter() - start
+        start = time.perf_counter()
+        fixed = json.loads(
+            subprocess.run(
+                [sys.executable, "-c", _RAY_FIXED, str(args.workers)], check=True, capture_output=True, text=True
+            ).stdout
+        )
+        ray_fixed_s = time.perf_counter() - start
+    speedup = 2 * one_s / pair_s
+    ray_floor_s = ray_fixed_s + (local_s - import_s) / speedup
     print(
         json.dumps(
             {
@@ -112,8 +156,13 @@ def main() -> None:
                 "metrics_identical": bool(identical),
                 "one_seed_alone_s": round(one_s, 1),
                 "two_seeds_as_two_processes_at_once_s": round(pair_s, 1),
-                "two_process_speedup": round(2 * one_s / pair_s, 2),
-                "wall_ratio_bound": round(pair_s / (2 * one_s), 2),
+                "two_process_speedup": round(speedup, 2),
+                "wall_ratio_bound": round(1 / speedup, 2),
+                "start_and_imports_s": round(import_s, 1),
+                "ray_fixed_s": round(ray_fixed_s, 1),
+                "ray_fixed_parts_s": {k: round(v, 1) for k, v in fixed.items()},
+                "ray_wall_floor_s": round(ray_floor_s, 1),
+                "wall_ratio_floor_with_ray": round(ray_floor_s / local_s, 2),
                 "local_peak_rss_mb": round(local_rss),
                 "local_peak_pss_mb": round(local_pss),
                 "ray_peak_rss_mb": round(ray_rss),
