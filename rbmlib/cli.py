@@ -214,9 +214,10 @@ def _print_rows(args: argparse.Namespace, rows: list[dict], settings: dict) -> i
 def _add_claims_parser(subparsers: argparse._SubParsersAction) -> None:
     p = subparsers.add_parser(
         "claims",
-        help="the claims table: the verdict of every claim of the abstract (C1-C7)",
-        description="Compute the verdict of claims C1-C6 on the spot (about ten seconds) and of C7 from "
-        "an `unlearn` results folder when one is given.",
+        help="the claims table: the verdict of every claim (C1-C8)",
+        description="Compute the verdicts of the linear claims on the spot (about ten seconds), and those of "
+        "C7 and C8 from an `unlearn` results folder when one is given (C8 needs its U-LiRA columns, "
+        "`--audit ulira`).",
     )
     p.add_argument(
         "--json",
@@ -227,7 +228,7 @@ def _add_claims_parser(subparsers: argparse._SubParsersAction) -> None:
         "--deep",
         metavar="RESULTS_DIR",
         default=None,
-        help="results folder of `python -m rbmlib unlearn` for C7 (default: C7 is 'not computed')",
+        help="results folder of `python -m rbmlib unlearn` for C7 and C8 (default: both are 'not computed')",
     )
     p.set_defaults(handler=_run_claims)
 

@@ -76,8 +76,8 @@ def draw_loss_paths(
         Rows of :func:`rbmlib.descent.unlearning_trajectories` for one ``run``.
     floor : float
         Losses below ``floor`` are round-off (float64 reaches about :math:`10^{-30}` on these
-        sizes) and are drawn *at* ``floor``, the bottom of the log axis: a zero loss is a flat line
-        on the axis instead of a line wandering through thirty decades of noise.
+        sizes) and are drawn *at* ``floor``, labelled just under it near the bottom of the log axis:
+        a zero loss is a flat line instead of a line wandering through thirty decades of noise.
     legend : bool
         Add the legend of the data sets.
 
@@ -116,14 +116,16 @@ def draw_loss_paths(
             color="0.3",
         )
     ax.set_yscale("log")
-    ax.set_ylim(floor / 2, float(shown["shown"].max()) * 30)
+    # Three decades of room under the floor hold the label, so a line sitting on the floor never
+    # runs through it.
+    ax.set_ylim(floor / 1e3, float(shown["shown"].max()) * 30)
     ax.text(
         0.99,
-        0.02,
+        floor / 2,
         f"below {floor:.0e}: round-off",
-        transform=ax.transAxes,
+        transform=ax.get_yaxis_transform(),
         ha="right",
-        va="bottom",
+        va="top",
         fontsize=8,
         color="0.35",
     )
@@ -410,7 +412,7 @@ def draw_saliency(
         ("$S_r$", sizes.d_f + sizes.d_o, sizes.d_r),
     ):
         ax.text(lo + width / 2 - 0.5, 1.0, name, transform=edge, ha="center", va="bottom", fontsize=9)
-    ax.set_xlabel(r"coordinate $j$ (on the axis: $h_j = 0$)")
+    ax.set_xlabel(r"coordinate $j$" + ("" if positive.all() else r" (on the axis: $h_j = 0$)"))
     ax.set_ylabel(r"saliency $h_j(D)$")
     if legend:  # a two-panel figure rather calls fig.legend(..., loc="outside lower center") once
         ax.legend(loc="best")
@@ -457,13 +459,15 @@ def draw_early_stopping(ax: matplotlib.axes.Axes, curve: pd.DataFrame, *, golden
     logarithmic with ``k = 0`` drawn at ``k = 0.5``.
     """
     k = np.maximum(curve["steps"].to_numpy(dtype=float), 0.5)
-    ax.plot(k, curve["ft_forgetting_loss"], **line_kwargs("ft") | {"label": "FT to convergence"})
+    # The original first, hollow and larger, so that FT's crosses stay visible where the two meet.
     ax.plot(
         k,
         curve["original_forgetting_loss"],
         **line_kwargs("original") | {"label": "original (early-stopped)"},
         linewidth=1.2,
+        markersize=8,
     )
+    ax.plot(k, curve["ft_forgetting_loss"], **line_kwargs("ft") | {"label": "FT to convergence"}, zorder=3)
     ax.axhline(golden, **line_kwargs("golden", with_marker=False), linewidth=1.2)
     ax.set_xscale("log")
     ax.set_xlabel("training steps $k$ of the original (0 drawn at 0.5)")

@@ -209,12 +209,29 @@ def format_number(value: object, digits: int = 3) -> str:
     return f"{x:.{max(digits - 1, 0)}e}"
 
 
-def mean_pm(mean: float, spread: float, digits: int = 1) -> str:
+def spread_decimals(spread: float, minimum: int = 1, maximum: int = 6) -> int:
+    """Decimals that show the first significant digit of ``spread`` (at least ``minimum``).
+
+    ``0.9 -> 1``, ``0.04 -> 2``, ``0.0003 -> 4``: a standard error never prints as ``0.0``. Zero or a
+    non-finite spread gives ``minimum``.
+    """
+    if spread is None or not math.isfinite(spread) or spread <= 0:
+        return minimum
+    return int(min(max(minimum, -math.floor(math.log10(spread))), maximum))
+
+
+def mean_pm(mean: float, spread: float, digits: int | None = 1) -> str:
     """``"mean ± spread"`` with ``digits`` decimals, ``-0.0`` shown as ``0.0``; ``"n/a"`` for a
-    non-finite mean (a missing spread, e.g. one seed, counts as 0)."""
+    non-finite mean (a missing spread, e.g. one seed, counts as 0).
+
+    ``digits=None`` picks the decimals from the spread (:func:`spread_decimals`), so that a small
+    standard error keeps its first significant digit: ``0.21 ± 0.04``, not ``0.2 ± 0.0``.
+    """
     if not math.isfinite(mean):
         return "n/a"
     spread = 0.0 if spread is None or not math.isfinite(spread) else spread
+    if digits is None:
+        digits = spread_decimals(spread)
     m, s = (round(float(v), digits) + 0.0 for v in (mean, spread))  # + 0.0 turns -0.0 into 0.0
     return f"{m:.{digits}f} ± {s:.{digits}f}"
 

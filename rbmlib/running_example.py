@@ -15,7 +15,7 @@ from functools import lru_cache
 
 import numpy as np
 
-from rbmlib.linear_model import BlockSizes
+from rbmlib.linear_model import BlockSizes, LinearInstance
 from rbmlib.simulation import SimulationConfig
 
 __all__ = [
@@ -27,6 +27,9 @@ __all__ = [
     "example_config",
     "example_samples",
     "example_core_samples",
+    "SMALL_SIZES",
+    "EARLY_STOPPING_SEED",
+    "early_stopping_instance",
 ]
 
 #: :math:`(d_f, d_o, d_r, n_f, n_r)` of the running example.
@@ -54,6 +57,26 @@ METHODS: tuple[str, ...] = (
     "rbm_reset",
     "fbm_reset",
 )
+
+
+#: The small sizes of Chapter 1, whose descent paths are drawn step by step.
+SMALL_SIZES = BlockSizes(d_f=40, d_o=10, d_r=50, n_f=10, n_r=20)
+
+#: Root seed of the one instance whose original is early-stopped (Chapter 1's curve, claim C2's
+#: check); a root of its own, so the instance is independent of every draw of the batch.
+EARLY_STOPPING_SEED = 1
+
+
+def early_stopping_instance(sizes: BlockSizes = SMALL_SIZES) -> LinearInstance:
+    """The instance of Chapter 1's early-stopping curve and of claim C2's check.
+
+    Both draw it at :data:`SMALL_SIZES`, so the fractions C2's verdict quotes are points of the
+    chapter's figure; a reader who changes the chapter's sizes gets an instance of the new sizes
+    from the same seed.
+    """
+    from rbmlib.linear_model import sample_instance
+
+    return sample_instance(sizes, rng=np.random.default_rng(EARLY_STOPPING_SEED))
 
 
 def example_config(sizes: BlockSizes = SIZES) -> SimulationConfig:

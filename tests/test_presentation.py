@@ -19,6 +19,7 @@ from rbmlib.presentation import (
     mean_pm,
     render_table,
     series,
+    spread_decimals,
 )
 
 # Machado, Oliveira & Fernandes (2009), severity 1.0, in linear RGB: how a dichromat sees a colour.
@@ -123,6 +124,19 @@ def test_mean_pm_turns_minus_zero_into_zero_and_missing_spread_into_zero():
     assert mean_pm(-0.01, 0.2, 1) == "0.0 ± 0.2"
     assert mean_pm(3.0, float("nan"), 2) == "3.00 ± 0.00"
     assert mean_pm(float("nan"), 1.0) == "n/a"
+
+
+@pytest.mark.parametrize(
+    ("spread", "decimals"), [(0.9, 1), (1.3, 1), (250.0, 1), (0.04, 2), (0.0099, 3), (3e-4, 4), (1e-9, 6), (0.0, 1)]
+)
+def test_spread_decimals_show_the_first_significant_digit_of_the_spread(spread, decimals):
+    assert spread_decimals(spread) == decimals
+
+
+def test_mean_pm_with_automatic_decimals_never_prints_a_standard_error_of_zero():
+    assert mean_pm(0.2081, 0.0093, None) == "0.208 ± 0.009"
+    assert mean_pm(183.42, 3.21, None) == "183.4 ± 3.2"
+    assert mean_pm(5.0, float("nan"), None) == "5.0 ± 0.0"  # no spread: the default one decimal
 
 
 def test_markdown_table_drops_a_range_index_and_shows_readable_headers_and_labels():
