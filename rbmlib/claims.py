@@ -315,8 +315,8 @@ def verdict_c4(
         evidence=(
             f"FT recovers 0 of the golden forgetting loss; at {_shape(SIZES)} RBM recovers {100 * rho_th:.1f}\u00a0% "
             f"by the formulas (Proposition 4.9 over the exact golden loss) and {100 * rho:.0f}\u00a0% "
-            f"± {100 * Z95 * se:.0f}\u00a0% (95 % interval) in simulation; over the phase grid, 100\u00a0% with distinct "
-            f"features "
+            f"± {100 * Z95 * se:.0f}\u00a0% (95 % interval) in simulation; over the phase grid, 100\u00a0% "
+            f"with distinct features "
             f"({len(distinct)} cells), between {100 * lo['mean']:.0f}\u00a0% (overlap {lo['overlap']:.1f}, $n_r/m$ = "
             f"{lo['retain_ratio']:.2f}) and {100 * hi['mean']:.0f}\u00a0% (overlap {hi['overlap']:.1f}, $n_r/m$ = "
             f"{hi['retain_ratio']:.2f}) in the {len(partial)} partially overlapping cells, and 0 at full overlap "

@@ -59,10 +59,11 @@ def test_early_stopping_draws_ft_the_original_and_the_golden_reference(ax):
     lines = ax.get_lines()
     np.testing.assert_array_equal(lines[0].get_xdata(), [0.5, 10, 100])  # k = 0 drawn at 0.5 on the log axis
     assert [line.get_label() for line in lines] == [
-        "FT to convergence",
         "original (early-stopped)",
+        "FT to convergence",
         "golden (retrained)",
     ]
+    assert lines[1].get_zorder() > lines[0].get_zorder()  # FT's markers on top where the two meet
     assert ax.get_xscale() == "log"
     ax.figure.canvas.draw()  # renders the mathtext labels, which fail only when drawn
 
@@ -100,6 +101,9 @@ def test_loss_paths_draw_round_off_on_the_floor_of_the_log_axis(ax):
     assert len(lines) == 1  # one line per data set, across both stages
     np.testing.assert_array_equal(lines[0].get_ydata(), [1.0, 1e-5, 1e-12, 1e-12, 1e-12, 1e-12])
     assert ax.get_ylim()[0] < 1e-12 and lines[0].get_linestyle() == "--"  # the forgetting data's style
+    (label,) = [t for t in ax.texts if "round-off" in t.get_text()]
+    assert label.get_position()[1] < 1e-12 and label.get_va() == "top"  # under the floor line, not on it
+    assert ax.get_ylim()[0] < label.get_position()[1]
 
 
 def test_saliency_marks_exact_zeros_on_the_axis_instead_of_dropping_them(ax):
@@ -111,6 +115,15 @@ def test_saliency_marks_exact_zeros_on_the_axis_instead_of_dropping_them(ax):
     draw_saliency(ax, scores, sizes, data="forgetting")
     on_axis = [line for line in ax.get_lines() if line.get_label().startswith("_") and len(line.get_xdata()) == 2]
     assert len(on_axis) == 1 and list(on_axis[0].get_xdata()) == [3, 4]
+    assert "on the axis" in ax.get_xlabel()
+
+
+def test_saliency_says_nothing_of_zeros_when_there_are_none(ax):
+    from rbmlib.linear_model import BlockSizes
+    from rbmlib.plotting import draw_saliency
+
+    draw_saliency(ax, np.array([0.5, 0.2, 0.1]), BlockSizes(d_f=1, d_o=1, d_r=1, n_f=1, n_r=1), data="remaining")
+    assert ax.get_xlabel() == "coordinate $j$"
 
 
 # seaborn's heatmap calls Colormap.set_bad, which matplotlib has started to deprecate.
