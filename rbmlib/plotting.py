@@ -374,6 +374,7 @@ def draw_saliency(
     Exact zeros have no place on a log axis; they are drawn as markers on the bottom edge of the
     panel (``clip_on=False``), so the coordinates a data set never touches stay visible.
     """
+    import matplotlib.ticker as mticker
     import matplotlib.transforms as mtransforms
 
     s = series(data)
@@ -406,6 +407,10 @@ def draw_saliency(
             scaley=False,
         )  # axes-fraction y: must not enter the data limits
     ax.set_yscale("log")
+    if positive.any():  # whole decades, so a narrow range still gets labelled decade ticks (10^-1, 10^0)
+        lo, hi = np.log10(scores[positive].min()), np.log10(scores[positive].max())
+        ax.set_ylim(10.0 ** np.floor(lo), 10.0 ** max(np.ceil(hi), np.floor(lo) + 1))
+        ax.yaxis.set_minor_formatter(mticker.NullFormatter())
     for name, lo, width in (
         ("$S_f$", 0, sizes.d_f),
         ("$S_o$", sizes.d_f, sizes.d_o),

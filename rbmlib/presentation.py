@@ -29,11 +29,13 @@ __all__ = [
     "SERIES",
     "FAMILIES",
     "HEADERS",
+    "METRICS",
     "series",
     "label",
     "line_kwargs",
     "format_number",
     "mean_pm",
+    "spread_decimals",
     "render_table",
     "book_theme",
     "glue_values",
@@ -124,6 +126,10 @@ FAMILIES: Mapping[str, tuple[str, ...]] = {
     ),
     "data": ("remaining", "forgetting"),
 }
+
+#: The linear chapters' three losses: a table shows them by their :data:`HEADERS` names, as
+#: column headers and as cell values alike (a ``metric`` column of a long table).
+METRICS: tuple[str, ...] = ("forgetting_loss", "remaining_loss", "fresh_remaining_loss")
 
 #: Readable column headers for identifiers that reach a table (library columns, CLI keys).
 HEADERS: Mapping[str, str] = {
@@ -279,7 +285,9 @@ def render_table(
         A MyST pipe table (for ``{glue:md}``; ``mean ± spread`` cells get no-break spaces so they
         never wrap), or a fixed-width text table with a rule under the header (for a terminal).
     labels : bool
-        Show registry keys (``rbm_reset``) by their display names (``RBM-reset``).
+        Show registry keys (``rbm_reset``) by their display names (``RBM-reset``), and the
+        losses of :data:`METRICS` by their headers (``fresh_remaining_loss``: "fresh remaining
+        loss").
 
     Returns
     -------
@@ -296,7 +304,11 @@ def render_table(
 
     def cell(value: object) -> str:
         if isinstance(value, str):
-            text = label(value) if labels and value in SERIES else value
+            text = value
+            if labels and value in SERIES:
+                text = label(value)
+            elif labels and value in METRICS:
+                text = HEADERS[value]
         else:
             text = format_number(value, digits)
         if style == "text":

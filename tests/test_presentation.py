@@ -139,6 +139,13 @@ def test_mean_pm_with_automatic_decimals_never_prints_a_standard_error_of_zero()
     assert mean_pm(5.0, float("nan"), None) == "5.0 ± 0.0"  # no spread: the default one decimal
 
 
+def test_loss_names_in_cells_are_shown_like_their_headers():
+    frame = pd.DataFrame({"method": ["rbm"], "metric": ["fresh_remaining_loss"], "theory": ["154.0"]})
+    text = render_table(frame)
+    assert "| RBM | fresh remaining loss | 154.0 |" in text
+    assert "fresh_remaining_loss" in render_table(frame, labels=False)
+
+
 def test_markdown_table_drops_a_range_index_and_shows_readable_headers_and_labels():
     frame = pd.DataFrame({"model": ["rbm_reset", "ft"], "forgetting_loss": [0.5, 1e-20]})
     text = render_table(frame)
