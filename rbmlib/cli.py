@@ -303,11 +303,21 @@ def format_table(rows: list[dict], *, settings: dict) -> str:
     for row in rows:
         record: dict[str, object] = {"method": row["method"]}
         for m in METRICS:
-            # Shortest form (%g): a terminal table is read for magnitudes, 16 reads better than 16.00.
-            record[m] = f"{row[m]['mean']:.4g} ± {row[m]['se']:.2g}"
+            mean, se = row[m]["mean"], row[m]["se"]
+            decimals = 1 - math.floor(math.log10(se)) if math.isfinite(se) and se > 0 else None
+            if decimals is not None and decimals <= 6:
+                # Two significant digits of the standard error, and the mean and the closed form to
+                # the same decimal: "16.0 ± 1.3" beside "15.5 ± 1.3", "0.0246 ± 0.0038".
+                decimals = max(decimals, 0)
+                record[m] = f"{mean:.{decimals}f} ± {se:.{decimals}f}"
+            else:  # no spread, or round-off (1.1e-30 ± 2.3e-31): significant digits, not decimals
+                decimals = None
+                record[m] = f"{mean:.4g} ± {se:.2g}"
             if with_theory:
                 theory = row[m].get("theory")
-                record[f"{m} theory"] = "—" if theory is None else f"{theory:.4g}"
+                record[f"{m} theory"] = (
+                    "—" if theory is None else f"{theory:.4g}" if decimals is None else f"{theory:.{decimals}f}"
+                )
         records.append(record)
     # The --json keys as headers, so a table and its JSON read alike.
     headers = {m: m for m in METRICS} | {f"{m} theory": "theory" for m in METRICS}

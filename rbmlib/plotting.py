@@ -579,7 +579,9 @@ def draw_ratio_sweep(
             )
     for model, value in (references or {}).items():
         ax.axhline(
-            value, **line_kwargs(model, with_marker=False) | {"label": f"{series(model).label} (theory)"}, linewidth=1.2
+            value,
+            **line_kwargs(model, with_marker=False) | {"label": f"{series(model).label}, closed form"},
+            linewidth=1.2,
         )
     ax.set_xlabel("mask ratio (fraction of weights freed)")
     return ax

@@ -34,6 +34,7 @@ __all__ = [
     "label",
     "line_kwargs",
     "format_number",
+    "prose_number",
     "mean_pm",
     "spread_decimals",
     "render_table",
@@ -215,6 +216,29 @@ def format_number(value: object, digits: int = 3) -> str:
     return f"{x:.{max(digits - 1, 0)}e}"
 
 
+_SUPERSCRIPT = str.maketrans("-0123456789", "⁻⁰¹²³⁴⁵⁶⁷⁸⁹")
+
+
+def prose_number(value: float, digits: int = 2) -> str:
+    """A number as a sentence shows it: ``5 × 10⁻⁴`` rather than ``5e-04``.
+
+    Magnitudes in ``[10**-3, 10**5)`` (and zero) print as :func:`format_number` does, without
+    trailing zeros; smaller or
+    larger ones as ``digits`` significant digits times a power of ten with a superscript exponent,
+    trailing zeros dropped (``3.3 × 10⁻⁴``, ``1 × 10⁻⁶``); whole numbers with thousands separators
+    (``45,000``).
+    """
+    x = float(value)
+    if x.is_integer() and abs(x) < 1e15:
+        return f"{int(x):,}"  # a count: 45,000
+    if x == 0 or not math.isfinite(x) or 1e-3 <= abs(x) < 1e5:
+        text = format_number(x, digits)
+        return text.rstrip("0").rstrip(".") if "." in text else text  # a sentence says 0.01, not 0.010
+    mantissa, exponent = f"{x:.{max(digits - 1, 0)}e}".split("e")
+    mantissa = mantissa.rstrip("0").rstrip(".") if "." in mantissa else mantissa
+    return f"{mantissa.replace('-', '−')} × 10{str(int(exponent)).translate(_SUPERSCRIPT)}"
+
+
 def spread_decimals(spread: float, minimum: int = 1, maximum: int = 6) -> int:
     """Decimals that show the first significant digit of ``spread`` (at least ``minimum``).
 
@@ -335,8 +359,10 @@ def book_theme() -> dict[str, object]:
     9-pt legends and 10-pt labels stay legible when a two-panel figure shrinks to a phone screen.
     """
     return {
-        "figure.dpi": 110,
-        "savefig.dpi": 144,  # crisp on high-density screens; the zoom-on-click view shows it full size
+        # The book's images are the inline backend's, which renders at figure.dpi (savefig.dpi only
+        # reaches saved files): 144 keeps them crisp on a phone and in the zoom-on-click view.
+        "figure.dpi": 144,
+        "savefig.dpi": 144,
         "font.size": 10,
         "axes.titlesize": 10,
         "axes.labelsize": 10,

@@ -151,7 +151,8 @@ INSPECT_JS = """() => {
         const cs = getComputedStyle(c);
         return body && (cs.color !== getComputedStyle(body).color || Number(cs.fontWeight) < 400);
     }).map(describe);
-    return {hasMath, typeset, mutedCaptions, rawMath: prose.includes('$$') || /\\\\\\(|\\\\\\[/.test(prose), images,
+    return {hasMath, typeset, mutedCaptions, rawMath: prose.includes('$$') || /\\\\\\(|\\\\\\[/.test(prose) ||
+            /\\\\(frac|sum|mathrm|operatorname|big|top)\\b/.test(prose), images,
             overflowing, clipped, visibleGlue,
             pageWidth: document.documentElement.scrollWidth, viewport: window.innerWidth};
 }"""

@@ -79,7 +79,7 @@ def test_theory_flag_adds_the_closed_form_beside_every_mean(capsys):
         "fresh_remaining_loss",
         "theory",
     ]
-    assert lines[3].split()[-1] != "—" and lines[4].split()[-1] == "16"  # original: deterministic equivalent
+    assert lines[3].split()[-1] != "—" and lines[4].split()[-1] == "16.0"  # original: deterministic equivalent
 
 
 def test_without_theory_flag_there_is_no_theory(capsys):
@@ -210,3 +210,20 @@ def test_former_option_names_still_work_with_one_note_naming_the_new_ones():
         "note: renamed options (--d-forget is now --d-f, --d-shared is now --d-o, --d-retain is now --d-r, "
         "--n-forget is now --n-f, --n-retain is now --n-r); the former names still work"
     ]
+
+
+def test_the_text_table_gives_each_mean_the_decimals_of_its_standard_error():
+    from rbmlib.cli import format_table
+
+    rows = [
+        {
+            "method": "golden",
+            "forgetting_loss": {"mean": 15.9996, "se": 1.31, "theory": 16.0},
+            "remaining_loss": {"mean": 0.024591, "se": 0.00381},
+            "fresh_remaining_loss": {"mean": 1.134e-30, "se": 2.3e-31},
+        }
+    ]
+    line = format_table(rows, settings={"draws": 20}).splitlines()[-1]
+    assert line.split()[1:5] == ["16.0", "±", "1.3", "16.0"]  # two digits of the s.e., the closed form alike
+    assert "0.0246 ± 0.0038" in line
+    assert "1.134e-30 ± 2.3e-31" in line  # round-off: significant digits, not 31 decimals

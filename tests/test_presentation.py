@@ -17,6 +17,7 @@ from rbmlib.presentation import (
     label,
     line_kwargs,
     mean_pm,
+    prose_number,
     render_table,
     series,
     spread_decimals,
@@ -124,6 +125,23 @@ def test_mean_pm_turns_minus_zero_into_zero_and_missing_spread_into_zero():
     assert mean_pm(-0.01, 0.2, 1) == "0.0 ± 0.2"
     assert mean_pm(3.0, float("nan"), 2) == "3.00 ± 0.00"
     assert mean_pm(float("nan"), 1.0) == "n/a"
+
+
+@pytest.mark.parametrize(
+    ("value", "text"),
+    [
+        (5e-4, "5 × 10⁻⁴"),
+        (3.31e-4, "3.3 × 10⁻⁴"),
+        (1e-6, "1 × 10⁻⁶"),
+        (-2.53e17, "−2.5 × 10¹⁷"),
+        (0.01, "0.01"),
+        (45_000, "45,000"),
+        (1760.0, "1,760"),
+        (0, "0"),
+    ],
+)
+def test_prose_number_writes_powers_of_ten_with_superscripts(value, text):
+    assert prose_number(value) == text
 
 
 @pytest.mark.parametrize(
