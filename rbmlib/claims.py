@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from rbmlib.linear_model import BlockSizes
-from rbmlib.presentation import format_number, mean_pm
+from rbmlib.presentation import format_number, mean_pm, scenario_label
 from rbmlib.running_example import DRAWS, FULL_OVERLAP_SIZES, SIZES, example_core_samples, example_samples
 
 if TYPE_CHECKING:
@@ -610,7 +610,7 @@ def verdict_c8(table: pd.DataFrame | None = None, *, mia_close: float = 5.0, mar
         mia, mia_ret = float(rbm["mia"].mean()), float(ret["mia"].mean())
         looks = "looks private to MIA-efficacy" if abs(mia - mia_ret) <= mia_close else "MIA-efficacy differs"
         parts.append(
-            f"{scenario}: {outcome}, U-LiRA AUC {mean:.2f} [{lo:.2f}, {hi:.2f}] over {len(rbm)} seeds; "
+            f"{scenario_label(scenario)}: {outcome}, U-LiRA AUC {mean:.2f} [{lo:.2f}, {hi:.2f}] over {len(rbm)} seeds; "
             f"MIA-efficacy {mia:.1f} against Retrain's {mia_ret:.1f} ({looks})"
         )
     found = set(outcomes.values())
@@ -624,7 +624,8 @@ def verdict_c8(table: pd.DataFrame | None = None, *, mia_close: float = 5.0, mar
         verdict = "inconclusive"
     private = [s for s, o in outcomes.items() if o == "private"]
     conditions = (
-        f"private (95 % interval within ½ ± {margin:g}) in {', '.join(private)}; caught means the interval excludes ½"
+        f"private (95 % interval within ½ ± {margin:g}) in {', '.join(map(scenario_label, private))}; caught means "
+        "the interval excludes ½"
         if private
         else f"95 % Student-t intervals over seeds; private means within ½ ± {margin:g}, caught means excluding ½"
     )

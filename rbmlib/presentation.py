@@ -31,6 +31,7 @@ __all__ = [
     "HEADERS",
     "METRICS",
     "series",
+    "scenario_label",
     "label",
     "line_kwargs",
     "format_number",
@@ -157,6 +158,25 @@ HEADERS: Mapping[str, str] = {
     "ratio": "mask ratio",
     "n_seeds": "seeds",
 }
+
+
+def scenario_label(scenario: str) -> str:
+    """A forgetting scenario as a reader reads it: ``"random:0.1"`` → ``"random 10 %"``,
+    ``"class:3"`` → ``'class "3"'``, ``"noisy:0.1"`` → ``"mislabelled 10 %"``.
+
+    The identifiers are those of :func:`rbmlib.deep.splits.parse_scenario` (the CLIs and the CSV
+    keep them); anything else is returned unchanged. Pure text, so it needs no torch.
+    """
+    kind, _, value = scenario.partition(":")
+    try:
+        if kind in ("random", "noisy"):
+            share = f"{100 * float(value):g}\u00a0%"
+            return f"random {share}" if kind == "random" else f"mislabelled {share}"
+    except ValueError:
+        return scenario
+    if kind == "class" and value:
+        return f'class "{value}"'
+    return scenario
 
 
 def series(key: str) -> SeriesStyle:

@@ -130,8 +130,8 @@ def test_c8_decides_from_t_intervals_over_seeds():
     assert verdict_c8(private).verdict == "holds"
     mixed = _audit_table({"random:0.1": [0.51, 0.49, 0.5], "class:3": [0.99, 1.0, 0.98]})
     v = verdict_c8(mixed)
-    assert v.verdict == "holds under stated conditions" and "random:0.1" in v.conditions
-    assert "class:3: caught" in v.evidence and "looks private to MIA-efficacy" in v.evidence
+    assert v.verdict == "holds under stated conditions" and "random 10\u00a0%" in v.conditions
+    assert 'class "3": caught' in v.evidence and "looks private to MIA-efficacy" in v.evidence
     assert verdict_c8(_audit_table({"class:3": [0.63, 0.39]})).verdict == "inconclusive"
     below = _audit_table({"class:3": [0.30, 0.31, 0.29]})  # below 1/2 also tells RBM from Retrain
     assert verdict_c8(below).verdict == "fails"

@@ -19,6 +19,7 @@ from rbmlib.presentation import (
     mean_pm,
     prose_number,
     render_table,
+    scenario_label,
     series,
     spread_decimals,
 )
@@ -220,3 +221,17 @@ def test_mean_pm_cells_never_wrap_in_the_book_but_stay_plain_in_a_terminal():
     rows = [{"method": "rbm", "ua": "0.8 ± 0.2"}]
     assert "0.8\u00a0±\u00a00.2" in render_table(rows)
     assert "0.8 ± 0.2" in render_table(rows, style="text")
+
+
+@pytest.mark.parametrize(
+    ("scenario", "text"),
+    [
+        ("random:0.1", "random 10\u00a0%"),
+        ("class:3", 'class "3"'),
+        ("noisy:0.25", "mislabelled 25\u00a0%"),
+        ("random:x", "random:x"),
+        ("other", "other"),
+    ],
+)
+def test_scenario_labels_read_as_words_and_leave_unknown_text_alone(scenario, text):
+    assert scenario_label(scenario) == text
