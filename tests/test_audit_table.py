@@ -5,7 +5,7 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-from rbmlib.deep.audit_table import agreement_markdown, attack_agreement
+from rbmlib.deep.audit_table import agreement_markdown, attack_agreement, attacks_catch, scenario_name, scientific
 
 
 def _table() -> pd.DataFrame:
@@ -45,6 +45,8 @@ def test_markdown_names_every_row_and_is_empty_for_none():
     agree = attack_agreement(_table(), mia_close=5.0, caught_auc=0.6)
     text = agreement_markdown(agree[agree.disagree], dataset="digits")
     assert text.count("\n* ") == 1 and "**RBM**" in text and "U-LiRA AUC 0.75" in text and "Retrain 50.0 %" in text
+    assert '(class "3", `digits`)' in text and "class:3" not in text  # the scenario by name, not its identifier
+    assert "U-LiRA AUC 0.750, RMIA AUC 0.750." in agreement_markdown(agree[agree.disagree], dataset="digits", digits=3)
     assert agreement_markdown(agree[agree.caught & ~agree.caught], dataset="digits") == ""
 
 
@@ -64,3 +66,56 @@ def test_incomplete_tables_are_refused(change, message):
 def test_thresholds_out_of_range_are_refused():
     with pytest.raises(ValueError, match="caught_auc in"):
         attack_agreement(_table(), mia_close=5.0, caught_auc=1.5)
+
+
+def test_scenarios_read_as_names():
+    assert scenario_name("random:0.1") == "random 10\u00a0%"
+    assert scenario_name("random:0.25") == "random 25\u00a0%"
+    assert scenario_name("class:3") == 'class "3"'
+    assert scenario_name("noisy:0.1") == "noisy:0.1"  # unknown kinds unchanged
+
+
+@pytest.mark.parametrize(
+    ("value", "digits", "text"),
+    [
+        (3.3e-4, 2, "3.3\u00a0×\u00a010\u207b\u2074"),
+        (0.01 / 30, 2, "3.3\u00a0×\u00a010\u207b\u2074"),
+        (9.96e-4, 2, "1.0\u00a0×\u00a010\u207b\u00b3"),  # rounding carries into the exponent
+        (-1.5e-6, 2, "\u22121.5\u00a0×\u00a010\u207b\u2076"),
+        (12345.0, 3, "1.23\u00a0×\u00a010\u2074"),
+        (2.5, 2, "2.5"),
+        (0.0, 2, "0"),
+    ],
+)
+def test_small_numbers_read_without_e_notation(value, digits, text):
+    assert scientific(value, digits) == text
+    assert "e" not in scientific(value, digits)
+
+
+def _aucs(ulira: list[float], rmia: list[float]) -> pd.DataFrame:
+    return pd.DataFrame({"ulira_auc": ulira, "rmia_auc": rmia}, index=["ft", "salun", "random", "rbm"][: len(ulira)])
+
+
+ATTACKS = {"ulira_auc": "U-LiRA", "rmia_auc": "RMIA"}
+
+
+def test_attacks_catch_names_what_each_attack_catches():
+    text = attacks_catch(_aucs([1.0, 1.0, 0.98, 0.626], [0.98, 0.975, 0.914, 0.596]), ATTACKS, caught_auc=0.6)
+    assert text == (
+        "both attacks catch FT, SalUn and random mask (AUC at least 0.6); "
+        "only U-LiRA catches RBM (AUC 0.626, RMIA 0.596)"
+    )
+    both = attacks_catch(_aucs([1.0, 0.7], [0.9, 0.6]), ATTACKS, caught_auc=0.6)  # the threshold is inclusive
+    assert both == "both attacks catch every method (FT and SalUn: AUC at least 0.6)"
+    mixed = attacks_catch(_aucs([0.5, 0.55, 0.7], [0.5, 0.65, 0.7]), ATTACKS, caught_auc=0.6)
+    assert mixed == (
+        "both attacks catch random mask (AUC at least 0.6); only RMIA catches SalUn (AUC 0.650, U-LiRA 0.550); "
+        "neither catches FT (AUC below 0.6)"
+    )
+
+
+def test_attacks_catch_refuses_other_than_two_attacks_or_missing_columns():
+    with pytest.raises(ValueError, match="two attacks"):
+        attacks_catch(_aucs([1.0], [1.0]), {"ulira_auc": "U-LiRA"}, caught_auc=0.6)
+    with pytest.raises(ValueError, match="no AUC column"):
+        attacks_catch(_aucs([1.0], [1.0]), {"ulira_auc": "U-LiRA", "x_auc": "X"}, caught_auc=0.6)

@@ -14,15 +14,70 @@ A method that looks private and is caught is the case the per-example attack exi
 the population attack sets apart while U-LiRA does not catch it is the reverse. Both thresholds
 are the caller's, stated beside every use (a single AUC is one noisy draw: the verdict of
 :func:`rbmlib.claims.verdict_c8` rests on intervals over seeds instead).
+
+The chapter's reader-facing text comes from here too: :func:`scenario_name` (a scenario as the
+prose names it), :func:`scientific` (a small number without e-notation) and
+:func:`attacks_catch` (which methods each of two attacks catches, as a sentence computed from
+the table rather than typed).
 """
 
 from __future__ import annotations
 
+import math
+from collections.abc import Mapping, Sequence
+
 import pandas as pd
 
-from rbmlib.deep.plots import METHOD_LABELS
+from rbmlib.presentation import label
 
-__all__ = ["agreement_markdown", "attack_agreement"]
+__all__ = ["agreement_markdown", "attack_agreement", "attacks_catch", "scenario_name", "scientific"]
+
+_SUPERSCRIPTS = str.maketrans("-0123456789", "\u207b\u2070\u00b9\u00b2\u00b3\u2074\u2075\u2076\u2077\u2078\u2079")
+
+
+def scenario_name(scenario: str) -> str:
+    """A scenario identifier as the reader sees it: ``"random:0.1"`` -> ``"random 10 %"``,
+    ``"class:3"`` -> ``'class "3"'``; any other identifier is returned unchanged.
+
+    The space before ``%`` is a no-break space, so that a narrow table column or a figure title
+    never ends a line on the bare number.
+    """
+    kind, _, arg = scenario.partition(":")
+    if kind == "random" and arg:
+        return f"random {100 * float(arg):g}\u00a0%"
+    if kind == "class" and arg:
+        return f'class "{arg}"'
+    return scenario
+
+
+def scientific(value: float, digits: int = 2) -> str:
+    """``value`` with ``digits`` significant digits as prose writes it: ``3.3 × 10⁻⁴``, never ``3.3e-04``.
+
+    A true minus sign for negative values; no-break spaces around ``×`` so that the number never
+    wraps; values between 1 and 10 (in magnitude) have no power of ten; zero is ``"0"`` and a
+    non-finite value its ``str``.
+    """
+    if digits < 1:
+        raise ValueError(f"digits must be >= 1, got {digits}")
+    x = float(value)
+    if x == 0:
+        return "0"
+    if not math.isfinite(x):
+        return str(x)
+    exponent = math.floor(math.log10(abs(x)))
+    mantissa = f"{abs(x) / 10**exponent:.{digits - 1}f}"
+    if float(mantissa) >= 10:  # 9.96e-4 at two digits is 1.0 x 10^-3
+        exponent += 1
+        mantissa = f"{abs(x) / 10**exponent:.{digits - 1}f}"
+    sign = "\u2212" if x < 0 else ""
+    if exponent == 0:
+        return sign + mantissa
+    return f"{sign}{mantissa}\u00a0×\u00a010{str(exponent).translate(_SUPERSCRIPTS)}"
+
+
+def _listed(names: Sequence[str]) -> str:
+    """``"a, b and c"``."""
+    return names[0] if len(names) == 1 else ", ".join(names[:-1]) + f" and {names[-1]}"
 
 
 def attack_agreement(table: pd.DataFrame, *, mia_close: float, caught_auc: float) -> pd.DataFrame:
@@ -76,7 +131,7 @@ def attack_agreement(table: pd.DataFrame, *, mia_close: float, caught_auc: float
     return out
 
 
-def agreement_markdown(agree: pd.DataFrame, *, dataset: str) -> str:
+def agreement_markdown(agree: pd.DataFrame, *, dataset: str, digits: int = 2) -> str:
     """One Markdown bullet per row of :func:`attack_agreement`: both attacks' numbers beside Retrain's.
 
     Parameters
@@ -84,7 +139,9 @@ def agreement_markdown(agree: pd.DataFrame, *, dataset: str) -> str:
     agree : pandas.DataFrame
         Rows of :func:`attack_agreement` (often a selection, e.g. ``agree[agree.disagree]``).
     dataset : str
-        The data set's name, shown in every bullet.
+        The data set's name, shown in every bullet beside the scenario's (:func:`scenario_name`).
+    digits : int
+        Decimals of the AUCs (those of the table the bullets sit beside).
 
     Returns
     -------
@@ -93,8 +150,61 @@ def agreement_markdown(agree: pd.DataFrame, *, dataset: str) -> str:
     """
     rmia = "rmia_auc" in agree.columns
     return "\n".join(
-        f"* **{METHOD_LABELS.get(method, method)}** under `{scenario}` (`{dataset}`): MIA-efficacy "
-        f"{row['mia']:.1f} % (Retrain {row['retrain_mia']:.1f} %), U-LiRA AUC {row['ulira_auc']:.2f}"
-        + (f", RMIA AUC {row['rmia_auc']:.2f}." if rmia else ".")
+        f"* **{label(method)}** ({scenario_name(scenario)}, `{dataset}`): MIA-efficacy "
+        f"{row['mia']:.1f} % (Retrain {row['retrain_mia']:.1f} %), U-LiRA AUC {row['ulira_auc']:.{digits}f}"
+        + (f", RMIA AUC {row['rmia_auc']:.{digits}f}." if rmia else ".")
         for (scenario, method), row in agree.iterrows()
     )
+
+
+def attacks_catch(aucs: pd.DataFrame, attacks: Mapping[str, str], *, caught_auc: float, digits: int = 3) -> str:
+    """Which methods each of two attacks catches, as one clause of prose computed from the table.
+
+    Parameters
+    ----------
+    aucs : pandas.DataFrame
+        One row per audited method, indexed by its key (``"rbm"``), with the two attacks' AUC
+        columns.
+    attacks : mapping of str to str
+        Exactly two entries, AUC column -> the attack's name in prose, e.g.
+        ``{"ulira_auc": "U-LiRA", "rmia_auc": "RMIA"}``.
+    caught_auc : float
+        An attack catches a method when its AUC is at least this.
+    digits : int
+        Decimals of the AUCs quoted for a method that only one attack catches.
+
+    Returns
+    -------
+    str
+        Lower-case clauses joined by ``"; "``, no final full stop: ``"both attacks catch FT and
+        SalUn (AUC at least 0.6); only U-LiRA catches RBM (AUC 0.626, RMIA 0.596)"``. Methods by
+        their display names, in the table's order.
+    """
+    if len(attacks) != 2:
+        raise ValueError(f"attacks_catch compares two attacks, got {list(attacks)}")
+    (col_a, name_a), (col_b, name_b) = attacks.items()
+    missing = sorted({col_a, col_b} - set(aucs.columns))
+    if missing:
+        raise ValueError(f"no AUC column {missing} in {sorted(aucs.columns)}")
+    a, b = aucs[col_a] >= caught_auc, aucs[col_b] >= caught_auc
+    parts = []
+
+    def names(mask: pd.Series) -> list[str]:
+        return [label(m) for m in aucs.index[mask]]
+
+    if a.all() and b.all():
+        return f"both attacks catch every method ({_listed(names(a))}: AUC at least {caught_auc:g})"
+    if (a & b).any():
+        parts.append(f"both attacks catch {_listed(names(a & b))} (AUC at least {caught_auc:g})")
+    for only, (col, name), (other_col, other) in (
+        (a & ~b, (col_a, name_a), (col_b, name_b)),
+        (b & ~a, (col_b, name_b), (col_a, name_a)),
+    ):
+        for method in aucs.index[only]:
+            parts.append(
+                f"only {name} catches {label(method)} (AUC {aucs.loc[method, col]:.{digits}f}, "
+                f"{other} {aucs.loc[method, other_col]:.{digits}f})"
+            )
+    if (~a & ~b).any():
+        parts.append(f"neither catches {_listed(names(~a & ~b))} (AUC below {caught_auc:g})")
+    return "; ".join(parts)
