@@ -256,7 +256,8 @@ def prose_number(value: float, digits: int = 2) -> str:
         return text.rstrip("0").rstrip(".") if "." in text else text  # a sentence says 0.01, not 0.010
     mantissa, exponent = f"{x:.{max(digits - 1, 0)}e}".split("e")
     mantissa = mantissa.rstrip("0").rstrip(".") if "." in mantissa else mantissa
-    return f"{mantissa.replace('-', '−')} × 10{str(int(exponent)).translate(_SUPERSCRIPT)}"
+    # No-break spaces around the times sign: the number never wraps inside a sentence.
+    return f"{mantissa.replace('-', '−')}\u00a0×\u00a010{str(int(exponent)).translate(_SUPERSCRIPT)}"
 
 
 def spread_decimals(spread: float, minimum: int = 1, maximum: int = 6) -> int:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-from rbmlib.deep.audit_table import agreement_markdown, attack_agreement, attacks_catch, scenario_name, scientific
+from rbmlib.deep.audit_table import agreement_markdown, attack_agreement, attacks_catch
 
 
 def _table() -> pd.DataFrame:
@@ -66,30 +66,6 @@ def test_incomplete_tables_are_refused(change, message):
 def test_thresholds_out_of_range_are_refused():
     with pytest.raises(ValueError, match="caught_auc in"):
         attack_agreement(_table(), mia_close=5.0, caught_auc=1.5)
-
-
-def test_scenarios_read_as_names():
-    assert scenario_name("random:0.1") == "random 10\u00a0%"
-    assert scenario_name("random:0.25") == "random 25\u00a0%"
-    assert scenario_name("class:3") == 'class "3"'
-    assert scenario_name("noisy:0.1") == "noisy:0.1"  # unknown kinds unchanged
-
-
-@pytest.mark.parametrize(
-    ("value", "digits", "text"),
-    [
-        (3.3e-4, 2, "3.3\u00a0×\u00a010\u207b\u2074"),
-        (0.01 / 30, 2, "3.3\u00a0×\u00a010\u207b\u2074"),
-        (9.96e-4, 2, "1.0\u00a0×\u00a010\u207b\u00b3"),  # rounding carries into the exponent
-        (-1.5e-6, 2, "\u22121.5\u00a0×\u00a010\u207b\u2076"),
-        (12345.0, 3, "1.23\u00a0×\u00a010\u2074"),
-        (2.5, 2, "2.5"),
-        (0.0, 2, "0"),
-    ],
-)
-def test_small_numbers_read_without_e_notation(value, digits, text):
-    assert scientific(value, digits) == text
-    assert "e" not in scientific(value, digits)
 
 
 def _aucs(ulira: list[float], rmia: list[float]) -> pd.DataFrame:

@@ -15,64 +15,20 @@ the population attack sets apart while U-LiRA does not catch it is the reverse. 
 are the caller's, stated beside every use (a single AUC is one noisy draw: the verdict of
 :func:`rbmlib.claims.verdict_c8` rests on intervals over seeds instead).
 
-The chapter's reader-facing text comes from here too: :func:`scenario_name` (a scenario as the
-prose names it), :func:`scientific` (a small number without e-notation) and
-:func:`attacks_catch` (which methods each of two attacks catches, as a sentence computed from
-the table rather than typed).
+The chapter's reader-facing text comes from here too: :func:`attacks_catch` (which methods each
+of two attacks catches, as a sentence computed from the table rather than typed); scenarios are
+named by :func:`rbmlib.presentation.scenario_label`.
 """
 
 from __future__ import annotations
 
-import math
 from collections.abc import Mapping, Sequence
 
 import pandas as pd
 
-from rbmlib.presentation import label
+from rbmlib.presentation import label, scenario_label
 
-__all__ = ["agreement_markdown", "attack_agreement", "attacks_catch", "scenario_name", "scientific"]
-
-_SUPERSCRIPTS = str.maketrans("-0123456789", "\u207b\u2070\u00b9\u00b2\u00b3\u2074\u2075\u2076\u2077\u2078\u2079")
-
-
-def scenario_name(scenario: str) -> str:
-    """A scenario identifier as the reader sees it: ``"random:0.1"`` -> ``"random 10 %"``,
-    ``"class:3"`` -> ``'class "3"'``; any other identifier is returned unchanged.
-
-    The space before ``%`` is a no-break space, so that a narrow table column or a figure title
-    never ends a line on the bare number.
-    """
-    kind, _, arg = scenario.partition(":")
-    if kind == "random" and arg:
-        return f"random {100 * float(arg):g}\u00a0%"
-    if kind == "class" and arg:
-        return f'class "{arg}"'
-    return scenario
-
-
-def scientific(value: float, digits: int = 2) -> str:
-    """``value`` with ``digits`` significant digits as prose writes it: ``3.3 × 10⁻⁴``, never ``3.3e-04``.
-
-    A true minus sign for negative values; no-break spaces around ``×`` so that the number never
-    wraps; values between 1 and 10 (in magnitude) have no power of ten; zero is ``"0"`` and a
-    non-finite value its ``str``.
-    """
-    if digits < 1:
-        raise ValueError(f"digits must be >= 1, got {digits}")
-    x = float(value)
-    if x == 0:
-        return "0"
-    if not math.isfinite(x):
-        return str(x)
-    exponent = math.floor(math.log10(abs(x)))
-    mantissa = f"{abs(x) / 10**exponent:.{digits - 1}f}"
-    if float(mantissa) >= 10:  # 9.96e-4 at two digits is 1.0 x 10^-3
-        exponent += 1
-        mantissa = f"{abs(x) / 10**exponent:.{digits - 1}f}"
-    sign = "\u2212" if x < 0 else ""
-    if exponent == 0:
-        return sign + mantissa
-    return f"{sign}{mantissa}\u00a0×\u00a010{str(exponent).translate(_SUPERSCRIPTS)}"
+__all__ = ["agreement_markdown", "attack_agreement", "attacks_catch"]
 
 
 def _listed(names: Sequence[str]) -> str:
@@ -139,7 +95,7 @@ def agreement_markdown(agree: pd.DataFrame, *, dataset: str, digits: int = 2) ->
     agree : pandas.DataFrame
         Rows of :func:`attack_agreement` (often a selection, e.g. ``agree[agree.disagree]``).
     dataset : str
-        The data set's name, shown in every bullet beside the scenario's (:func:`scenario_name`).
+        The data set's name, shown in every bullet beside the scenario's (:func:`rbmlib.presentation.scenario_label`).
     digits : int
         Decimals of the AUCs (those of the table the bullets sit beside).
 
@@ -150,7 +106,7 @@ def agreement_markdown(agree: pd.DataFrame, *, dataset: str, digits: int = 2) ->
     """
     rmia = "rmia_auc" in agree.columns
     return "\n".join(
-        f"* **{label(method)}** ({scenario_name(scenario)}, `{dataset}`): MIA-efficacy "
+        f"* **{label(method)}** ({scenario_label(scenario)}, `{dataset}`): MIA-efficacy "
         f"{row['mia']:.1f} % (Retrain {row['retrain_mia']:.1f} %), U-LiRA AUC {row['ulira_auc']:.{digits}f}"
         + (f", RMIA AUC {row['rmia_auc']:.{digits}f}." if rmia else ".")
         for (scenario, method), row in agree.iterrows()
