@@ -6,6 +6,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 import pytest
+from matplotlib.transforms import Bbox
 
 from rbmlib.deep.methods import METHODS
 from rbmlib.deep.plots import METHOD_COLOURS, METHOD_LABELS, METHOD_MARKERS, draw_ratio_sweep, draw_ua_ra
@@ -76,4 +77,42 @@ def test_ratio_sweep_draws_a_spread_band_only_where_there_are_two_seeds(table):
     fig, ax = plt.subplots()
     draw_ratio_sweep(ax, masked[masked.seed == 0], metric="ua")
     assert len(ax.collections) == 0 and len(ax.get_lines()) == 2  # one seed: the means only
+    plt.close(fig)
+
+
+def test_direct_labels_cover_no_other_marker_and_no_other_label():
+    # Two methods almost on top of each other (SalUn and RL in Fig. 6.1) and a third close by.
+    summary = pd.DataFrame(
+        {
+            "scenario": "s",
+            "method": ["retrain", "salun", "rl", "random", "rbm", "ft"],
+            "ua_mean": [4.6, 2.0, 2.4, 3.3, 0.8, 0.6],
+            "ua_std": [1.7, 1.1, 0.8, 1.1, 0.2, 0.5],
+            "ra_mean": [99.96, 98.87, 98.92, 98.38, 99.72, 99.98],
+            "ra_std": [0.02, 0.5, 0.5, 0.7, 0.1, 0.02],
+        }
+    )
+    fig, ax = plt.subplots(figsize=(3.6, 3.2), layout="constrained")
+    ax.set_title("s", loc="left")
+    draw_ua_ra(ax, summary, scenario="s")
+    fig.draw_without_rendering()
+    renderer = fig.canvas.get_renderer()
+    boxes = {t.get_text(): t.get_window_extent(renderer) for t in ax.texts}
+    points = dict(zip(summary["method"], ax.transData.transform(summary[["ua_mean", "ra_mean"]].to_numpy())))
+    half = 3.0 * fig.dpi / 72  # a marker of s=46 is about 7 pt wide
+    for method, (x, y) in points.items():
+        for text, box in boxes.items():
+            if text != METHOD_LABELS[method]:
+                assert not box.overlaps(Bbox.from_extents(x - half, y - half, x + half, y + half)), (text, method)
+    names = list(boxes)
+    assert not any(boxes[a].overlaps(boxes[b]) for i, a in enumerate(names) for b in names[i + 1 :])
+    assert all(t.get_bbox_patch() is not None and t.get_zorder() > 1 for t in ax.texts)  # above the error bars
+    plt.close(fig)
+
+
+def test_the_retrain_reference_is_drawn_above_the_lines_that_reach_it(table):
+    fig, ax = plt.subplots()
+    draw_ratio_sweep(ax, table[table.method.isin(["salun", "rbm"])], metric="ua", reference=100.0)
+    ref = next(line for line in ax.get_lines() if line.get_label() == "Retrain")
+    assert all(ref.get_zorder() > line.get_zorder() for line in ax.get_lines() if line is not ref)
     plt.close(fig)

@@ -7,7 +7,15 @@ import pandas as pd
 import pytest
 
 from rbmlib.claims import VERDICTS
-from rbmlib.deep.stats import c7_verdict, compare, default_pairs, paired_bootstrap_ci, scenario_outcome
+from rbmlib.deep.stats import (
+    c7_verdict,
+    compare,
+    comparison_table,
+    default_pairs,
+    format_interval,
+    paired_bootstrap_ci,
+    scenario_outcome,
+)
 
 
 def test_bootstrap_interval_contains_the_mean_and_is_seeded(rng):
@@ -152,3 +160,31 @@ def test_an_interval_does_not_change_when_other_arms_are_added():
         return next(r for r in rows if (r["method"], r["baseline"], r["metric"]) == ("rbm", "salun", "avg_gap"))
 
     assert pick(compare(t, seed=4)) == pick(compare(more, seed=4))
+
+
+def test_an_interval_bound_near_zero_keeps_its_sign_readable():
+    assert format_interval(-0.21, -0.89, 0.67) == "−0.21 [−0.89, +0.67]"  # a true minus sign
+    assert format_interval(-0.0634, -0.1041, -0.0031) == "−0.063 [−0.104, −0.003]"  # not "−0.00"
+    assert format_interval(0.0, 0.0, 0.0) == "0.00 [0.00, 0.00]"
+    assert "−0.00" in format_interval(-0.05, -0.1, -1e-9)  # tiny but negative: still reads negative
+    assert "-" not in format_interval(-0.05, -0.1, -1e-9)
+
+
+def test_the_paired_table_uses_the_readable_intervals():
+    rows = [{**r, "primary": True} for r in _cmp("class:3", (-0.104, -0.004), POWER)]
+    table = comparison_table(rows, labels={"rbm": "RBM", "salun": "SalUn", "random": "random mask"})
+    assert table.loc["RBM − SalUn", "class:3"] == "−0.054 [−0.104, −0.004]"
+    assert table.loc["SalUn − random mask", "class:3"] == "−0.30 [−0.50, −0.10]"
+
+
+def test_the_verdict_reads_display_names_not_identifiers():
+    rows = _cmp("class:3", (-1.0, -0.5), POWER, {"ra_gap": (-0.4, -0.2)})
+    rows += _cmp("random:0.1", (-0.2, 0.2), POWER, {"ra_gap": (-0.4, -0.2), "ua_gap": (0.2, 0.4)})
+    verdict, conditions, evidence = c7_verdict(rows)
+    assert verdict == "trade-off"  # a win in one scenario and a trade-off in the other
+    assert conditions == 'win under class "3"; trade-off under random 10 %'
+    assert evidence.startswith('class "3" (win): Avg. Gap of RBM − SalUn −0.75 [−1.00, −0.50], ')
+    assert "of SalUn − random mask −0.30 [−0.50, −0.10]" in evidence
+    assert "RBM's RA gap smaller and UA gap larger" in evidence
+    for raw in ("class:3", "random:0.1", "ra_gap", "salun", "rbm:", "-0."):
+        assert raw not in evidence and raw not in conditions

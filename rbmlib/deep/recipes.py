@@ -30,6 +30,7 @@ from dataclasses import dataclass, replace
 from typing import Any, Literal
 
 from rbmlib.deep.batches import Augment
+from rbmlib.deep.display import scenario_name
 from rbmlib.deep.methods import (
     MASKED_METHODS,
     METHODS,
@@ -252,33 +253,39 @@ _CPU_UNSETTLED: dict[str, dict[str, tuple[dict[str, float], float]]] = {
 def _cpu_tuning(kind: str = "random") -> dict[str, Tuning]:
     # FT, GA and l1 keep the earlier lr-only sweep's values (random:0.1, the same tuning seeds)
     # unless tuned for the kind: they are reference points, not arms of the C7 comparison.
+    # ``source`` is shown to readers (Chapter 6's tuning table): scenarios by their readable names.
+    random = scenario_name("random:0.1")
+    sweep = f"tuned on {random} by a sweep of the learning rate alone"
     out = {
-        "ft": Tuning({"lr": 0.02}, "tuned", _OLD_SWEEP, "random:0.1, Avg. Gap 2.42"),
+        "ft": Tuning({"lr": 0.02}, "tuned", _OLD_SWEEP, f"{sweep}, Avg. Gap 2.42"),
         "ga": Tuning(
-            {"lr": 0.03}, "tuned", _OLD_SWEEP, "random:0.1, Avg. Gap 1.76; at the grid's cap (the original's lr)"
+            {"lr": 0.03},
+            "tuned",
+            _OLD_SWEEP,
+            f"{sweep}, Avg. Gap 1.76; at the grid's cap (the original's learning rate)",
         ),
         "l1": Tuning(
-            {"lr": 0.03, "alpha": 2e-3}, "tuned", _OLD_SWEEP, "random:0.1, Avg. Gap 1.78; lr at the grid's cap"
+            {"lr": 0.03, "alpha": 2e-3}, "tuned", _OLD_SWEEP, f"{sweep}, Avg. Gap 1.78; learning rate at the grid's cap"
         ),
     }
     for m, (values, gap) in _CPU_TUNED["random"].items():
         out[m] = Tuning(
-            values, "tuned", CPU_TUNE_COMMAND.format(scenario="random:0.1"), f"tuned on random:0.1, Avg. Gap {gap:.2f}"
+            values, "tuned", CPU_TUNE_COMMAND.format(scenario="random:0.1"), f"tuned on {random}, Avg. Gap {gap:.2f}"
         )
     scenario = _TUNING_SCENARIO[kind]
     cmd = CPU_TUNE_COMMAND.format(scenario=scenario)
     if kind == "noisy":  # a different network: values not tuned for it are not tuned at all
         for m, t in out.items():
-            out[m] = Tuning(t.values, "not yet tuned", cmd, f"the random kind's values ({t.source})")
+            out[m] = Tuning(t.values, "not yet tuned", cmd, f"the narrow network's values ({t.source})")
     for m, (values, gap) in _CPU_TUNED[kind].items():
-        out[m] = Tuning(values, "tuned", cmd, f"tuned on {scenario}, Avg. Gap {gap:.2f}")
+        out[m] = Tuning(values, "tuned", cmd, f"tuned on {scenario_name(scenario)}, Avg. Gap {gap:.2f}")
     for m, (values, gap) in _CPU_UNSETTLED.get(kind, {}).items():
         out[m] = Tuning(
             values,
             "not yet tuned",
             cmd,
             f"optimum on the grid's edge after two widenings "
-            f"on {scenario} (Avg. Gap {gap:.2f}); rerun with a wider grid",
+            f"on {scenario_name(scenario)} (Avg. Gap {gap:.2f}); rerun with a wider grid",
         )
     return out
 

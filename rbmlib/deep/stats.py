@@ -29,7 +29,9 @@ import numpy as np
 import pandas as pd
 
 from rbmlib.claims import VERDICTS
+from rbmlib.deep.display import GAP_NAMES, scenario_name
 from rbmlib.deep.metrics import METRIC_NAMES
+from rbmlib.presentation import label
 from rbmlib.validators import fraction
 
 __all__ = [
@@ -41,6 +43,7 @@ __all__ = [
     "comparison_table",
     "WANTED_PAIRS",
     "default_pairs",
+    "format_interval",
     "paired_bootstrap_ci",
     "scenario_outcome",
 ]
@@ -227,8 +230,33 @@ def compare(
     return out
 
 
+def _signed(x: float, decimals: int) -> str:
+    """``x`` with ``decimals`` decimals and its sign (``+0.67``, ``−0.06``, a true minus); only an
+    exact zero has no sign, so a tiny negative bound still reads as negative."""
+    if x == 0:
+        return f"{0:.{decimals}f}"
+    return f"{x:+.{decimals}f}".replace("-", "−")
+
+
+def format_interval(diff: float, low: float, high: float, digits: int = 2) -> str:
+    """``"+d [lo, hi]"``: a paired difference and its interval, with a true minus sign.
+
+    ``digits`` decimals, one more (up to ``digits + 3``) while a non-zero bound would round to zero:
+    a bound of ``-0.003`` prints as ``−0.003``, never as an unreadable ``-0.00``, since which side
+    of 0 a bound lies on is what decides a comparison. The three numbers share their decimals.
+    """
+    decimals = digits
+    while decimals < digits + 3 and any(b != 0 and round(b, decimals) == 0 for b in (low, high)):
+        decimals += 1
+    return f"{_signed(diff, decimals)} [{_signed(low, decimals)}, {_signed(high, decimals)}]"
+
+
 def _base(arm: str) -> str:
     return arm.partition(":")[0]
+
+
+def _join(items: Sequence[str]) -> str:
+    return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " and " + items[-1]
 
 
 def _sign(row: Mapping[str, Any]) -> int:
@@ -306,9 +334,13 @@ def c7_verdict(
     verdict : str
         One of :data:`rbmlib.claims.VERDICTS`.
     conditions : str
-        Which scenarios decided and which could not (no power).
+        Which scenarios decided and which could not (no power), scenarios by their readable names
+        (:func:`rbmlib.deep.display.scenario_name`).
     evidence : str
-        One clause per scenario with the paired Avg. Gap differences and intervals.
+        One clause per scenario, for a reader: its outcome, the paired Avg. Gap differences with
+        their intervals (:func:`format_interval`), and which per-metric gaps of RBM are smaller or
+        larger than SalUn's (interval excluding 0); methods by their display names. The arms'
+        ratios are not repeated: each is the primary arm (its tuned ratio, by default).
     """
     scenarios = list(dict.fromkeys(r["scenario"] for r in comparisons))
     outcomes = {s: scenario_outcome(comparisons, s, rbm=rbm, salun=salun, control=control) for s in scenarios}
@@ -325,10 +357,10 @@ def c7_verdict(
     else:
         verdict = "trade-off"
     assert verdict in VERDICTS
-    no_power = [s for s, o in outcomes.items() if o == "no power"]
+    no_power = [scenario_name(s) for s, o in outcomes.items() if o == "no power"]
     conditions = (
         "; ".join(
-            [f"{o} under {s}" for s, o in decided.items()]
+            [f"{o} under {scenario_name(s)}" for s, o in decided.items()]
             + ([f"no power under {', '.join(no_power)} (SalUn does not beat the random mask)"] if no_power else [])
         )
         or "no scenario"
@@ -340,22 +372,18 @@ def c7_verdict(
     }
     parts = []
     for s in scenarios:
-        bits = []
+        bits: list[str] = []
         for a, b in ((rbm, salun), (salun, control)):
             r = rows.get((s, a, b, "avg_gap"))
             if r is not None:
-                bits.append(
-                    f"{r['method']} − {r['baseline']} Avg. Gap {r['diff']:+.2f} "
-                    f"[{r['ci_low']:+.2f}, {r['ci_high']:+.2f}]"
-                )
-        better = [m for m in GAP_METRICS if (s, rbm, salun, m) in rows and _sign(rows[(s, rbm, salun, m)]) == -1]
-        worse = [m for m in GAP_METRICS if (s, rbm, salun, m) in rows and _sign(rows[(s, rbm, salun, m)]) == 1]
-        if better or worse:
-            bits.append(
-                f"RBM closer to Retrain on {', '.join(better) or 'no metric'}, further on "
-                f"{', '.join(worse) or 'no metric'}"
-            )
-        parts.append(f"{s}: " + ", ".join(bits) + f" ({outcomes[s]})")
+                interval = format_interval(r["diff"], r["ci_low"], r["ci_high"])
+                bits.append(f"{'Avg. Gap of ' if not bits else 'of '}{label(a)} − {label(b)} {interval}")
+        signs = {m: _sign(rows[(s, rbm, salun, m)]) for m in GAP_METRICS if (s, rbm, salun, m) in rows}
+        moved = [f"{GAP_NAMES[m]} smaller" for m, g in signs.items() if g == -1]
+        moved += [f"{GAP_NAMES[m]} larger" for m, g in signs.items() if g == 1]
+        if moved:
+            bits.append(f"{label(rbm)}'s {_join(moved)}")
+        parts.append(f"{scenario_name(s)} ({outcomes[s]}): " + ", ".join(bits))
     return verdict, conditions, "; ".join(parts)
 
 
@@ -379,7 +407,7 @@ def comparison_table(
     labels : mapping of str to str, optional
         Display names of the methods (arms ``method:ratio`` keep their ratio).
     digits : int
-        Decimals.
+        Decimals (more where a bound would round to zero, :func:`format_interval`).
     primary_only : bool
         Show only the primary pairs (each method at its tuned ratio), named without ratios.
     """
@@ -393,9 +421,7 @@ def comparison_table(
     cells: dict[str, dict[str, str]] = {}
     for r in rows:
         key = f"{name(r['method'])} − {name(r['baseline'])}"
-        cells.setdefault(key, {})[r["scenario"]] = (
-            f"{r['diff']:+.{digits}f} [{r['ci_low']:+.{digits}f}, {r['ci_high']:+.{digits}f}]"
-        )
+        cells.setdefault(key, {})[r["scenario"]] = format_interval(r["diff"], r["ci_low"], r["ci_high"], digits)
     out = pd.DataFrame.from_dict(cells, orient="index").fillna("—")
     out.index.name = "method − baseline"
     return out
