@@ -182,7 +182,7 @@ def test_the_verdict_reads_display_names_not_identifiers():
     rows += _cmp("random:0.1", (-0.2, 0.2), POWER, {"ra_gap": (-0.4, -0.2), "ua_gap": (0.2, 0.4)})
     verdict, conditions, evidence = c7_verdict(rows)
     assert verdict == "trade-off"  # a win in one scenario and a trade-off in the other
-    assert conditions == 'win under class "3"; trade-off under random 10 %'
+    assert conditions == 'win under class "3"; trade-off under random 10\u00a0%'
     assert evidence.startswith('class "3" (win): Avg. Gap of RBM − SalUn −0.75 [−1.00, −0.50], ')
     assert "of SalUn − random mask −0.30 [−0.50, −0.10]" in evidence
     assert "RBM's RA gap smaller and UA gap larger" in evidence

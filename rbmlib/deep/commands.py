@@ -260,6 +260,7 @@ def _format_report(rep: dict) -> str:
     import pandas as pd
 
     from rbmlib.deep.display import summary_text
+    from rbmlib.deep.stats import format_interval
     from rbmlib.presentation import render_table
 
     cmp = pd.DataFrame(rep["comparisons"])
@@ -270,9 +271,9 @@ def _format_report(rep: dict) -> str:
         "paired differences (method − baseline), 95 % bootstrap CI over seeds",
     ]
     if not cmp.empty:
-        cmp["CI"] = [f"[{lo:+.2f}, {hi:+.2f}]" for lo, hi in zip(cmp["ci_low"], cmp["ci_high"])]
-        cmp["diff"] = cmp["diff"].map(lambda v: f"{v:+.2f}")
-        shown = cmp[["scenario", "method", "baseline", "metric", "diff", "CI", "n"]]
+        # One string per comparison, so that a bound near 0 keeps the decimals that show its side.
+        cmp["diff [CI]"] = [format_interval(*row) for row in zip(cmp["diff"], cmp["ci_low"], cmp["ci_high"])]
+        shown = cmp[["scenario", "method", "baseline", "metric", "diff [CI]", "n"]]
         lines.append(render_table(shown, headers={c: c for c in shown.columns}, style="text", labels=False))
     if rep.get("audit"):
         audit = pd.DataFrame(rep["audit"])

@@ -14,7 +14,7 @@ import pandas as pd
 from rbmlib.deep.results import SUMMARY_VALUES
 from rbmlib.presentation import HEADERS as PRESENTATION_HEADERS
 from rbmlib.presentation import label as label_of
-from rbmlib.presentation import mean_pm, render_table
+from rbmlib.presentation import mean_pm, render_table, scenario_label
 
 __all__ = [
     "GAP_NAMES",
@@ -24,32 +24,10 @@ __all__ = [
     "PARAMETER_NAMES",
     "format_summary",
     "run_time_table",
-    "scenario_name",
     "scenario_table",
     "summary_text",
     "tuning_text",
 ]
-
-
-def scenario_name(scenario: str) -> str:
-    """Readable name of a scenario identifier: ``"random:0.1"`` -> ``"random 10 %"``,
-    ``"class:3"`` -> ``'class "3"'``, ``"noisy:0.1"`` -> ``"mislabelled 10 %"``.
-
-    Identifiers of another form are returned unchanged (file and JSON fields keep the identifiers;
-    only what a reader sees uses this name).
-    """
-    kind, sep, value = scenario.partition(":")
-    if not sep:
-        return scenario
-    if kind == "class":
-        return f'class "{value}"'
-    if kind in ("random", "noisy"):
-        try:
-            share = float(value)
-        except ValueError:
-            return scenario
-        return f"{'random' if kind == 'random' else 'mislabelled'} {100 * share:g} %"
-    return scenario
 
 
 #: Readable names of the gaps to Retrain: ``avg_gap`` -> "Avg. Gap", ``ua_gap`` -> "UA gap", …
@@ -139,7 +117,7 @@ def run_time_table(
     scenarios: Sequence[str],
     *,
     labels: dict[str, str] | None = None,
-    names: Callable[[str], str] = scenario_name,
+    names: Callable[[str], str] = scenario_label,
 ) -> pd.DataFrame:
     """Run time of the unlearning step (RTE, seconds, mean ± std over seeds) for display: one row per
     method (display names), one column per scenario (``names``), decimals as the spread needs."""

@@ -30,7 +30,6 @@ from dataclasses import dataclass, replace
 from typing import Any, Literal
 
 from rbmlib.deep.batches import Augment
-from rbmlib.deep.display import scenario_name
 from rbmlib.deep.methods import (
     MASKED_METHODS,
     METHODS,
@@ -47,6 +46,7 @@ from rbmlib.deep.methods import (
 )
 from rbmlib.deep.models import ModelSpec
 from rbmlib.deep.training import SGDConfig
+from rbmlib.presentation import scenario_label
 
 __all__ = [
     "CPU_TUNE_COMMAND",
@@ -254,7 +254,7 @@ def _cpu_tuning(kind: str = "random") -> dict[str, Tuning]:
     # FT, GA and l1 keep the earlier lr-only sweep's values (random:0.1, the same tuning seeds)
     # unless tuned for the kind: they are reference points, not arms of the C7 comparison.
     # ``source`` is shown to readers (Chapter 6's tuning table): scenarios by their readable names.
-    random = scenario_name("random:0.1")
+    random = scenario_label("random:0.1")
     sweep = f"tuned on {random} by a sweep of the learning rate alone"
     out = {
         "ft": Tuning({"lr": 0.02}, "tuned", _OLD_SWEEP, f"{sweep}, Avg. Gap 2.42"),
@@ -278,14 +278,14 @@ def _cpu_tuning(kind: str = "random") -> dict[str, Tuning]:
         for m, t in out.items():
             out[m] = Tuning(t.values, "not yet tuned", cmd, f"the narrow network's values ({t.source})")
     for m, (values, gap) in _CPU_TUNED[kind].items():
-        out[m] = Tuning(values, "tuned", cmd, f"tuned on {scenario_name(scenario)}, Avg. Gap {gap:.2f}")
+        out[m] = Tuning(values, "tuned", cmd, f"tuned on {scenario_label(scenario)}, Avg. Gap {gap:.2f}")
     for m, (values, gap) in _CPU_UNSETTLED.get(kind, {}).items():
         out[m] = Tuning(
             values,
             "not yet tuned",
             cmd,
             f"optimum on the grid's edge after two widenings "
-            f"on {scenario_name(scenario)} (Avg. Gap {gap:.2f}); rerun with a wider grid",
+            f"on {scenario_label(scenario)} (Avg. Gap {gap:.2f}); rerun with a wider grid",
         )
     return out
 

@@ -29,9 +29,9 @@ import numpy as np
 import pandas as pd
 
 from rbmlib.claims import VERDICTS
-from rbmlib.deep.display import GAP_NAMES, scenario_name
+from rbmlib.deep.display import GAP_NAMES
 from rbmlib.deep.metrics import METRIC_NAMES
-from rbmlib.presentation import label
+from rbmlib.presentation import label, scenario_label
 from rbmlib.validators import fraction
 
 __all__ = [
@@ -335,7 +335,7 @@ def c7_verdict(
         One of :data:`rbmlib.claims.VERDICTS`.
     conditions : str
         Which scenarios decided and which could not (no power), scenarios by their readable names
-        (:func:`rbmlib.deep.display.scenario_name`).
+        (:func:`rbmlib.presentation.scenario_label`).
     evidence : str
         One clause per scenario, for a reader: its outcome, the paired Avg. Gap differences with
         their intervals (:func:`format_interval`), and which per-metric gaps of RBM are smaller or
@@ -357,10 +357,10 @@ def c7_verdict(
     else:
         verdict = "trade-off"
     assert verdict in VERDICTS
-    no_power = [scenario_name(s) for s, o in outcomes.items() if o == "no power"]
+    no_power = [scenario_label(s) for s, o in outcomes.items() if o == "no power"]
     conditions = (
         "; ".join(
-            [f"{o} under {scenario_name(s)}" for s, o in decided.items()]
+            [f"{o} under {scenario_label(s)}" for s, o in decided.items()]
             + ([f"no power under {', '.join(no_power)} (SalUn does not beat the random mask)"] if no_power else [])
         )
         or "no scenario"
@@ -383,7 +383,7 @@ def c7_verdict(
         moved += [f"{GAP_NAMES[m]} larger" for m, g in signs.items() if g == 1]
         if moved:
             bits.append(f"{label(rbm)}'s {_join(moved)}")
-        parts.append(f"{scenario_name(s)} ({outcomes[s]}): " + ", ".join(bits))
+        parts.append(f"{scenario_label(s)} ({outcomes[s]}): " + ", ".join(bits))
     return verdict, conditions, "; ".join(parts)
 
 
