@@ -142,6 +142,11 @@ INSPECT_JS = """() => {
         .filter(el => el.getClientRects().length && el.scrollWidth > el.clientWidth + 1 &&
                       ['hidden', 'clip'].includes(getComputedStyle(el).overflowX))
         .map(describe);
+    // A table that hides part of itself to the right must say so (reader.js marks it rbm-more).
+    const unmarked = Array.from(article.querySelectorAll('.pst-scrollable-table-container, .table-wrapper'))
+        .filter(el => el.getClientRects().length && el.scrollLeft + el.clientWidth < el.scrollWidth - 1 &&
+                      !el.classList.contains('rbm-more'))
+        .map(describe);
     const visibleGlue = Array.from(document.querySelectorAll('.cell_input'))
         .filter(el => el.getClientRects().length > 0 && /\\bglue\\w*\\(/.test(el.innerText))
         .map(el => el.innerText.slice(0, 60));
@@ -153,7 +158,7 @@ INSPECT_JS = """() => {
     }).map(describe);
     return {hasMath, typeset, mutedCaptions, rawMath: prose.includes('$$') || /\\\\\\(|\\\\\\[/.test(prose) ||
             /\\\\(frac|sum|mathrm|operatorname|big|top)\\b/.test(prose), images,
-            overflowing, clipped, visibleGlue,
+            overflowing, clipped, visibleGlue, unmarked,
             pageWidth: document.documentElement.scrollWidth, viewport: window.innerWidth};
 }"""
 
@@ -200,6 +205,7 @@ def _problems(name: str, width: str, report: dict) -> list[str]:
     out += [f"{where}: overflows its column without scrolling: {e}" for e in report["overflowing"][:5]]
     out += [f"{where}: content clipped: {e}" for e in report["clipped"][:5]]
     out += [f"{where}: visible code cell glues: {c!r}" for c in report["visibleGlue"]]
+    out += [f"{where}: a table hides columns without saying so: {e}" for e in report.get("unmarked", [])[:5]]
     out += [f"{where}: caption fainter than the text: {c}" for c in report.get("mutedCaptions", [])]
     tools = report.get("tools", {})
     if tools.get("zoom") is False:
@@ -235,6 +241,8 @@ async def _read_pages(browser, width: str, pages: list[Path]) -> list[str]:
         page.on("requestfailed", lambda req, errors=errors: errors.append(f"request failed: {req.url}"))
         await page.goto(path.as_uri(), wait_until="load")
         await _await_math(page)
+        # Two frames, so that layout observers (reader.js's table marks) have seen the typeset page.
+        await page.evaluate("() => new Promise(r => requestAnimationFrame(() => requestAnimationFrame(r)))")
         report = await page.evaluate(INSPECT_JS)
         report["tools"] = await page.evaluate(TOOLS_JS)
         shot = name.replace("/", "__").replace(".html", f"@{width}.png")
@@ -297,9 +305,10 @@ def test_problems_flags_every_reader_defect():
         "overflowing": ["table"],
         "clipped": ["pre"],
         "visibleGlue": ["glue_values({...})"],
+        "unmarked": ["div.pst-scrollable-table-container"],
         "tools": {"zoom": False, "print": False},
         "mutedCaptions": ["figcaption"],
     }
     lines = _problems("p.html", "390", bad)
-    assert len(lines) == 12 and all(line.startswith("p.html at 390 px: ") for line in lines)
+    assert len(lines) == 13 and all(line.startswith("p.html at 390 px: ") for line in lines)
     assert _problems("p.html", "390", {**clean, "tools": {"zoom": None, "print": True}}) == []

@@ -23,6 +23,28 @@
   document.addEventListener("keydown", function (event) {
     if (event.key === "Escape") closeZoom();
   });
+  // A table wider than the column scrolls inside it (reader.css); mark it "rbm-more" while part of
+  // it is hidden to the right, so that the page says so (a phone), since a table cut at a column
+  // border looks complete. A cut equation or line of code shows that it goes on.
+  const SCROLLERS = ".bd-article .pst-scrollable-table-container, .bd-article .table-wrapper";
+  function markHidden(el) {
+    el.classList.toggle("rbm-more", el.scrollLeft + el.clientWidth < el.scrollWidth - 1);
+  }
+  document.addEventListener("scroll", function (event) {
+    if (event.target instanceof Element && event.target.matches(SCROLLERS)) markHidden(event.target);
+  }, true);
+  // Re-mark whenever a scroller or its table changes size: a resized window, and MathJax, which
+  // typesets after load and widens the tables that hold formulas.
+  const sizes = new ResizeObserver(function (entries) {
+    entries.forEach(function (entry) { markHidden(entry.target.closest(SCROLLERS)); });
+  });
+  document.addEventListener("DOMContentLoaded", function () {
+    document.querySelectorAll(SCROLLERS).forEach(function (el) {
+      sizes.observe(el);
+      if (el.firstElementChild) sizes.observe(el.firstElementChild);
+      markHidden(el);
+    });
+  });
   // Closed <details> print as their summary only; open every dropdown (proofs, evidence) for
   // printing and restore afterwards. Code toggles (hide-input) stay as they are.
   window.addEventListener("beforeprint", function () {
