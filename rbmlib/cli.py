@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING
 from rbmlib.experiments import MaskConfig, simulate_methods
 from rbmlib.linear_model import BlockSizes
 from rbmlib.masks import MASK_METHODS
-from rbmlib.presentation import render_table
+from rbmlib.presentation import render_table, spread_decimals
 from rbmlib.simulation import METRIC_ANALOGUES, METRICS, SimulationConfig, simulate, summarise
 
 if TYPE_CHECKING:
@@ -304,19 +304,16 @@ def format_table(rows: list[dict], *, settings: dict) -> str:
         record: dict[str, object] = {"method": row["method"]}
         for m in METRICS:
             mean, se = row[m]["mean"], row[m]["se"]
-            decimals = 1 - math.floor(math.log10(se)) if math.isfinite(se) and se > 0 else None
-            if decimals is not None and decimals <= 6:
-                # Two significant digits of the standard error, and the mean and the closed form to
-                # the same decimal: "16.0 ± 1.3" beside "15.5 ± 1.3", "0.0246 ± 0.0038".
-                decimals = max(decimals, 0)
-                record[m] = f"{mean:.{decimals}f} ± {se:.{decimals}f}"
-            else:  # no spread, or round-off (1.1e-30 ± 2.3e-31): significant digits, not decimals
-                decimals = None
-                record[m] = f"{mean:.4g} ± {se:.2g}"
+            # Two significant digits of the standard error, and the mean and the closed form to the
+            # same decimal: "16.0 ± 1.3" beside "15.5 ± 1.3", "0.0246 ± 0.0038". No spread, or
+            # round-off (1.1e-30 ± 2.3e-31): significant digits instead of 31 decimals.
+            decimals = spread_decimals(se, minimum=0, maximum=7, significant=2)
+            fixed = se > 0 and decimals <= 6
+            record[m] = f"{mean:.{decimals}f} ± {se:.{decimals}f}" if fixed else f"{mean:.4g} ± {se:.2g}"
             if with_theory:
                 theory = row[m].get("theory")
                 record[f"{m} theory"] = (
-                    "—" if theory is None else f"{theory:.4g}" if decimals is None else f"{theory:.{decimals}f}"
+                    "—" if theory is None else f"{theory:.{decimals}f}" if fixed else f"{theory:.4g}"
                 )
         records.append(record)
     # The --json keys as headers, so a table and its JSON read alike.

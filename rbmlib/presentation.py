@@ -29,13 +29,13 @@ __all__ = [
     "SERIES",
     "FAMILIES",
     "HEADERS",
-    "METRICS",
     "series",
     "scenario_label",
     "label",
     "line_kwargs",
     "format_number",
     "prose_number",
+    "join_words",
     "mean_pm",
     "spread_decimals",
     "render_table",
@@ -129,10 +129,6 @@ FAMILIES: Mapping[str, tuple[str, ...]] = {
     "data": ("remaining", "forgetting"),
 }
 
-#: The linear chapters' three losses: a table shows them by their :data:`HEADERS` names, as
-#: column headers and as cell values alike (a ``metric`` column of a long table).
-METRICS: tuple[str, ...] = ("forgetting_loss", "remaining_loss", "fresh_remaining_loss")
-
 #: Readable column headers for identifiers that reach a table (library columns, CLI keys).
 HEADERS: Mapping[str, str] = {
     "model": "model",
@@ -168,15 +164,15 @@ def scenario_label(scenario: str) -> str:
     keep them); anything else is returned unchanged. Pure text, so it needs no torch.
     """
     kind, _, value = scenario.partition(":")
-    try:
-        if kind in ("random", "noisy"):
-            share = f"{100 * float(value):g}\u00a0%"
-            return f"random {share}" if kind == "random" else f"mislabelled {share}"
-    except ValueError:
-        return scenario
     if kind == "class" and value:
         return f'class "{value}"'
-    return scenario
+    if kind not in ("random", "noisy"):
+        return scenario
+    try:
+        share = f"{100 * float(value):g}\u00a0%"
+    except ValueError:
+        return scenario
+    return f"random {share}" if kind == "random" else f"mislabelled {share}"
 
 
 def series(key: str) -> SeriesStyle:
@@ -260,15 +256,21 @@ def prose_number(value: float, digits: int = 2) -> str:
     return f"{mantissa.replace('-', '−')}\u00a0×\u00a010{str(int(exponent)).translate(_SUPERSCRIPT)}"
 
 
-def spread_decimals(spread: float, minimum: int = 1, maximum: int = 6) -> int:
-    """Decimals that show the first significant digit of ``spread`` (at least ``minimum``).
+def join_words(words: Sequence[str]) -> str:
+    """Items as a sentence lists them: ``"a"``, ``"a and b"``, ``"a, b and c"``."""
+    return words[0] if len(words) == 1 else ", ".join(words[:-1]) + f" and {words[-1]}"
+
+
+def spread_decimals(spread: float, minimum: int = 1, maximum: int = 6, significant: int = 1) -> int:
+    """Decimals that show the first ``significant`` digits of ``spread``, within
+    ``[minimum, maximum]``.
 
     ``0.9 -> 1``, ``0.04 -> 2``, ``0.0003 -> 4``: a standard error never prints as ``0.0``. Zero or a
     non-finite spread gives ``minimum``.
     """
     if spread is None or not math.isfinite(spread) or spread <= 0:
         return minimum
-    return int(min(max(minimum, -math.floor(math.log10(spread))), maximum))
+    return int(min(max(minimum, significant - 1 - math.floor(math.log10(spread))), maximum))
 
 
 def mean_pm(mean: float, spread: float, digits: int | None = 1) -> str:
@@ -331,14 +333,16 @@ def render_table(
         never wrap), or a fixed-width text table with a rule under the header (for a terminal).
     labels : bool
         Show registry keys (``rbm_reset``) by their display names (``RBM-reset``), and the
-        losses of :data:`METRICS` by their headers (``fresh_remaining_loss``: "fresh remaining
-        loss").
+        losses of :data:`rbmlib.simulation.METRICS` by their headers (``fresh_remaining_loss``:
+        "fresh remaining loss"), in cells as in column headers.
 
     Returns
     -------
     str
         The table, lines joined by ``\\n``.
     """
+    from rbmlib.simulation import METRICS  # the losses' one list (a metric column's cells)
+
     if style not in ("markdown", "text"):
         raise ValueError(f"style must be 'markdown' or 'text', got {style!r}")
     if digits < 1:

@@ -14,6 +14,7 @@ from rbmlib.presentation import (
     FAMILIES,
     SERIES,
     format_number,
+    join_words,
     label,
     line_kwargs,
     mean_pm,
@@ -236,3 +237,17 @@ def test_mean_pm_cells_never_wrap_in_the_book_but_stay_plain_in_a_terminal():
 )
 def test_scenario_labels_read_as_words_and_leave_unknown_text_alone(scenario, text):
     assert scenario_label(scenario) == text
+
+
+def test_spread_decimals_can_keep_two_significant_digits_within_bounds():
+    assert spread_decimals(1.31, minimum=0, significant=2) == 1  # 1.3
+    assert spread_decimals(0.0038, minimum=0, significant=2) == 4  # 0.0038
+    assert spread_decimals(2.3e-31, minimum=0, maximum=7, significant=2) == 7  # capped
+
+
+def test_join_words_lists_like_a_sentence():
+    assert [join_words(w) for w in (["FT"], ["FT", "RBM"], ["FT", "SalUn", "RBM"])] == [
+        "FT",
+        "FT and RBM",
+        "FT, SalUn and RBM",
+    ]

@@ -22,18 +22,13 @@ named by :func:`rbmlib.presentation.scenario_label`.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 
 import pandas as pd
 
-from rbmlib.presentation import label, scenario_label
+from rbmlib.presentation import join_words, label, scenario_label
 
 __all__ = ["agreement_markdown", "attack_agreement", "attacks_catch"]
-
-
-def _listed(names: Sequence[str]) -> str:
-    """``"a, b and c"``."""
-    return names[0] if len(names) == 1 else ", ".join(names[:-1]) + f" and {names[-1]}"
 
 
 def attack_agreement(table: pd.DataFrame, *, mia_close: float, caught_auc: float) -> pd.DataFrame:
@@ -149,9 +144,9 @@ def attacks_catch(aucs: pd.DataFrame, attacks: Mapping[str, str], *, caught_auc:
         return [label(m) for m in aucs.index[mask]]
 
     if a.all() and b.all():
-        return f"both attacks catch every method ({_listed(names(a))}: AUC at least {caught_auc:g})"
+        return f"both attacks catch every method ({join_words(names(a))}: AUC at least {caught_auc:g})"
     if (a & b).any():
-        parts.append(f"both attacks catch {_listed(names(a & b))} (AUC at least {caught_auc:g})")
+        parts.append(f"both attacks catch {join_words(names(a & b))} (AUC at least {caught_auc:g})")
     for only, (col, name), (other_col, other) in (
         (a & ~b, (col_a, name_a), (col_b, name_b)),
         (b & ~a, (col_b, name_b), (col_a, name_a)),
@@ -162,5 +157,5 @@ def attacks_catch(aucs: pd.DataFrame, attacks: Mapping[str, str], *, caught_auc:
                 f"{other} {aucs.loc[method, other_col]:.{digits}f})"
             )
     if (~a & ~b).any():
-        parts.append(f"neither catches {_listed(names(~a & ~b))} (AUC below {caught_auc:g})")
+        parts.append(f"neither catches {join_words(names(~a & ~b))} (AUC below {caught_auc:g})")
     return "; ".join(parts)

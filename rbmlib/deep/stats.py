@@ -31,7 +31,7 @@ import pandas as pd
 from rbmlib.claims import VERDICTS
 from rbmlib.deep.display import GAP_NAMES
 from rbmlib.deep.metrics import METRIC_NAMES
-from rbmlib.presentation import label, scenario_label
+from rbmlib.presentation import join_words, label, scenario_label
 from rbmlib.validators import fraction
 
 __all__ = [
@@ -255,10 +255,6 @@ def _base(arm: str) -> str:
     return arm.partition(":")[0]
 
 
-def _join(items: Sequence[str]) -> str:
-    return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " and " + items[-1]
-
-
 def _sign(row: Mapping[str, Any]) -> int:
     """-1 when the interval lies below 0 (method lower), +1 above 0, 0 when it contains 0."""
     return -1 if row["ci_high"] < 0 else 1 if row["ci_low"] > 0 else 0
@@ -382,7 +378,7 @@ def c7_verdict(
         moved = [f"{GAP_NAMES[m]} smaller" for m, g in signs.items() if g == -1]
         moved += [f"{GAP_NAMES[m]} larger" for m, g in signs.items() if g == 1]
         if moved:
-            bits.append(f"{label(rbm)}'s {_join(moved)}")
+            bits.append(f"{label(rbm)}'s {join_words(moved)}")
         parts.append(f"{scenario_label(s)} ({outcomes[s]}): " + ", ".join(bits))
     return verdict, conditions, "; ".join(parts)
 
