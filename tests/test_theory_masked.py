@@ -6,7 +6,7 @@ from dataclasses import asdict
 
 import numpy as np
 import pytest
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from rbmlib.experiments import simulate_methods
@@ -36,15 +36,26 @@ def _masked(sizes: BlockSizes, seed: int):
 
 @settings(max_examples=80, deadline=None)
 @given(sizes=block_sizes(min_block=1, max_block=8), seed=st.integers(0, 2**32 - 1))
+@example(sizes=BlockSizes(d_f=3, d_o=8, d_r=8, n_f=3, n_r=8), seed=1)  # failed a flat 1e-16
 def test_fbm_masked_system_is_solvable_exactly_when_the_corrected_condition_holds(sizes, seed):
     inst, _, w_fbm = _masked(sizes, seed)
     scale = 1 + np.mean(inst.y_f**2)
     objective = remaining_loss(w_fbm, inst) + np.mean((inst.X_f @ w_fbm) ** 2)  # fit of D_r and (X_f, 0)
     s = asdict(sizes)
+    # An exact solution leaves only round-off, which grows with the conditioning of the blocks the
+    # update solves and with the size of w (seen: 2.6e-15 of scale at condition numbers 1031 and
+    # 441 with max |w| = 541, sizes (3, 8, 8, 3, 8), where a flat 1e-16 failed). One threshold
+    # decides both ways; in a scan of 2,259 random sizes no inconsistent system came within 1e9
+    # of it (smallest: 1.4e-7 of scale).
+    d_f, d_o = sizes.d_f, sizes.d_o
+    blocks = [inst.X_f[:, :d_f], inst.X_r[:, d_f : d_f + d_o]]
+    kappa = float(np.prod([np.linalg.cond(b) for b in blocks if b.size]))
+    roundoff = np.finfo(float).eps * kappa * (1 + np.max(np.abs(w_fbm)))
+    threshold = max(1e-16, 1e4 * roundoff**2) * scale
     if fbm_masked_consistent(d_f=s["d_f"], d_o=s["d_o"], n_f=s["n_f"], n_r=s["n_r"]):
-        assert objective <= 1e-16 * scale
+        assert objective <= threshold
     else:
-        assert objective > 1e-10 * scale
+        assert objective > max(threshold, 1e-10 * scale)
 
 
 @settings(max_examples=80, deadline=None)
