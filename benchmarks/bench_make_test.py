@@ -30,9 +30,14 @@ GOAL_TEST_S = 180.0
 GOAL_FRESH_S = 480.0
 
 
-def _timed(cmd: list[str], cwd: Path, env: dict[str, str] | None = None) -> dict:
+def _make_env() -> dict[str, str]:
+    """The environment ``make`` gives its recipes: the Makefile unexports PYTHONDONTWRITEBYTECODE."""
+    return {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
+
+
+def _timed(cmd: list[str], cwd: Path) -> dict:
     start = time.perf_counter()
-    proc = subprocess.run(cmd, cwd=cwd, env=env, capture_output=True, text=True, check=False)
+    proc = subprocess.run(cmd, cwd=cwd, env=_make_env(), capture_output=True, text=True, check=False)
     wall = time.perf_counter() - start
     tail = (proc.stdout + proc.stderr).strip().splitlines()[-12:]
     return {"cmd": " ".join(cmd), "wall_s": round(wall, 1), "rc": proc.returncode, "tail": tail}
