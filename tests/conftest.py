@@ -2,6 +2,12 @@
 
 ``RBM_TEST_SEEDS=0-49 make test`` runs every seeded theorem test for seeds 0..49; the failing
 seed is part of the test id, so a failure names it.
+
+Property tests (hypothesis) are a gate in ``make test``, so the same tree gets the same verdict:
+the ``gate`` profile draws each test's examples from a seed fixed by the test (``derandomize``).
+``HYPOTHESIS_PROFILE=explore`` draws fresh examples on every run, to search for counterexamples
+(``HYPOTHESIS_PROFILE=explore pytest tests/test_theory_masked.py --hypothesis-seed=121``
+replays one search); a counterexample found that way becomes an ``@example`` of its test.
 """
 
 from __future__ import annotations
@@ -10,6 +16,11 @@ import os
 
 import numpy as np
 import pytest
+from hypothesis import settings
+
+settings.register_profile("gate", derandomize=True)
+settings.register_profile("explore", derandomize=False)
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "gate"))
 
 
 def _seeds() -> list[int]:

@@ -58,21 +58,34 @@ def test_fbm_masked_system_is_solvable_exactly_when_the_corrected_condition_hold
         assert objective > max(threshold, 1e-10 * scale)
 
 
+def _gram_condition(inst, keep: np.ndarray) -> float:
+    """Condition number of the system masked_update solves, Z = W [X_r; X_f] on the free columns,
+    over its nonzero singular values; the update goes through Z Z^T, so round-off grows with its square."""
+    n_r, n_f = len(inst.y_r), len(inst.y_f)
+    Z = np.vstack([inst.X_r / np.sqrt(n_r), inst.X_f / np.sqrt(n_f)])[:, ~keep]
+    sv = np.linalg.svd(Z, compute_uv=False)
+    sv = sv[sv > 1e-15 * sv.max()]
+    return float(sv.max() / sv.min())
+
+
 @settings(max_examples=80, deadline=None)
 @given(sizes=block_sizes(min_block=1, max_block=8), seed=st.integers(0, 2**32 - 1))
+@example(sizes=BlockSizes(d_f=1, d_o=4, d_r=1, n_f=1, n_r=4), seed=57038623)  # failed the block bound
 def test_masked_updates_coincide_exactly_when_n_r_ge_d_o_and_n_f_le_d_f(sizes, seed):
     inst, w_rbm, w_fbm = _masked(sizes, seed)
     s = asdict(sizes)
     gap = np.max(np.abs(w_rbm - w_fbm)) / (1 + np.max(np.abs(w_rbm)))
+    # Round-off of the two solves: eps times the larger squared condition number (seen: 6.0e-8 at
+    # kappa^2 = 5.5e8 for sizes (1, 4, 1, 1, 4), whose one forgotten row is 0.0019 on its only
+    # free feature; the bound by the blocks' own condition numbers failed there). In a scan of
+    # 3,070 random sizes the coinciding gaps stayed below 13 eps kappa^2 and the others above
+    # 7.7e8 eps kappa^2: one threshold, 1e3 eps kappa^2, decides both ways.
+    kappa = max(_gram_condition(inst, rbm_keep_mask(inst)), _gram_condition(inst, fbm_keep_mask(inst)))
+    threshold = max(1e-8, 1e3 * np.finfo(float).eps * kappa**2)
     if masked_updates_coincide(d_f=s["d_f"], d_o=s["d_o"], n_f=s["n_f"], n_r=s["n_r"]):
-        # Round-off grows with the conditioning of the two square-ish blocks the updates solve
-        # (seen: 2.3e-8 at condition numbers 566 and 118 for sizes (7, 5, 4, 7, 5)).
-        d_f, d_o = sizes.d_f, sizes.d_o
-        blocks = [inst.X_f[:, :d_f], inst.X_r[:, d_f : d_f + d_o]]
-        kappa = float(np.prod([np.linalg.cond(b) for b in blocks if b.size]))
-        assert gap < max(1e-8, 1e-11 * kappa)
+        assert gap < threshold
     else:
-        assert gap > 1e-8
+        assert gap > threshold
 
 
 def test_the_review_counterexample_is_consistent_and_coincides():
