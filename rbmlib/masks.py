@@ -37,6 +37,7 @@ __all__ = [
     "rbm_keep_mask",
     "fbm_keep_mask",
     "reset_then_finetune",
+    "masked_system",
     "masked_update",
     "fbm_masked_update_is_exact",
     "masked_updates_coincide",
@@ -173,22 +174,17 @@ def reset_then_finetune(w_o: np.ndarray, keep: np.ndarray, instance: LinearInsta
     return w_reset, interpolate(w_reset, instance.X_r, instance.y_r)
 
 
-def masked_update(w_o: np.ndarray, keep: np.ndarray, instance: LinearInstance) -> np.ndarray:
-    """Move only the coordinates outside ``keep`` to fit :math:`D_r` and the relabelled :math:`D_f`.
+def masked_system(w_o: np.ndarray, keep: np.ndarray, instance: LinearInstance) -> tuple[np.ndarray, np.ndarray]:
+    """The least-squares system :func:`masked_update` solves: :math:`Z` and :math:`r` with
+    :math:`\\delta = Z^+ r`.
 
-    The unlearning objective is
-    :math:`\\mathcal L(w; D_r) + \\mathcal L(w; (X_f, 0))`: the forgetting labels are replaced by
-    the uninformative label 0 (the label mean), the regression analogue of random labelling. Its
-    gradient-descent limit from :math:`w_o` with the update confined to the free coordinates
-    :math:`U` is :math:`w_o + \\delta`, :math:`\\delta = Z^+ r`, with
-    :math:`Z = W [X_r; X_f]_{:,U}`, :math:`r = W [y_r - X_r w_o;\\, -X_f w_o]` and the row weights
-    :math:`W = \\mathrm{diag}(n_r^{-1/2} I, n_f^{-1/2} I)` (Chapter 4, Proposition 4.4). ``Z^+`` is
-    the pseudo-inverse, so the formula also covers objectives that cannot be fitted exactly.
+    :math:`Z = W [X_r; X_f]` with the columns in ``keep`` set to zero, :math:`r = W [y_r - X_r w_o;
+    \\, -X_f w_o]`, :math:`W = \\mathrm{diag}(n_r^{-1/2} I, n_f^{-1/2} I)` (Chapter 4, Proposition 4.4).
 
     Returns
     -------
-    ndarray, shape (..., d)
-        The updated weights; coordinates in ``keep`` are bit-identical to ``w_o``.
+    Z : ndarray, shape (..., n_r + n_f, d)
+    r : ndarray, shape (..., n_r + n_f)
     """
     w_o = _check_finite("w_o", np.asarray(w_o, dtype=float))
     for name in ("X_r", "y_r", "X_f", "y_f"):
@@ -200,11 +196,32 @@ def masked_update(w_o: np.ndarray, keep: np.ndarray, instance: LinearInstance) -
     target = np.concatenate([instance.y_r, np.zeros(instance.y_f.shape)], axis=-1)
     residual = weights * (target - np.einsum("...nd,...d->...n", X, w_o))
     Z = weights[:, None] * X * free[..., None, :]  # frozen columns are zero, so delta is zero there
+    return Z, residual
+
+
+def masked_update(w_o: np.ndarray, keep: np.ndarray, instance: LinearInstance) -> np.ndarray:
+    """Move only the coordinates outside ``keep`` to fit :math:`D_r` and the relabelled :math:`D_f`.
+
+    The unlearning objective is
+    :math:`\\mathcal L(w; D_r) + \\mathcal L(w; (X_f, 0))`: the forgetting labels are replaced by
+    the uninformative label 0 (the label mean), the regression analogue of random labelling. Its
+    gradient-descent limit from :math:`w_o` with the update confined to the free coordinates
+    :math:`U` is :math:`w_o + \\delta`, :math:`\\delta = Z^+ r`, with :math:`Z` and :math:`r` of
+    :func:`masked_system` (Chapter 4, Proposition 4.4). ``Z^+`` is the pseudo-inverse, so the
+    formula also covers objectives that cannot be fitted exactly.
+
+    Returns
+    -------
+    ndarray, shape (..., d)
+        The updated weights; coordinates in ``keep`` are bit-identical to ``w_o``.
+    """
+    Z, residual = masked_system(w_o, keep, instance)
     # Z^+ = Z^T (Z Z^T)^+: an (n, n) symmetric pseudo-inverse instead of an SVD of the (n, d) Z.
     gram = Z @ np.swapaxes(Z, -1, -2)
     coef = np.einsum("...nk,...k->...n", np.linalg.pinv(gram, hermitian=True), residual)
     delta = np.einsum("...nd,...n->...d", Z, coef)
-    return np.where(free, w_o + delta, w_o)
+    w_o = np.asarray(w_o, dtype=float)
+    return np.where(~np.asarray(keep, dtype=bool), w_o + delta, w_o)
 
 
 def fbm_masked_update_is_exact(sizes: BlockSizes) -> bool:
